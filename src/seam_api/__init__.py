@@ -1,0 +1,1 @@
+"""SEAM API: a real-time auth-and-permissions back end for admin front ends."""

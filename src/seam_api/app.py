@@ -1,0 +1,77 @@
+"""create_app(settings): the FastAPI routes and the Socket.IO server as one ASGI application.
+
+Request path: Socket.IO's ASGI app takes `/socket.io/`; everything else passes through the
+request-context middleware (context, body limit) into FastAPI, its guards and routers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
+
+from seam_api.auth.router import router as auth_router
+from seam_api.container import Seam
+from seam_api.core.web import RequestContextMiddleware, install_error_handlers
+from seam_api.messages import set_default_locale
+from seam_api.permissions.router import router as permissions_router
+from seam_api.roles.router import router as roles_router
+from seam_api.settings import Settings
+from seam_api.sidebar.router import router as sidebar_router
+from seam_api.users.router import router as users_router
+
+ROUTERS = (auth_router, users_router, roles_router, permissions_router, sidebar_router)
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """What a server runs (`asgi`) and what tests and the CLI reach into."""
+
+    asgi: socketio.ASGIApp
+    api: FastAPI
+    seam: Seam
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The route table, which the bootstrap derives permissions from."""
+        return [route for router in ROUTERS for route in router.routes]
+
+
+def create_app(settings: Settings) -> Application:
+    set_default_locale(settings.locale)
+    seam = Seam(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await seam.start()
+        try:
+            yield
+        finally:
+            await seam.stop()
+
+    api = FastAPI(
+        title="SEAM API",
+        version="1.0.0",
+        description="Auth, users, roles, route permissions and menus, with live progress "
+        "and change events over Socket.IO.",
+        lifespan=lifespan,
+    )
+    api.state.seam = seam
+    origins = ["*"] if settings.cors_origin == "*" else settings.cors_origin.split(",")
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin.strip() for origin in origins],
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    install_error_handlers(api)
+    for router in ROUTERS:
+        api.include_router(router)
+    http = RequestContextMiddleware(api, max_body_bytes=settings.max_body_bytes)
+    asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
+    return Application(asgi=asgi, api=api, seam=seam)

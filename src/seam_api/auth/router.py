@@ -1,0 +1,37 @@
+"""The auth routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from seam_api.auth import service
+from seam_api.auth.schemas import LoginForm, RegisterForm
+from seam_api.core.access import Authenticated, MayRegisterAnyRole
+from seam_api.core.context import current
+from seam_api.core.params import API_PREFIX
+from seam_api.core.web import ok
+
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=201, summary="Register a user (contract 4.1)")
+async def register(
+    request: Request, may_choose_role: MayRegisterAnyRole, body: RegisterForm
+) -> Response:
+    seam = request.app.state.seam
+    user = await service.register(seam, form=body, may_choose_role=may_choose_role)
+    return ok(user, status=201)
+
+
+@router.post("/login", summary="Sign in: a token, the user, their menu and permissions")
+async def login(request: Request, body: LoginForm) -> Response:
+    context = current()
+    address = context.client_address if context else None
+    return ok(await service.login(request.app.state.seam, form=body, client_address=address))
+
+
+@router.post("/logout", summary="Revoke the presented token")
+async def logout(request: Request, caller: Authenticated) -> Response:
+    await service.logout(request.app.state.seam, caller=caller)
+    return ok(None)

@@ -1,0 +1,115 @@
+"""Registration, login and logout.
+
+Login answers one message, in comparable time, for an unknown email, a wrong password and an
+inactive account, and counts failures per account and per client address.
+"""
+
+from __future__ import annotations
+
+import time
+
+from seam_api.auth import repository
+from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
+from seam_api.container import Seam
+from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
+from seam_api.core.operations import operation, step
+from seam_api.core.security import hash_password, verify_password
+from seam_api.core.sessions import Caller
+from seam_api.permissions import service as permissions_service
+from seam_api.roles import service as roles_service
+from seam_api.sidebar import service as sidebar_service
+from seam_api.users import repository as users_repository
+from seam_api.users.schemas import UserOut
+
+
+@operation("auth:register")
+async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> UserOut:
+    """Contract 4.1: anonymous callers only when self-registration is on, into the default role;
+    callers whose role holds the register permission, into any existing role."""
+    if not may_choose_role and not seam.settings.self_registration:
+        raise Forbidden("errors.registration_closed")
+    async with seam.db.read() as conn:
+        step(seam, "checking_role")
+        default = await roles_service.get_by_name(conn, role_name=seam.settings.default_role)
+        role_id = default.id_role if default else None
+        if may_choose_role and form.role_id is not None:
+            if not await roles_service.exists(conn, role_id=form.role_id):
+                raise Invalid("errors.role_unknown")
+            role_id = form.role_id
+        elif form.role_id is not None and form.role_id != role_id:
+            raise Forbidden("errors.registration_role")
+        if role_id is None:
+            raise Conflict("errors.default_role_missing")
+        step(seam, "checking_email")
+        if await users_repository.email_taken(conn, email=form.email):
+            raise Conflict("errors.email_taken")
+    step(seam, "hashing")
+    password_hash = await hash_password(form.password)
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        # Checked again inside the write: the unique index turns a race into a 409 as well.
+        if await users_repository.email_taken(conn, email=form.email):
+            raise Conflict("errors.email_taken")
+        user_id = await users_repository.create(
+            conn,
+            full_name=form.full_name,
+            email=form.email,
+            password_hash=password_hash,
+            role_id=role_id,
+        )
+        row = await users_repository.get(conn, user_id=user_id)
+    return UserOut.model_validate(dict(row))  # type: ignore[arg-type]
+
+
+def _login_summary(result: LoginResult) -> dict[str, object]:
+    """Who signed in, never the token."""
+    return {"idUser": result.user.id_user, "email": result.user.email}
+
+
+@operation("auth:login", summary=_login_summary)
+async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> LoginResult:
+    email = form.email.strip().lower()
+    retry_after = await seam.limiter.retry_after(email, client_address)
+    if retry_after is not None:
+        raise TooManyRequests("errors.too_many_logins", retry_after=retry_after)
+    step(seam, "verifying")
+    async with seam.db.read() as conn:
+        account = await users_repository.get_credentials(conn, email=email)
+    valid = await verify_password(form.password, account["password_hash"] if account else None)
+    if account is None or not valid or not account["is_active"]:
+        await seam.limiter.failed(email, client_address)
+        raise Unauthorized("errors.credentials")
+    await seam.limiter.succeeded(email)
+    step(seam, "loading")
+    role_id = account["role_id"]
+    async with seam.db.read() as conn:
+        sidebar_items = await sidebar_service.items_for_role(conn, role_id=role_id)
+        permissions = await permissions_service.name_uris_for_role(conn, role_id=role_id)
+    step(seam, "signing")
+    token = seam.signer.sign(
+        user_id=account["id_user"],
+        email=account["email"],
+        role_id=role_id,
+        role_name=account["role_name"],
+        version=account["token_version"],
+    )
+    return LoginResult(
+        token=token,
+        expires_in=seam.signer.lifetime,
+        user=UserOut.model_validate(dict(account)),
+        sidebar_items=sidebar_items,
+        permissions=permissions,
+    )
+
+
+@operation("auth:logout", summary=lambda _: None)
+async def logout(seam: Seam, *, caller: Caller) -> None:
+    step(seam, "revoking")
+    async with seam.db.transaction() as conn:
+        await repository.revoke(
+            conn,
+            token_id=caller.token_id,
+            expires_at=caller.token_expires_at,
+            now=int(time.time()),
+        )
+    await seam.token_revoked(caller.token_id, caller.token_expires_at)

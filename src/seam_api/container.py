@@ -1,0 +1,119 @@
+"""The app's long-lived parts in one object, built once per app and handed to every service.
+
+It also owns the cross-instance notices: a service that changes what a role may do or whether
+a user's tokens count calls one of the `*_changed` methods after its transaction commits, and
+every instance (with Redis) drops the stale cache entries and closes revoked sockets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seam_api.auth import repository as auth_repository
+from seam_api.core.access import PermissionCache
+from seam_api.core.bus import Bus
+from seam_api.core.db import Database
+from seam_api.core.limits import LoginLimiter
+from seam_api.core.realtime import Realtime
+from seam_api.core.security import TokenSigner
+from seam_api.core.sessions import AccountState, SessionGuard
+from seam_api.permissions import repository as permissions_repository
+from seam_api.roles import repository as roles_repository
+from seam_api.settings import Settings
+from seam_api.users import repository as users_repository
+
+
+class Seam:
+    """Settings, database, caches, the bus and the real-time server of one app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.signer = TokenSigner(
+            settings.signing_secret, settings.jwt_algorithm, settings.jwt_expires_in
+        )
+        self.sessions = SessionGuard(self.signer, self._load_account, self._load_revoked)
+        self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
+        self.bus = Bus(settings.redis_url)
+        self.limiter = LoginLimiter(
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+            window=settings.login_failure_window,
+            redis_url=settings.redis_url,
+        )
+        self.realtime = Realtime(
+            sessions=self.sessions,
+            permissions=self.permissions,
+            redis_url=settings.redis_url,
+            cors_origin=settings.cors_origin,
+            max_message_bytes=settings.max_socket_message_bytes,
+        )
+        self.bus.on_notice(self._on_notice)
+        self.bus.on_resync(self._resync)
+
+    async def start(self) -> None:
+        await self.sessions.warm()
+        await self.bus.start()
+        await self.realtime.start()
+
+    async def stop(self) -> None:
+        await self.realtime.stop()
+        await self.bus.stop()
+        await self.limiter.close()
+        await self.db.dispose()
+
+    # -- notices ---------------------------------------------------------------------------
+
+    async def permissions_changed(self) -> None:
+        """A role gained or lost permissions, or roles came or went."""
+        await self.bus.publish({"kind": "permissions"})
+
+    async def account_changed(self, user_id: int, *, revoked: bool) -> None:
+        """A user's role, state or token version changed; `revoked` also closes their sockets."""
+        await self.bus.publish({"kind": "account", "user_id": user_id, "revoked": revoked})
+
+    async def token_revoked(self, token_id: str, expires_at: int) -> None:
+        await self.bus.publish({"kind": "token", "token_id": token_id, "expires_at": expires_at})
+
+    async def _on_notice(self, notice: dict[str, Any]) -> None:
+        kind = notice.get("kind")
+        if kind == "permissions":
+            self.permissions.clear()
+        elif kind == "account":
+            self.sessions.forget_account(int(notice["user_id"]))
+            if notice.get("revoked"):
+                await self.realtime.disconnect_user(int(notice["user_id"]))
+        elif kind == "token":
+            self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
+
+    async def _resync(self) -> None:
+        """After a bus outage: notices may have been missed, so trust nothing cached."""
+        self.permissions.clear()
+        self.sessions.forget_all()
+        await self.sessions.warm()
+
+    # -- cache loaders ---------------------------------------------------------------------
+
+    async def _load_account(self, user_id: int) -> AccountState | None:
+        async with self.db.read() as conn:
+            row = await users_repository.get_account(conn, user_id=user_id)
+        if row is None:
+            return None
+        return AccountState(
+            user_id=row["id_user"],
+            role_id=row["role_id"],
+            is_active=bool(row["is_active"]),
+            token_version=row["token_version"],
+        )
+
+    async def _load_revoked(self, now: int) -> dict[str, int]:
+        async with self.db.read() as conn:
+            return await auth_repository.revoked_after(conn, now=now)
+
+    async def _load_role_permissions(self, role_id: int) -> list[str]:
+        async with self.db.read() as conn:
+            return await permissions_repository.name_uris_for_role(conn, role_id=role_id)
+
+    async def _load_role_ids(self) -> list[int]:
+        async with self.db.read() as conn:
+            return await roles_repository.all_ids(conn)

@@ -1,0 +1,37 @@
+"""The per-request context, carried by `contextvars` (Node's AsyncLocalStorage counterpart).
+
+A fresh `RequestContext` is set for every HTTP request and every socket handshake. Because it is
+one mutable object, what a guard records (the caller) or an operation records (its name) is seen
+by everything later in the request, including work handed to threads by `asyncio.to_thread`,
+which copies the context.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Who is calling, from which browser tab, and which operation is running."""
+
+    locale: str
+    socket_id: str | None = None
+    user_id: int | None = None
+    role_id: int | None = None
+    operation: str | None = None
+    client_address: str | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)
+
+
+def current() -> RequestContext | None:
+    """The running request's context, or None outside a request."""
+    return _current.get()
+
+
+def begin(context: RequestContext) -> None:
+    """Install a fresh context for the request that runs in this task."""
+    _current.set(context)

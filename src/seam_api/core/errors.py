@@ -1,0 +1,83 @@
+"""AppError and its few subclasses: the one place an exception becomes the contract's envelope.
+
+Services raise these with a catalogue key; the handlers in `app.py` turn any exception into
+`{"success": false, "message": ...}` with the right status, in the caller's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seam_api.messages import t
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One entry of a 400's `errors` list."""
+
+    field: str
+    message: str
+
+
+class AppError(Exception):
+    """An error the caller can act on; `key` names its message in the catalogue."""
+
+    status = 500
+
+    def __init__(
+        self, key: str, *, errors: list[FieldError] | None = None, **fields: object
+    ) -> None:
+        super().__init__(key)
+        self.key = key
+        self.fields = fields
+        self.errors = errors
+
+    @property
+    def message(self) -> str:
+        """The safe, translated message (computed in the failing request's context)."""
+        return t(self.key, **self.fields)
+
+
+class Invalid(AppError):
+    status = 400
+
+
+class Unauthorized(AppError):
+    status = 401
+
+
+class Forbidden(AppError):
+    status = 403
+
+
+class NotFound(AppError):
+    status = 404
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+
+
+class TooManyRequests(AppError):
+    status = 429
+
+    def __init__(self, key: str, *, retry_after: int, **fields: object) -> None:
+        super().__init__(key, **fields)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+
+
+class InternalError(AppError):
+    """What any unexpected exception becomes: a status and a message, never its text."""
+
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("errors.internal")

@@ -1,0 +1,235 @@
+"""The Socket.IO server: its handshake, and the one place that decides who receives an event.
+
+Services never emit directly: they call `progress` / `changed`, which queue the event and return
+at once. One delivery task drains the queue in order, so the events of a request arrive in the
+order they were made, a slow or absent client never holds a request up, and a failing emit is
+logged instead of failing the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import socketio
+from pydantic_core import to_jsonable_python
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from seam_api.core.access import USERS_READ, PermissionCache
+from seam_api.core.context import RequestContext
+from seam_api.core.errors import AppError
+from seam_api.core.sessions import SessionGuard
+from seam_api.messages import pick_locale, t
+
+log = logging.getLogger(__name__)
+
+READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
+READ_OPERATIONS = frozenset({"auth:login", "auth:logout"})
+# Operations whose data is a user: only roles that may read users receive it (contract 5.2).
+USER_DATA_PREFIXES = ("user:", "auth:register")
+
+QUEUE_LIMIT = 100_000
+SOCKET_OWNERS_KEY = "seam:socket-owners"
+REMOTE_OWNER_TTL = 10.0
+
+
+def is_mutation(operation: str) -> bool:
+    """Contract 5.2: everything but the fetches, login and logout changes data."""
+    return not operation.endswith(READ_SUFFIXES) and operation not in READ_OPERATIONS
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SocketOwners:
+    """Which user holds a socket id, on this instance and (with Redis) on every other."""
+
+    def __init__(self, redis: Redis | None) -> None:
+        self._redis = redis
+        self.local: dict[str, int] = {}
+        self.by_user: dict[int, set[str]] = {}
+        self._remote: dict[str, tuple[int, float]] = {}
+
+    async def add(self, sid: str, user_id: int) -> None:
+        self.local[sid] = user_id
+        self.by_user.setdefault(user_id, set()).add(sid)
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.hset(SOCKET_OWNERS_KEY, sid, user_id)
+
+    async def remove(self, sid: str) -> None:
+        user_id = self.local.pop(sid, None)
+        if user_id is not None:
+            sids = self.by_user.get(user_id, set())
+            sids.discard(sid)
+            if not sids:
+                self.by_user.pop(user_id, None)
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.hdel(SOCKET_OWNERS_KEY, sid)
+
+    async def owner(self, sid: str) -> int | None:
+        if sid in self.local:
+            return self.local[sid]
+        if self._redis is None:
+            return None
+        cached = self._remote.get(sid)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            value = await self._redis.hget(SOCKET_OWNERS_KEY, sid)
+        except (RedisError, OSError):
+            return None
+        if value is None:
+            return None
+        if len(self._remote) > 10_000:
+            self._remote.clear()
+        self._remote[sid] = (int(value), time.monotonic() + REMOTE_OWNER_TTL)
+        return int(value)
+
+
+class Realtime:
+    """The Socket.IO server and the event queue in front of it."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionGuard,
+        permissions: PermissionCache,
+        redis_url: str | None,
+        cors_origin: str,
+        max_message_bytes: int,
+    ) -> None:
+        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        origins: str | list[str] = (
+            "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
+        )
+        self.server = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=origins,
+            max_http_buffer_size=max_message_bytes,
+        )
+        self.sessions = sessions
+        self.permissions = permissions
+        self.owners = SocketOwners(Redis.from_url(redis_url) if redis_url else None)
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue(QUEUE_LIMIT)
+        self._worker: asyncio.Task[None] | None = None
+        self.server.on("connect", self._on_connect)
+        self.server.on("disconnect", self._on_disconnect)
+
+    # -- the handshake -------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        """Contract 5: a valid token of an active account joins `user:{idUser}`."""
+        locale = pick_locale(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError(t("socket.token_required", locale))
+        try:
+            caller = await self.sessions.authenticate(token)
+        except AppError:
+            caller = None
+        if caller is None:
+            raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
+        await self.server.save_session(sid, {"user_id": caller.user_id, "role_id": caller.role_id})
+        await self.server.enter_room(sid, f"user:{caller.user_id}")
+        # Role rooms let data:changed tell readers of user data from the others (contract 5.2).
+        await self.server.enter_room(sid, f"role:{caller.role_id}")
+        await self.owners.add(sid, caller.user_id)
+
+    async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
+        await self.owners.remove(sid)
+
+    async def disconnect_user(self, user_id: int) -> None:
+        """Close every socket this instance holds for the user (revocation)."""
+        for sid in list(self.owners.by_user.get(user_id, ())):
+            await self.server.disconnect(sid)
+
+    # -- emitting --------------------------------------------------------------------------
+
+    def progress(
+        self, context: RequestContext, status: str, message: str, data: Any = None
+    ) -> None:
+        """Queue an `operation:progress` for the requester (contract 5.1)."""
+        if context.user_id is None:
+            return  # anonymous: no socket can be proven to be the caller's
+        payload = {
+            "operation": context.operation,
+            "status": status,
+            "message": message,
+            "data": to_jsonable_python(data, by_alias=True),
+            "timestamp": _now_iso(),
+        }
+        self._enqueue("progress", payload, (context.socket_id, context.user_id))
+
+    def changed(self, context: RequestContext, message: str, data: Any) -> None:
+        """Queue a `data:changed` for every client (contract 5.2)."""
+        operation = context.operation or ""
+        payload = {
+            "operation": operation,
+            "message": message,
+            "data": to_jsonable_python(data, by_alias=True),
+            "initiatorSocketId": context.socket_id,
+        }
+        self._enqueue("changed", payload, operation.startswith(USER_DATA_PREFIXES))
+
+    def _enqueue(self, kind: str, payload: dict[str, Any], target: Any) -> None:
+        try:
+            self._queue.put_nowait((kind, payload, target))
+        except asyncio.QueueFull:
+            log.warning("event queue full; dropped %s for %s", kind, payload["operation"])
+
+    async def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._deliver_forever(), name="seam-events")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            await self.drain()
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def drain(self) -> None:
+        """Wait until every queued event has been handed to Socket.IO."""
+        await self._queue.join()
+
+    async def _deliver_forever(self) -> None:
+        while True:
+            kind, payload, target = await self._queue.get()
+            try:
+                if kind == "progress":
+                    await self._deliver_progress(payload, *target)
+                else:
+                    await self._deliver_changed(payload, user_data=target)
+            except Exception:
+                log.exception("delivering %s for %s failed", kind, payload["operation"])
+            finally:
+                self._queue.task_done()
+
+    async def _deliver_progress(
+        self, payload: dict[str, Any], socket_id: str | None, user_id: int
+    ) -> None:
+        to = f"user:{user_id}"
+        if socket_id and await self.owners.owner(socket_id) == user_id:
+            to = socket_id
+        await self.server.emit("operation:progress", payload, to=to)
+
+    async def _deliver_changed(self, payload: dict[str, Any], *, user_data: bool) -> None:
+        if not user_data or payload["data"] is None:
+            await self.server.emit("data:changed", payload, to=None)
+            return
+        readers, others = await self.permissions.split_roles(USERS_READ)
+        if readers:
+            await self.server.emit("data:changed", payload, to=[f"role:{r}" for r in readers])
+        if others:
+            redacted = {**payload, "data": None}
+            await self.server.emit("data:changed", redacted, to=[f"role:{r}" for r in others])

@@ -1,0 +1,179 @@
+"""Where HTTP meets the core: the request middleware, the success envelope, the error handlers.
+
+The success envelope is serialised once, by pydantic-core in Rust, straight from the schema
+objects the services return; FastAPI's own response validation and encoding is skipped because
+it costs ten times as much on a list (see the README's benchmark).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic_core import to_json
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seam_api.core.context import RequestContext, begin, current
+from seam_api.core.errors import (
+    AppError,
+    FieldError,
+    InternalError,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+)
+from seam_api.messages import pick_locale, t
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+MAX_SOCKET_ID_LENGTH = 64
+
+
+class RequestContextMiddleware:
+    """Give every HTTP request a fresh context and enforce the body size limit.
+
+    Pure ASGI (not BaseHTTPMiddleware) so the context lives in the request's own task and no
+    extra task or body copy is paid per request.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        socket_id = accept_language = None
+        declared_length = 0
+        for name, value in scope["headers"]:
+            if name == b"x-socket-id":
+                socket_id = value.decode("latin-1")[:MAX_SOCKET_ID_LENGTH] or None
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit():
+                declared_length = int(value)
+        client = scope.get("client")
+        begin(
+            RequestContext(
+                locale=pick_locale(accept_language),
+                socket_id=socket_id,
+                client_address=client[0] if client else None,
+            )
+        )
+        if declared_length > self.max_body_bytes:
+            await _send_error(PayloadTooLarge("errors.body_too_large"), send)
+            return
+        await self.app(scope, self._limited(receive), send)
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Count the body as it arrives: a chunked upload has no Content-Length to trust."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413)
+            return message
+
+        return limited_receive
+
+
+async def _send_error(error: AppError, send: Send) -> None:
+    body = to_json({"success": False, "message": error.message})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [(b"content-type", JSON.encode()), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def ok(data: Any, *, status: int = 200) -> Response:
+    """The success envelope; its message is the running operation's success message, so the
+    HTTP answer and the `success` event always say the same thing."""
+    context = current()
+    message = t(f"{context.operation}.success") if context and context.operation else ""
+    body = to_json({"success": True, "message": message, "data": data}, by_alias=True)
+    return Response(body, status_code=status, media_type=JSON)
+
+
+def error_response(error: AppError) -> Response:
+    """The error envelope, and the `error` event for the operation that was running."""
+    body: dict[str, Any] = {"success": False, "message": error.message}
+    if error.errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    )
+    return Response(to_json(body), status_code=error.status, media_type=JSON, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    names = [str(part) for part in location[1:] if not isinstance(part, int)]
+    return ".".join(names) if names else str(location[0]) if location else "body"
+
+
+def _validation_error(exc: RequestValidationError) -> Invalid:
+    errors = []
+    for problem in exc.errors():
+        location = tuple(problem.get("loc", ()))
+        if problem.get("type") == "json_invalid":
+            errors.append(FieldError("body", t("errors.malformed_json")))
+            continue
+        message = str(problem.get("msg", "invalid"))
+        errors.append(FieldError(_field_name(location), message))
+    return Invalid("errors.validation", errors=errors)
+
+
+def _http_error(request: Request, exc: HTTPException) -> AppError:
+    if exc.status_code in (404, 405):
+        return NotFound("errors.route_not_found", method=request.method, path=request.url.path)
+    if exc.status_code == 413:
+        return PayloadTooLarge("errors.body_too_large")
+    if 400 <= exc.status_code < 500:
+        return Invalid("errors.bad_request")
+    return InternalError()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every exception ends here: the envelope, the status, and the `error` event."""
+
+    def respond(request: Request, error: AppError) -> Response:
+        context = current()
+        if context is not None and context.operation is not None:
+            request.app.state.seam.realtime.progress(context, "error", error.message)
+        return error_response(error)
+
+    async def on_app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return respond(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return respond(request, _validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return respond(request, _http_error(request, exc))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return respond(request, InternalError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

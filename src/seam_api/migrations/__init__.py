@@ -1,0 +1,1 @@
+"""Alembic migrations; run them with `seam-api db upgrade` (or let `serve` do it)."""

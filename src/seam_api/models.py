@@ -1,0 +1,118 @@
+"""The six tables (and the revocation list), in one file because they read better together.
+
+Column names are snake_case; the contract's field names (`idUser`, `full_name`) live in the
+schemas. The naming convention makes Alembic name constraints identically on every database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("id_role", Integer, primary_key=True, autoincrement=True),
+    Column("role_name", String(50), nullable=False, unique=True),
+    Column("description", String(255), nullable=True),
+)
+
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("id_permission", Integer, primary_key=True, autoincrement=True),
+    # Stored as written; compared case-insensitively through `name_uri_key`.
+    Column("name_uri", String(100), nullable=False),
+    Column("name_uri_key", String(100), nullable=False, unique=True),
+    Column("description", String(255), nullable=True),
+)
+
+role_permissions = Table(
+    "role_permissions",
+    metadata,
+    Column(
+        "role_id",
+        Integer,
+        ForeignKey("roles.id_role", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "permission_id",
+        Integer,
+        ForeignKey("permissions.id_permission", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id_user", Integer, primary_key=True, autoincrement=True),
+    Column("full_name", String(100), nullable=False),
+    Column("email", String(255), nullable=False, unique=True),
+    Column("password_hash", String(100), nullable=False),
+    # RESTRICT: a role that users still hold cannot be deleted (409 in the service).
+    Column(
+        "role_id",
+        Integer,
+        ForeignKey("roles.id_role", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    Column("is_active", SmallInteger, nullable=False, default=1),
+    # Raised to revoke every token issued before; tokens carry the version they were signed at.
+    Column("token_version", Integer, nullable=False, default=0),
+)
+
+sidebar_items = Table(
+    "sidebar_items",
+    metadata,
+    Column("id_item", Integer, primary_key=True, autoincrement=True),
+    Column("name_item", String(100), nullable=False),
+    Column("icon_item", String(50), nullable=True),
+    Column("route", String(100), nullable=True),
+)
+
+role_sidebar_items = Table(
+    "role_sidebar_items",
+    metadata,
+    Column(
+        "role_id",
+        Integer,
+        ForeignKey("roles.id_role", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "item_id",
+        Integer,
+        ForeignKey("sidebar_items.id_item", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(36), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)

@@ -1,0 +1,1 @@
+"""Permissions: route strings (`PUT /api/v1/users/:id`) that roles hold."""

@@ -1,0 +1,40 @@
+"""The contract's role shape and the role bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seam_api.core.types import NoNul, trimmed
+
+RoleName = Annotated[str, trimmed(2, 50), NoNul]
+Description = Annotated[str, trimmed(0, 255), NoNul]
+
+
+class RoleOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_role: int = Field(serialization_alias="idRole")
+    role_name: str = Field(serialization_alias="roleName")
+    description: str | None
+
+
+class RoleCreate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    role_name: RoleName = Field(alias="roleName")
+    description: Description | None = None
+
+
+class RoleUpdate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    role_name: RoleName | None = Field(None, alias="roleName")
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> RoleUpdate:
+        if self.role_name is None and self.description is None:
+            raise ValueError("give roleName or description")
+        return self

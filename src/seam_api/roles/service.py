@@ -1,0 +1,91 @@
+"""The role operations. Deleting a role takes its permission and menu assignments with it
+(foreign keys), and is refused while any user holds the role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.container import Seam
+from seam_api.core.errors import Conflict, NotFound
+from seam_api.core.operations import operation, step
+from seam_api.roles import repository
+from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
+from seam_api.users import service as users_service
+
+
+def _role(row: Any) -> RoleOut:
+    return RoleOut.model_validate(dict(row))
+
+
+async def exists(conn: AsyncConnection, *, role_id: int) -> bool:
+    """For other domains that take a role id (no operation of its own)."""
+    return await repository.get(conn, role_id=role_id) is not None
+
+
+async def get_or_raise(conn: AsyncConnection, *, role_id: int) -> RoleOut:
+    row = await repository.get(conn, role_id=role_id)
+    if row is None:
+        raise NotFound("errors.role_not_found")
+    return _role(row)
+
+
+async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | None:
+    row = await repository.get_by_name(conn, role_name=role_name)
+    return None if row is None else _role(row)
+
+
+@operation("role:fetchAll")
+async def list_all(seam: Seam) -> list[RoleOut]:
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        return [_role(row) for row in await repository.list_all(conn)]
+
+
+@operation("role:create")
+async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "checking_name")
+        if await repository.get_by_name(conn, role_name=form.role_name) is not None:
+            raise Conflict("errors.role_name_taken")
+        step(seam, "saving")
+        role_id = await repository.create(
+            conn, role_name=form.role_name, description=form.description
+        )
+        role = await get_or_raise(conn, role_id=role_id)
+    await seam.permissions_changed()  # the set of roles changed (data:changed audiences)
+    return role
+
+
+@operation("role:edit")
+async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "loading")
+        await get_or_raise(conn, role_id=role_id)
+        if changes.role_name is not None:
+            step(seam, "checking_name")
+            other = await repository.get_by_name(conn, role_name=changes.role_name)
+            if other is not None and other["id_role"] != role_id:
+                raise Conflict("errors.role_name_taken")
+        step(seam, "saving")
+        await repository.update_fields(
+            conn, role_id=role_id, values=changes.model_dump(exclude_none=True)
+        )
+        return await get_or_raise(conn, role_id=role_id)
+
+
+@operation("role:delete")
+async def delete(seam: Seam, *, role_id: int) -> dict[str, int]:
+    """Returns the deleted id, which is what the `data:changed` event carries."""
+    async with seam.db.transaction() as conn:
+        step(seam, "checking_usage")
+        role = await get_or_raise(conn, role_id=role_id)
+        if role.role_name.lower() == seam.settings.default_role.lower():
+            raise Conflict("errors.role_is_default")
+        if await users_service.count_with_role(conn, role_id=role_id):
+            raise Conflict("errors.role_in_use")
+        step(seam, "deleting")
+        await repository.delete_one(conn, role_id=role_id)
+    await seam.permissions_changed()
+    return {"idRole": role_id}

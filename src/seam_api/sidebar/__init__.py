@@ -1,0 +1,1 @@
+"""The sidebar: menu items, and which roles see which."""

@@ -1,0 +1,59 @@
+"""The SQL of the sidebar items and their role assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.models import role_sidebar_items, sidebar_items
+
+
+async def list_for_role(conn: AsyncConnection, *, role_id: int) -> Sequence[RowMapping]:
+    query = (
+        select(sidebar_items)
+        .join(role_sidebar_items, role_sidebar_items.c.item_id == sidebar_items.c.id_item)
+        .where(role_sidebar_items.c.role_id == role_id)
+        .order_by(sidebar_items.c.id_item)
+    )
+    return (await conn.execute(query)).mappings().all()
+
+
+async def get(conn: AsyncConnection, *, item_id: int) -> RowMapping | None:
+    query = select(sidebar_items).where(sidebar_items.c.id_item == item_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def create(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    result = await conn.execute(insert(sidebar_items).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def update_fields(conn: AsyncConnection, *, item_id: int, values: dict[str, Any]) -> None:
+    query = update(sidebar_items).where(sidebar_items.c.id_item == item_id).values(**values)
+    await conn.execute(query)
+
+
+async def delete_one(conn: AsyncConnection, *, item_id: int) -> bool:
+    query = delete(sidebar_items).where(sidebar_items.c.id_item == item_id)
+    return (await conn.execute(query)).rowcount > 0
+
+
+async def is_assigned(conn: AsyncConnection, *, item_id: int, role_id: int) -> bool:
+    query = select(role_sidebar_items.c.item_id).where(
+        role_sidebar_items.c.item_id == item_id, role_sidebar_items.c.role_id == role_id
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def assign(conn: AsyncConnection, *, item_id: int, role_id: int) -> None:
+    await conn.execute(insert(role_sidebar_items).values(item_id=item_id, role_id=role_id))
+
+
+async def unassign(conn: AsyncConnection, *, item_id: int, role_id: int) -> bool:
+    query = delete(role_sidebar_items).where(
+        role_sidebar_items.c.item_id == item_id, role_sidebar_items.c.role_id == role_id
+    )
+    return (await conn.execute(query)).rowcount > 0

@@ -1,0 +1,55 @@
+"""The contract's sidebar item shape, its bodies, and the assignment answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seam_api.core.types import NoNul, trimmed
+
+ItemName = Annotated[str, trimmed(1, 100), NoNul]
+Icon = Annotated[str, trimmed(0, 50), NoNul]
+ItemRoute = Annotated[str, trimmed(0, 100), NoNul]
+
+
+class SidebarItemOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_item: int = Field(serialization_alias="idItem")
+    name_item: str = Field(serialization_alias="nameItem")
+    icon_item: str | None = Field(serialization_alias="iconItem")
+    route: str | None
+
+
+class SidebarItemCreate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name_item: ItemName = Field(alias="nameItem")
+    icon_item: Icon | None = Field(None, alias="iconItem")
+    route: ItemRoute | None = None
+
+
+class SidebarItemUpdate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name_item: ItemName | None = Field(None, alias="nameItem")
+    icon_item: Icon | None = Field(None, alias="iconItem")
+    route: ItemRoute | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> SidebarItemUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give nameItem, iconItem or route")
+        if "name_item" in self.model_fields_set and self.name_item is None:
+            raise ValueError("nameItem cannot be null")
+        return self
+
+
+class SidebarAssignmentOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_role: int = Field(serialization_alias="idRole")
+    id_item: int = Field(serialization_alias="idItem")
+    role_name: str = Field(serialization_alias="roleName")
+    name_item: str = Field(serialization_alias="nameItem")

@@ -1,0 +1,98 @@
+"""The sidebar operations: the menu items and which roles see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.container import Seam
+from seam_api.core.errors import Conflict, NotFound
+from seam_api.core.operations import operation, step
+from seam_api.roles import service as roles_service
+from seam_api.sidebar import repository
+from seam_api.sidebar.schemas import (
+    SidebarAssignmentOut,
+    SidebarItemCreate,
+    SidebarItemOut,
+    SidebarItemUpdate,
+)
+
+
+def _item(row: Any) -> SidebarItemOut:
+    return SidebarItemOut.model_validate(dict(row))
+
+
+async def items_for_role(conn: AsyncConnection, *, role_id: int) -> list[SidebarItemOut]:
+    """For login: a role's menu, ordered by idItem."""
+    return [_item(row) for row in await repository.list_for_role(conn, role_id=role_id)]
+
+
+async def _get_or_raise(conn: AsyncConnection, item_id: int) -> SidebarItemOut:
+    row = await repository.get(conn, item_id=item_id)
+    if row is None:
+        raise NotFound("errors.item_not_found")
+    return _item(row)
+
+
+@operation("sidebar:fetchByRole")
+async def list_for_role(seam: Seam, *, role_id: int) -> list[SidebarItemOut]:
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        return await items_for_role(conn, role_id=role_id)
+
+
+@operation("sidebar:create")
+async def create(seam: Seam, *, form: SidebarItemCreate) -> SidebarItemOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        item_id = await repository.create(conn, values=form.model_dump())
+        return await _get_or_raise(conn, item_id)
+
+
+@operation("sidebar:edit")
+async def update(seam: Seam, *, item_id: int, changes: SidebarItemUpdate) -> SidebarItemOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "loading")
+        await _get_or_raise(conn, item_id)
+        step(seam, "saving")
+        values = changes.model_dump(exclude_unset=True)
+        await repository.update_fields(conn, item_id=item_id, values=values)
+        return await _get_or_raise(conn, item_id)
+
+
+@operation("sidebar:delete")
+async def delete(seam: Seam, *, item_id: int) -> dict[str, int]:
+    """Returns the deleted id, which is what the `data:changed` event carries."""
+    async with seam.db.transaction() as conn:
+        step(seam, "deleting")
+        if not await repository.delete_one(conn, item_id=item_id):
+            raise NotFound("errors.item_not_found")
+    return {"idItem": item_id}
+
+
+@operation("sidebar:assign")
+async def assign(seam: Seam, *, item_id: int, role_id: int) -> SidebarAssignmentOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "checking")
+        item = await _get_or_raise(conn, item_id)
+        role = await roles_service.get_or_raise(conn, role_id=role_id)
+        if await repository.is_assigned(conn, item_id=item_id, role_id=role_id):
+            raise Conflict("errors.item_already_assigned")
+        step(seam, "saving")
+        await repository.assign(conn, item_id=item_id, role_id=role_id)
+    return SidebarAssignmentOut(
+        id_role=role.id_role,
+        id_item=item.id_item,
+        role_name=role.role_name,
+        name_item=item.name_item,
+    )
+
+
+@operation("sidebar:unassign")
+async def unassign(seam: Seam, *, item_id: int, role_id: int) -> dict[str, int]:
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        if not await repository.unassign(conn, item_id=item_id, role_id=role_id):
+            raise NotFound("errors.assignment_not_found")
+    return {"idItem": item_id, "idRole": role_id}

@@ -1,0 +1,1 @@
+"""Users: the accounts, their role and their state."""

@@ -1,0 +1,85 @@
+"""The SQL of the users table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.models import roles, users
+
+_PUBLIC_COLUMNS = (
+    users.c.id_user,
+    users.c.full_name,
+    users.c.email,
+    users.c.role_id,
+    roles.c.role_name,
+    roles.c.description.label("role_description"),
+    users.c.is_active,
+)
+_with_role = select(*_PUBLIC_COLUMNS).join_from(users, roles, users.c.role_id == roles.c.id_role)
+
+
+async def list_page(conn: AsyncConnection, *, offset: int, limit: int) -> Sequence[RowMapping]:
+    query = _with_role.order_by(users.c.id_user).offset(offset).limit(limit)
+    return (await conn.execute(query)).mappings().all()
+
+
+async def get(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
+    query = _with_role.where(users.c.id_user == user_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def get_credentials(conn: AsyncConnection, *, email: str) -> RowMapping | None:
+    """The public columns plus the hash and token version, for login only."""
+    query = select(*_PUBLIC_COLUMNS, users.c.password_hash, users.c.token_version).join_from(
+        users, roles, users.c.role_id == roles.c.id_role
+    )
+    return (await conn.execute(query.where(users.c.email == email))).mappings().first()
+
+
+async def get_account(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
+    query = select(users.c.id_user, users.c.role_id, users.c.is_active, users.c.token_version)
+    return (await conn.execute(query.where(users.c.id_user == user_id))).mappings().first()
+
+
+async def email_taken(conn: AsyncConnection, *, email: str, except_user_id: int = 0) -> bool:
+    query = select(users.c.id_user).where(users.c.email == email, users.c.id_user != except_user_id)
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
+    query = select(func.count()).select_from(users).where(users.c.role_id == role_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def create(
+    conn: AsyncConnection, *, full_name: str, email: str, password_hash: str, role_id: int
+) -> int:
+    result = await conn.execute(
+        insert(users).values(
+            full_name=full_name,
+            email=email,
+            password_hash=password_hash,
+            role_id=role_id,
+            is_active=1,
+            token_version=0,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def update_fields(
+    conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
+) -> None:
+    """Write `values`; with `revoke_sessions`, every token issued so far stops counting."""
+    if revoke_sessions:
+        values = {**values, "token_version": users.c.token_version + 1}
+    await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
+
+
+async def delete_one(conn: AsyncConnection, *, user_id: int) -> bool:
+    result = await conn.execute(delete(users).where(users.c.id_user == user_id))
+    return result.rowcount > 0

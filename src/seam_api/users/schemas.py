@@ -1,0 +1,60 @@
+"""The contract's user shapes (section 2) and the bodies of the user routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seam_api.core.types import Email, Id, NoNul, Password, trimmed
+
+FullName = Annotated[str, trimmed(2, 100), NoNul]
+
+
+class UserOut(BaseModel):
+    """A user as every response and event shows it; the password hash is not a field."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_user: int = Field(serialization_alias="idUser")
+    full_name: str
+    email: str
+    role_id: int = Field(serialization_alias="roleId")
+    role_name: str = Field(serialization_alias="roleName")
+    role_description: str | None = Field(serialization_alias="roleDescription")
+    is_active: int = Field(serialization_alias="isActive")
+
+
+class UserUpdate(BaseModel):
+    """`PUT /users/:id`: any of the four fields; a password or role change ends old sessions."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    full_name: FullName | None = None
+    email: Email | None = None
+    role_id: Id | None = Field(None, alias="roleId")
+    password: Password | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UserUpdate:
+        if not self.model_fields_set or all(
+            getattr(self, name) is None for name in self.model_fields_set
+        ):
+            raise ValueError("give at least one of full_name, email, roleId, password")
+        return self
+
+
+class UserStateUpdate(BaseModel):
+    """`PUT /users/:id/state`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    is_active: Annotated[int, Field(ge=0, le=1, strict=True)] = Field(alias="isActive")
+
+
+class TemporaryPassword(BaseModel):
+    """The answer of a password reset: shown to the admin once, never sent as an event."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    temporary_password: str = Field(serialization_alias="temporaryPassword")

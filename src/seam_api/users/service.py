@@ -1,0 +1,124 @@
+"""The user operations: listing, editing, state, password reset and deletion.
+
+Writes that end a user's sessions (password, role, disabling, reset, delete) raise the token
+version in the same transaction as the change, then tell every instance after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.container import Seam
+from seam_api.core.errors import Conflict, Invalid, NotFound
+from seam_api.core.operations import operation, step
+from seam_api.core.security import hash_password, temporary_password
+from seam_api.roles import service as roles_service
+from seam_api.users import repository
+from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
+
+
+def _user(row: Any) -> UserOut:
+    return UserOut.model_validate(dict(row))
+
+
+async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
+    """For the roles domain: a role users hold cannot be deleted."""
+    return await repository.count_with_role(conn, role_id=role_id)
+
+
+@operation("user:fetchAll")
+async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
+    return [_user(row) for row in rows]
+
+
+@operation("user:fetchOne")
+async def get(seam: Seam, *, user_id: int) -> UserOut:
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        row = await repository.get(conn, user_id=user_id)
+    if row is None:
+        raise NotFound("errors.user_not_found")
+    return _user(row)
+
+
+@operation("user:edit")
+async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
+    values: dict[str, Any] = changes.model_dump(exclude_none=True, exclude={"password"})
+    if changes.password is not None:
+        step(seam, "hashing")  # before the transaction: bcrypt must not hold a write lock
+        values["password_hash"] = await hash_password(changes.password)
+    async with seam.db.transaction() as conn:
+        step(seam, "loading")
+        current = await repository.get(conn, user_id=user_id)
+        if current is None:
+            raise NotFound("errors.user_not_found")
+        if changes.email is not None and changes.email != current["email"]:
+            step(seam, "checking_email")
+            if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
+                raise Conflict("errors.email_taken")
+        role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
+        if role_changed and not await roles_service.exists(conn, role_id=changes.role_id):
+            raise Invalid("errors.role_unknown")
+        revoke = role_changed or changes.password is not None
+        step(seam, "saving")
+        await repository.update_fields(conn, user_id=user_id, values=values, revoke_sessions=revoke)
+        row = await repository.get(conn, user_id=user_id)
+    if revoke:
+        await seam.account_changed(user_id, revoked=True)
+    return _user(row)
+
+
+@operation("user:setState")
+async def set_state(seam: Seam, *, user_id: int, state: UserStateUpdate) -> UserOut:
+    async with seam.db.transaction() as conn:
+        step(seam, "loading")
+        current = await repository.get(conn, user_id=user_id)
+        if current is None:
+            raise NotFound("errors.user_not_found")
+        disabling = state.is_active == 0 and current["is_active"] != 0
+        step(seam, "saving")
+        await repository.update_fields(
+            conn, user_id=user_id, values={"is_active": state.is_active}, revoke_sessions=disabling
+        )
+        row = await repository.get(conn, user_id=user_id)
+    await seam.account_changed(user_id, revoked=disabling)
+    return _user(row)
+
+
+def _reset_summary(_result: TemporaryPassword) -> None:
+    """The temporary password is for the HTTP answer only, never for an event."""
+    return None
+
+
+@operation("user:resetPassword", summary=_reset_summary)
+async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
+    async with seam.db.read() as conn:
+        if await repository.get_account(conn, user_id=user_id) is None:
+            raise NotFound("errors.user_not_found")
+    step(seam, "generating")
+    password = temporary_password()
+    step(seam, "hashing")
+    password_hash = await hash_password(password)
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        await repository.update_fields(
+            conn, user_id=user_id, values={"password_hash": password_hash}, revoke_sessions=True
+        )
+    await seam.account_changed(user_id, revoked=True)
+    return TemporaryPassword(temporary_password=password)
+
+
+@operation("user:delete")
+async def delete(seam: Seam, *, user_id: int) -> dict[str, int]:
+    """Returns the deleted id, which is what the `data:changed` event carries."""
+    async with seam.db.transaction() as conn:
+        step(seam, "deleting")
+        if not await repository.delete_one(conn, user_id=user_id):
+            raise NotFound("errors.user_not_found")
+    await seam.account_changed(user_id, revoked=True)
+    return {"idUser": user_id}
