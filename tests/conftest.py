@@ -1,0 +1,251 @@
+"""Fixtures: real databases (SQLite always; PostgreSQL and MariaDB when reachable), apps built
+on them, and a real `seam-api serve` process for the wire tests.
+
+Each test session creates its own PostgreSQL and MariaDB databases and drops them at the end.
+Off CI a missing server skips its tests with the reason; under `CI=true` it fails them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from seam_api.app import Application, create_app
+from seam_api.bootstrap import bootstrap
+from seam_api.core import migrate
+from seam_api.settings import Settings
+
+ADMIN_EMAIL = "admin@seam.test"
+ADMIN_PASSWORD = "admin-password-1"
+JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SEAM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+MARIADB_HOST = os.environ.get("SEAM_TEST_MARIADB_HOST", "127.0.0.1")
+REDIS_URL = os.environ.get("SEAM_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    """Skip with the reason on a developer machine; fail under CI."""
+    message = f"{what} is not reachable ({type(error).__name__}: {error})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI requires it")
+    pytest.skip(message)
+
+
+async def _create_postgres(name: str) -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+async def _drop_postgres(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _mariadb(statement: str) -> None:
+    import asyncmy
+
+    conn = await asyncmy.connect(host=MARIADB_HOST, port=3306, user="root", password="")
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+class Databases:
+    """Creates one database per backend per name, and drops them all at the end."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.created: list[tuple[str, str]] = []
+
+    async def create(self, backend: str) -> str:
+        name = f"seam_test_{uuid.uuid4().hex[:12]}"
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / name}.db"
+        try:
+            if backend == "postgresql":
+                url = await asyncio.wait_for(_create_postgres(name), 10)
+            else:
+                await asyncio.wait_for(_mariadb(f"CREATE DATABASE `{name}`"), 10)
+                url = f"mysql+asyncmy://root@{MARIADB_HOST}:3306/{name}?charset=utf8mb4"
+        except Exception as error:
+            unavailable(f"{backend} server", error)
+        self.created.append((backend, name))
+        return url
+
+    async def drop_all(self) -> None:
+        for backend, name in self.created:
+            if backend == "postgresql":
+                await _drop_postgres(name)
+            else:
+                await _mariadb(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="session")
+async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
+    registry = Databases(tmp_path_factory.mktemp("db"))
+    yield registry
+    await registry.drop_all()
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "jwt_secret": JWT_SECRET,
+        "admin_email": ADMIN_EMAIL,
+        "admin_password": ADMIN_PASSWORD,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+AppFactory = Callable[..., Awaitable[Application]]
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_app(databases: Databases, backend: str) -> AsyncIterator[AppFactory]:
+    """Build started apps on a fresh, migrated and bootstrapped database of `backend`."""
+    started: list[Application] = []
+
+    async def factory(**overrides: Any) -> Application:
+        url = overrides.pop("database_url", None) or await databases.create(backend)
+        application = create_app(test_settings(url, **overrides))
+        await migrate.upgrade(application.seam.db, application.seam.settings.sqlite_path)
+        await bootstrap(application.seam, application.routes)
+        await application.seam.start()
+        started.append(application)
+        return application
+
+    yield factory
+    for application in started:
+        await application.seam.stop()
+
+
+@pytest.fixture
+async def app(make_app: AppFactory) -> Application:
+    return await make_app()
+
+
+@pytest.fixture
+async def client(app: Application) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app.asgi, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        yield http
+
+
+async def login(http: httpx.AsyncClient, email: str, password: str) -> str:
+    response = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    return bearer(await login(client, ADMIN_EMAIL, ADMIN_PASSWORD))
+
+
+# -- a real server process ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running `seam-api serve`."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_server(tmp: Path, env: dict[str, str], *, timeout: float = 30) -> Server:
+    """Start `seam-api serve` on a free port with `env` over the defaults, and wait for it."""
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    full_env = {
+        **os.environ,
+        "SEAM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'seam.db'}",
+        "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
+        "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SEAM_JWT_SECRET": JWT_SECRET,
+        **env,
+        "SEAM_PORT": str(port),
+        "SEAM_HOST": "127.0.0.1",
+    }
+    seam_api = Path(sys.executable).with_name("seam-api")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(seam_api), "serve"], env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"seam-api exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/openapi.json", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"seam-api did not start in {timeout}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server on SQLite for a test module."""
+    running = start_server(tmp_path_factory.mktemp("server"), {})
+    yield running
+    running.stop()
