@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
 from seam_api.core.access import guarded_permissions
@@ -84,12 +85,8 @@ async def _bootstrap(seam: Seam, routes: list[object]) -> BootstrapReport:
     )
 
 
-async def _ensure_role(conn: object, role_name: str, description: str) -> int:
-    row = await roles_repository.get_by_name(conn, role_name=role_name)  # type: ignore[arg-type]
+async def _ensure_role(conn: AsyncConnection, role_name: str, description: str) -> int:
+    row = await roles_repository.get_by_name(conn, role_name=role_name)
     if row is not None:
         return int(row["id_role"])
-    return await roles_repository.create(
-        conn,
-        role_name=role_name,
-        description=description,  # type: ignore[arg-type]
-    )
+    return await roles_repository.create(conn, role_name=role_name, description=description)

@@ -147,7 +147,7 @@ def guarded_permissions(routes: Iterable[object]) -> list[str]:
         if not isinstance(route, APIRoute):
             continue
         if any(dep.call in _PERMISSION_GUARDS for dep in route.dependant.dependencies):
-            found.extend(route_permission(method, route) for method in sorted(route.methods))
+            found.extend(route_permission(method, route) for method in sorted(route.methods or ()))
     return found
 
 

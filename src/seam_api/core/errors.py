@@ -24,9 +24,7 @@ class AppError(Exception):
 
     status = 500
 
-    def __init__(
-        self, key: str, *, errors: list[FieldError] | None = None, **fields: object
-    ) -> None:
+    def __init__(self, key: str, /, errors: list[FieldError] | None = None, **fields: object):
         super().__init__(key)
         self.key = key
         self.fields = fields
@@ -35,7 +33,7 @@ class AppError(Exception):
     @property
     def message(self) -> str:
         """The safe, translated message (computed in the failing request's context)."""
-        return t(self.key, **self.fields)
+        return t(self.key, None, **self.fields)
 
 
 class Invalid(AppError):
@@ -65,8 +63,8 @@ class PayloadTooLarge(AppError):
 class TooManyRequests(AppError):
     status = 429
 
-    def __init__(self, key: str, *, retry_after: int, **fields: object) -> None:
-        super().__init__(key, **fields)
+    def __init__(self, key: str, /, retry_after: int) -> None:
+        super().__init__(key)
         self.retry_after = retry_after
 
 

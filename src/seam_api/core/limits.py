@@ -82,7 +82,9 @@ class LoginLimiter:
         if self._redis is not None:
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    value, ttl = await pipe.get(key).ttl(key).execute()
+                    pipe.get(key)
+                    pipe.ttl(key)
+                    value, ttl = await pipe.execute()
                 return int(value or 0), max(int(ttl), 0)
             except (RedisError, OSError):
                 log.warning("login limiter: Redis unavailable, counting in process")
@@ -92,7 +94,9 @@ class LoginLimiter:
         if self._redis is not None:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    await pipe.incr(key).expire(key, self._window, nx=True).execute()
+                    pipe.incr(key)
+                    pipe.expire(key, self._window, nx=True)
+                    await pipe.execute()
                 return
             except (RedisError, OSError):
                 log.warning("login limiter: Redis unavailable, counting in process")

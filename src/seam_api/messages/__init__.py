@@ -34,7 +34,7 @@ def pick_locale(accept_language: str | None) -> str:
     return _fallback_locale
 
 
-def t(key: str, locale: str | None = None, **fields: object) -> str:
+def t(key: str, locale: str | None = None, /, **fields: object) -> str:
     """The message for `key` in `locale` (default: the running request's)."""
     if locale is None:
         context = current()

@@ -62,7 +62,7 @@ async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
             if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
                 raise Conflict("errors.email_taken")
         role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
-        if role_changed and not await roles_service.exists(conn, role_id=changes.role_id):
+        if role_changed and not await roles_service.exists(conn, role_id=values["role_id"]):
             raise Invalid("errors.role_unknown")
         revoke = role_changed or changes.password is not None
         step(seam, "saving")
