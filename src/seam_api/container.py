@@ -12,6 +12,7 @@ from typing import Any
 from seam_api.auth import repository as auth_repository
 from seam_api.core.access import PermissionCache
 from seam_api.core.bus import Bus
+from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
 from seam_api.core.limits import LoginLimiter
 from seam_api.core.realtime import Realtime
@@ -34,6 +35,7 @@ class Seam:
         )
         self.sessions = SessionGuard(self.signer, self._load_account, self._load_revoked)
         self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
+        self.reads = ReadCache()
         self.bus = Bus(settings.redis_url)
         self.limiter = LoginLimiter(
             per_account=settings.login_max_failures_per_account,
@@ -64,6 +66,10 @@ class Seam:
 
     # -- notices ---------------------------------------------------------------------------
 
+    async def data_changed(self) -> None:
+        """A mutation committed: cached reads are stale on every instance."""
+        await self.bus.publish({"kind": "data"})
+
     async def permissions_changed(self) -> None:
         """A role gained or lost permissions, or roles came or went."""
         await self.bus.publish({"kind": "permissions"})
@@ -77,7 +83,9 @@ class Seam:
 
     async def _on_notice(self, notice: dict[str, Any]) -> None:
         kind = notice.get("kind")
-        if kind == "permissions":
+        if kind == "data":
+            self.reads.clear()
+        elif kind == "permissions":
             self.permissions.clear()
         elif kind == "account":
             self.sessions.forget_account(int(notice["user_id"]))
@@ -88,6 +96,7 @@ class Seam:
 
     async def _resync(self) -> None:
         """After a bus outage: notices may have been missed, so trust nothing cached."""
+        self.reads.clear()
         self.permissions.clear()
         self.sessions.forget_all()
         await self.sessions.warm()

@@ -1,7 +1,8 @@
 """An operation is a first-class thing: what every service operation shares is written here once.
 
 `@operation("user:edit")` names the running operation in the request context, emits `start`,
-runs the service, then emits `success` and, for a mutation, `data:changed`. A failure is not
+runs the service, then emits `success` and, for a mutation, drops cached reads everywhere and
+emits `data:changed`. A failure is not
 caught here: the global error handler emits `error` for the operation the context names, with
 the same safe message as the HTTP response. Inside a service, `step("hashing")` reports progress.
 """
@@ -52,6 +53,7 @@ def operation(
             data = summary(result)
             realtime.progress(context, "success", message, data)
             if is_mutation(name):
+                await seam.data_changed()
                 realtime.changed(context, message, data)
             return result
 

@@ -36,6 +36,8 @@ class Caller:
     token_expires_at: int
 
 
+VERIFIED_TOKENS_KEPT = 10_000
+
 AccountLoader = Callable[[int], Awaitable[AccountState | None]]
 RevokedLoader = Callable[[int], Awaitable[dict[str, int]]]
 
@@ -51,6 +53,9 @@ class SessionGuard:
         self._load_revoked = load_revoked
         self._accounts: dict[int, AccountState | None] = {}
         self._revoked: dict[str, int] = {}
+        # Signature checks are the costliest part of a warm request: each token string is
+        # verified once, then only its expiry is re-checked.
+        self._verified: dict[str, TokenClaims] = {}
 
     async def warm(self) -> None:
         """Load the tokens revoked and not yet expired (at start, and after a bus outage)."""
@@ -58,8 +63,18 @@ class SessionGuard:
 
     async def authenticate(self, token: str) -> Caller | None:
         """The caller a token proves, or None for a bad, expired, revoked or stale token."""
-        claims = self.signer.verify(token)
-        if claims is None or claims.token_id in self._revoked:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self.signer.verify(token)
+            if claims is None:
+                return None
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.clear()
+            self._verified[token] = claims
+        elif claims.expires_at <= time.time():
+            del self._verified[token]
+            return None
+        if claims.token_id in self._revoked:
             return None
         account = await self.account(claims.user_id)
         if account is None or not account.is_active or account.token_version != claims.version:

@@ -31,9 +31,14 @@ async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
 @operation("user:fetchAll")
 async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
-    return [_user(row) for row in rows]
+
+    async def load() -> list[UserOut]:
+        async with seam.db.read() as conn:
+            rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
+        return [_user(row) for row in rows]
+
+    users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
+    return users
 
 
 @operation("user:fetchOne")
