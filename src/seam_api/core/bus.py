@@ -32,7 +32,8 @@ class Bus:
     """Publish a notice to every instance, this one included."""
 
     def __init__(self, redis_url: str | None) -> None:
-        self._redis = Redis.from_url(redis_url) if redis_url else None
+        # A short connect timeout: a request that publishes must not hang on a dead Redis.
+        self._redis = Redis.from_url(redis_url, socket_connect_timeout=1) if redis_url else None
         self._origin = uuid.uuid4().hex
         self._handlers: list[NoticeHandler] = []
         self._resync: list[ResyncHandler] = []

@@ -48,7 +48,11 @@ class LoginLimiter:
         self._limits = {"account": per_account, "address": per_address}
         self._window = window
         self._memory = _MemoryCounter()
-        self._redis = Redis.from_url(redis_url) if redis_url else None
+        self._redis = (
+            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+            if redis_url
+            else None
+        )
 
     @staticmethod
     def _keys(email: str, address: str | None) -> dict[str, str]:

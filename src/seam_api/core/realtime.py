@@ -118,7 +118,11 @@ class Realtime:
         )
         self.sessions = sessions
         self.permissions = permissions
-        self.owners = SocketOwners(Redis.from_url(redis_url) if redis_url else None)
+        self.owners = SocketOwners(
+            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+            if redis_url
+            else None
+        )
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue(QUEUE_LIMIT)
         self._worker: asyncio.Task[None] | None = None
         self.server.on("connect", self._on_connect)
