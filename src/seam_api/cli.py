@@ -76,6 +76,9 @@ def serve(
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # Off, as in Socket.IO's own server: compression state costs memory on every socket
+        # and the events are small.
+        ws_per_message_deflate=False,
         lifespan="on",
         access_log=False,
         log_level="info",

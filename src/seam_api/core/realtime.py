@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from seam_api.core.access import USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext
 from seam_api.core.errors import AppError
+from seam_api.core.fanout import DirectFanout, RedisFanout
 from seam_api.core.sessions import SessionGuard
 from seam_api.messages import pick_locale, t
 
@@ -106,7 +107,7 @@ class Realtime:
         cors_origin: str,
         max_message_bytes: int,
     ) -> None:
-        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        manager = RedisFanout(redis_url) if redis_url else DirectFanout()
         origins: str | list[str] = (
             "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
         )
