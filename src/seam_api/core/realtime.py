@@ -223,10 +223,12 @@ class Realtime:
     async def _deliver_progress(
         self, payload: dict[str, Any], socket_id: str | None, user_id: int
     ) -> None:
-        to = f"user:{user_id}"
         if socket_id and await self.owners.owner(socket_id) == user_id:
-            to = socket_id
-        await self.server.emit("operation:progress", payload, to=to)
+            # A socket held here needs no round trip through Redis.
+            local = socket_id in self.owners.local
+            await self.server.emit("operation:progress", payload, to=socket_id, ignore_queue=local)
+        else:
+            await self.server.emit("operation:progress", payload, to=f"user:{user_id}")
 
     async def _deliver_changed(self, payload: dict[str, Any], *, user_data: bool) -> None:
         if not user_data or payload["data"] is None:
