@@ -36,7 +36,7 @@ test: lint typecheck $(E2E)/node_modules/.installed
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(E2E)/node_modules .pytest_cache .mypy_cache .ruff_cache

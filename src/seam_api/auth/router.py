@@ -6,16 +6,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from seam_api.auth import service
-from seam_api.auth.schemas import LoginForm, RegisterForm
+from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.core.access import Authenticated, MayRegisterAnyRole
 from seam_api.core.context import current
 from seam_api.core.params import API_PREFIX
-from seam_api.core.web import ok
+from seam_api.core.web import Envelope, ok
+from seam_api.users.schemas import UserOut
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=201, summary="Register a user (contract 4.1)")
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=Envelope[UserOut],
+    summary="Register a user (contract 4.1)",
+)
 async def register(
     request: Request, may_choose_role: MayRegisterAnyRole, body: RegisterForm
 ) -> Response:
@@ -24,14 +30,18 @@ async def register(
     return ok(user, status=201)
 
 
-@router.post("/login", summary="Sign in: a token, the user, their menu and permissions")
+@router.post(
+    "/login",
+    response_model=Envelope[LoginResult],
+    summary="Sign in: a token, the user, their menu and permissions",
+)
 async def login(request: Request, body: LoginForm) -> Response:
     context = current()
     address = context.client_address if context else None
     return ok(await service.login(request.app.state.seam, form=body, client_address=address))
 
 
-@router.post("/logout", summary="Revoke the presented token")
+@router.post("/logout", response_model=Envelope[None], summary="Revoke the presented token")
 async def logout(request: Request, caller: Authenticated) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)

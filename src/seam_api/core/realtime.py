@@ -48,6 +48,16 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _jsonable(data: Any) -> Any:
+    """An event's data as JSON values. This runs in the request, and emitting must never fail
+    it, so data that cannot be serialised is logged and sent as null."""
+    try:
+        return to_jsonable_python(data, by_alias=True)
+    except ValueError:  # PydanticSerializationError and circular references
+        log.exception("event data could not be serialised; sent as null")
+        return None
+
+
 class SocketOwners:
     """Which user holds a socket id, on this instance and (with Redis) on every other."""
 
@@ -169,7 +179,7 @@ class Realtime:
             "operation": context.operation,
             "status": status,
             "message": message,
-            "data": to_jsonable_python(data, by_alias=True),
+            "data": _jsonable(data),
             "timestamp": _now_iso(),
         }
         self._enqueue("progress", payload, (context.socket_id, context.user_id))
@@ -180,7 +190,7 @@ class Realtime:
         payload = {
             "operation": operation,
             "message": message,
-            "data": to_jsonable_python(data, by_alias=True),
+            "data": _jsonable(data),
             "initiatorSocketId": context.socket_id,
         }
         self._enqueue("changed", payload, operation.startswith(USER_DATA_PREFIXES))

@@ -8,18 +8,21 @@ it costs ten times as much on a list (see the README's benchmark).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel
 from pydantic_core import to_json
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seam_api.core.context import RequestContext, begin, current
 from seam_api.core.errors import (
     AppError,
+    Conflict,
     FieldError,
     InternalError,
     Invalid,
@@ -33,6 +36,40 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 MAX_SOCKET_ID_LENGTH = 64
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """The success envelope as the OpenAPI schema documents it: `response_model=Envelope[X]`.
+
+    Documentation only: `ok()` returns a ready Response, which FastAPI sends as it is.
+    """
+
+    success: Literal[True]
+    message: str
+    data: T
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    """The error envelope (contract 1); `errors` only on a validation failure."""
+
+    success: Literal[False]
+    message: str
+    errors: list[FieldProblem] | None = None
+
+
+# Every route answers errors in one shape; documenting it for 4XX and 5XX also keeps FastAPI
+# from advertising its 422, which this API never sends (validation failures are 400s).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorEnvelope, "description": "The error envelope"},
+    "5XX": {"model": ErrorEnvelope, "description": "The error envelope, with no detail"},
+}
 
 
 class RequestContextMiddleware:
@@ -149,7 +186,11 @@ def _http_error(request: Request, exc: HTTPException) -> AppError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every exception ends here: the envelope, the status, and the `error` event."""
+    """Every exception ends here: the envelope, the status, and the `error` event.
+
+    Called before the routers are included, so that every route documents the error envelope.
+    """
+    app.router.responses = {**ERROR_RESPONSES, **app.router.responses}
 
     def respond(request: Request, error: AppError) -> Response:
         context = current()
@@ -169,6 +210,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return respond(request, _http_error(request, exc))
 
+    async def on_integrity(request: Request, exc: Exception) -> Response:
+        # A unique or foreign key the service's own check could not see (a concurrent write):
+        # the database refused it, so nothing was written. Its text names SQL and values: not sent.
+        log.warning("integrity error in %s %s", request.method, request.url.path)
+        return respond(request, Conflict("errors.conflict"))
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error in %s %s", request.method, request.url.path)
         return respond(request, InternalError())
@@ -176,4 +223,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(Exception, on_unexpected)

@@ -10,26 +10,35 @@ from fastapi.responses import Response
 from seam_api.core.access import Authenticated, Permitted
 from seam_api.core.params import API_PREFIX, PathId
 from seam_api.core.types import MAX_ID, NoNul
-from seam_api.core.web import ok
+from seam_api.core.web import Envelope, ok
 from seam_api.permissions import service
-from seam_api.permissions.schemas import Assignment, PermissionCreate
+from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
 
 router = APIRouter(prefix=f"{API_PREFIX}/permission", tags=["permissions"])
 
 
-@router.get("", summary="Every permission")
+@router.get("", response_model=Envelope[list[PermissionOut]], summary="Every permission")
 async def list_permissions(request: Request, _caller: Authenticated) -> Response:
     return ok(await service.list_all(request.app.state.seam))
 
 
-@router.post("/register", status_code=201, summary="Create a permission")
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=Envelope[PermissionOut],
+    summary="Create a permission",
+)
 async def create_permission(
     request: Request, _caller: Permitted, body: PermissionCreate
 ) -> Response:
     return ok(await service.create(request.app.state.seam, form=body), status=201)
 
 
-@router.get("/getByRoleId", summary="The permissions a role holds")
+@router.get(
+    "/getByRoleId",
+    response_model=Envelope[list[PermissionOut]],
+    summary="The permissions a role holds",
+)
 async def permissions_of_role(
     request: Request,
     _caller: Authenticated,
@@ -38,7 +47,11 @@ async def permissions_of_role(
     return ok(await service.list_for_role(request.app.state.seam, role_id=roleId))
 
 
-@router.get("/getByNameUri", summary="Permissions by nameUri (case-insensitive)")
+@router.get(
+    "/getByNameUri",
+    response_model=Envelope[list[PermissionOut]],
+    summary="Permissions by nameUri (case-insensitive)",
+)
 async def permissions_by_name_uri(
     request: Request,
     _caller: Authenticated,
@@ -47,19 +60,23 @@ async def permissions_by_name_uri(
     return ok(await service.find_by_name_uri(request.app.state.seam, name_uri=nameUri))
 
 
-@router.post("/assign", summary="Give a role a permission (idempotent)")
+@router.post(
+    "/assign", response_model=Envelope[None], summary="Give a role a permission (idempotent)"
+)
 async def assign_permission(request: Request, _caller: Permitted, body: Assignment) -> Response:
     await service.assign(request.app.state.seam, assignment=body)
     return ok(None)
 
 
-@router.delete("/unassign", summary="Take a permission from a role")
+@router.delete("/unassign", response_model=Envelope[None], summary="Take a permission from a role")
 async def unassign_permission(request: Request, _caller: Permitted, body: Assignment) -> Response:
     await service.unassign(request.app.state.seam, assignment=body)
     return ok(None)
 
 
-@router.delete("/{id}", summary="Delete a permission and its assignments")
+@router.delete(
+    "/{id}", response_model=Envelope[None], summary="Delete a permission and its assignments"
+)
 async def delete_permission(request: Request, _caller: Permitted, id: PathId) -> Response:
     await service.delete(request.app.state.seam, permission_id=id)
     return ok(None)

@@ -7,31 +7,31 @@ from fastapi.responses import Response
 
 from seam_api.core.access import Authenticated, Permitted
 from seam_api.core.params import API_PREFIX, PathId
-from seam_api.core.web import ok
+from seam_api.core.web import Envelope, ok
 from seam_api.roles import service
-from seam_api.roles.schemas import RoleCreate, RoleUpdate
+from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
 
 router = APIRouter(prefix=f"{API_PREFIX}/roles", tags=["roles"])
 
 
-@router.get("", summary="Every role")
+@router.get("", response_model=Envelope[list[RoleOut]], summary="Every role")
 async def list_roles(request: Request, _caller: Authenticated) -> Response:
     return ok(await service.list_all(request.app.state.seam))
 
 
-@router.post("", status_code=201, summary="Create a role")
+@router.post("", status_code=201, response_model=Envelope[RoleOut], summary="Create a role")
 async def create_role(request: Request, _caller: Permitted, body: RoleCreate) -> Response:
     return ok(await service.create(request.app.state.seam, form=body), status=201)
 
 
-@router.put("/{idRole}", summary="Rename or describe a role")
+@router.put("/{idRole}", response_model=Envelope[RoleOut], summary="Rename or describe a role")
 async def update_role(
     request: Request, _caller: Permitted, idRole: PathId, body: RoleUpdate
 ) -> Response:
     return ok(await service.update(request.app.state.seam, role_id=idRole, changes=body))
 
 
-@router.delete("/{idRole}", summary="Delete a role no user holds")
+@router.delete("/{idRole}", response_model=Envelope[None], summary="Delete a role no user holds")
 async def delete_role(request: Request, _caller: Permitted, idRole: PathId) -> Response:
     await service.delete(request.app.state.seam, role_id=idRole)
     return ok(None)

@@ -7,37 +7,57 @@ from fastapi.responses import Response
 
 from seam_api.core.access import Authenticated, Permitted
 from seam_api.core.params import API_PREFIX, PathId
-from seam_api.core.web import ok
+from seam_api.core.web import Envelope, ok
 from seam_api.sidebar import service
-from seam_api.sidebar.schemas import SidebarItemCreate, SidebarItemUpdate
+from seam_api.sidebar.schemas import (
+    SidebarAssignmentOut,
+    SidebarItemCreate,
+    SidebarItemOut,
+    SidebarItemUpdate,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
 
 
-@router.get("", summary="The caller's role's menu, ordered by idItem")
+@router.get(
+    "",
+    response_model=Envelope[list[SidebarItemOut]],
+    summary="The caller's role's menu, ordered by idItem",
+)
 async def my_sidebar(request: Request, caller: Authenticated) -> Response:
     return ok(await service.list_for_role(request.app.state.seam, role_id=caller.role_id))
 
 
-@router.post("", status_code=201, summary="Create a menu item")
+@router.post(
+    "", status_code=201, response_model=Envelope[SidebarItemOut], summary="Create a menu item"
+)
 async def create_item(request: Request, _caller: Permitted, body: SidebarItemCreate) -> Response:
     return ok(await service.create(request.app.state.seam, form=body), status=201)
 
 
-@router.put("/{idItem}", summary="Edit a menu item")
+@router.put("/{idItem}", response_model=Envelope[SidebarItemOut], summary="Edit a menu item")
 async def update_item(
     request: Request, _caller: Permitted, idItem: PathId, body: SidebarItemUpdate
 ) -> Response:
     return ok(await service.update(request.app.state.seam, item_id=idItem, changes=body))
 
 
-@router.delete("/{idItem}", summary="Delete a menu item and its role assignments")
+@router.delete(
+    "/{idItem}",
+    response_model=Envelope[None],
+    summary="Delete a menu item and its role assignments",
+)
 async def delete_item(request: Request, _caller: Permitted, idItem: PathId) -> Response:
     await service.delete(request.app.state.seam, item_id=idItem)
     return ok(None)
 
 
-@router.post("/{idItem}/role/{idRole}", status_code=201, summary="Show an item to a role")
+@router.post(
+    "/{idItem}/role/{idRole}",
+    status_code=201,
+    response_model=Envelope[SidebarAssignmentOut],
+    summary="Show an item to a role",
+)
 async def assign_item(
     request: Request, _caller: Permitted, idItem: PathId, idRole: PathId
 ) -> Response:
@@ -45,7 +65,9 @@ async def assign_item(
     return ok(await service.assign(seam, item_id=idItem, role_id=idRole), status=201)
 
 
-@router.delete("/{idItem}/role/{idRole}", summary="Hide an item from a role")
+@router.delete(
+    "/{idItem}/role/{idRole}", response_model=Envelope[None], summary="Hide an item from a role"
+)
 async def unassign_item(
     request: Request, _caller: Permitted, idItem: PathId, idRole: PathId
 ) -> Response:

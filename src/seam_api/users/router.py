@@ -7,45 +7,57 @@ from fastapi.responses import Response
 
 from seam_api.core.access import Permitted
 from seam_api.core.params import API_PREFIX, Limit, Page, PathId
-from seam_api.core.web import ok
+from seam_api.core.web import Envelope, ok
 from seam_api.users import service
-from seam_api.users.schemas import UserStateUpdate, UserUpdate
+from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 
-@router.get("", summary="List users, a page at a time")
+@router.get("", response_model=Envelope[list[UserOut]], summary="List users, a page at a time")
 async def list_users(
     request: Request, _caller: Permitted, page: Page = 1, limit: Limit = 50
 ) -> Response:
     return ok(await service.list_page(request.app.state.seam, page=page, limit=limit))
 
 
-@router.get("/{id}", summary="One user")
+@router.get("/{id}", response_model=Envelope[UserOut], summary="One user")
 async def get_user(request: Request, _caller: Permitted, id: PathId) -> Response:
     return ok(await service.get(request.app.state.seam, user_id=id))
 
 
-@router.put("/{id}", summary="Edit a user; a new password or role ends their sessions")
+@router.put(
+    "/{id}",
+    response_model=Envelope[UserOut],
+    summary="Edit a user; a new password or role ends their sessions",
+)
 async def update_user(
     request: Request, _caller: Permitted, id: PathId, body: UserUpdate
 ) -> Response:
     return ok(await service.update(request.app.state.seam, user_id=id, changes=body))
 
 
-@router.put("/{id}/state", summary="Enable (1) or disable (0) a user")
+@router.put(
+    "/{id}/state", response_model=Envelope[UserOut], summary="Enable (1) or disable (0) a user"
+)
 async def set_user_state(
     request: Request, _caller: Permitted, id: PathId, body: UserStateUpdate
 ) -> Response:
     return ok(await service.set_state(request.app.state.seam, user_id=id, state=body))
 
 
-@router.put("/{id}/resetPassword", summary="Give a user a random temporary password")
+@router.put(
+    "/{id}/resetPassword",
+    response_model=Envelope[TemporaryPassword],
+    summary="Give a user a random temporary password",
+)
 async def reset_password(request: Request, _caller: Permitted, id: PathId) -> Response:
     return ok(await service.reset_password(request.app.state.seam, user_id=id))
 
 
-@router.delete("/{id}", summary="Delete a user and end their sessions")
+@router.delete(
+    "/{id}", response_model=Envelope[None], summary="Delete a user and end their sessions"
+)
 async def delete_user(request: Request, _caller: Permitted, id: PathId) -> Response:
     await service.delete(request.app.state.seam, user_id=id)
     return ok(None)

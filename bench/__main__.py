@@ -1,0 +1,449 @@
+"""`python -m bench`: start real servers, load them, print one Markdown table.
+
+Phases: (a) reads on SQLite and PostgreSQL, (b) logins against the bcrypt ceiling,
+(c) `data:changed` delivery to 100 and 1,000 sockets, (d) memory per idle socket,
+(e) delivery across two instances sharing PostgreSQL and Redis. A phase whose service is
+missing is reported as skipped; missed targets are printed, never failed on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import bcrypt
+
+from bench import loadgen, profiling, servers
+from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
+from bench.sockets import DeliveryResult, Swarm, measure_delivery
+
+SEED_USERS = 60
+READ_CONNECTIONS = 50
+LOGIN_CONNECTIONS = 8
+BCRYPT_THREADS = 2
+MEMORY_CLIENTS = 1000
+
+WRK = "wrk, 1 thread, Lua `done` hook"
+SWARM = "1 asyncio process, raw aiohttp websockets"
+IN_PROCESS = "bench process, 2 threads"
+FOREIGN_NOTE = (
+    "(e) clients also received events of other SEAM instances on the same Redis server: "
+    "Socket.IO's Redis channel is shared by every database index, so those instances' load "
+    "and events were part of this measurement."
+)
+
+
+@dataclass
+class Row:
+    metric: str
+    setup: str
+    measured: str
+    target: str
+    met: bool | None
+    generator: str
+    order: int = 0  # within one letter: rows print in (letter, order, insertion) order
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [
+            "| metric | setup | measured | target | met | generator |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in sorted(self.rows, key=lambda row: (row.metric[:3], row.order)):
+            met = "—" if row.met is None else ("yes" if row.met else "**no**")
+            lines.append(
+                f"| {row.metric} | {row.setup} | {row.measured} | {row.target} | {met} "
+                f"| {row.generator} |"
+            )
+        return "\n".join(lines)
+
+
+@dataclass
+class Options:
+    duration: int
+    mutations: int
+    sizes: list[int]
+    only: set[str]
+    profile: Path | None
+
+
+# -- HTTP helpers ----------------------------------------------------------------------------
+
+
+async def _login(http: aiohttp.ClientSession, url: str) -> str:
+    async with http.post(
+        f"{url}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    ) as response:
+        body = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"admin login failed: {response.status} {body}")
+    return str(body["data"]["token"])
+
+
+async def _seed(url: str, count: int, prefix: str) -> tuple[str, list[int]]:
+    """An admin token, and `count` users registered by the admin through the API."""
+    async with aiohttp.ClientSession() as http:
+        token = await _login(http, url)
+        headers = {"Authorization": f"Bearer {token}"}
+        gate = asyncio.Semaphore(4)
+
+        async def register(number: int) -> int:
+            form = {
+                "full_name": f"Bench User {number}",
+                "email": f"{prefix}{number}@seam.bench",
+                "password": f"bench-password-{number}",
+            }
+            async with (
+                gate,
+                http.post(f"{url}/api/v1/auth/register", json=form, headers=headers) as response,
+            ):
+                body = await response.json()
+                if response.status != 201:
+                    raise RuntimeError(f"register failed: {response.status} {body}")
+                return int(body["data"]["idUser"])
+
+        ids = await asyncio.gather(*(register(n) for n in range(count)))
+    return token, list(ids)
+
+
+def _profiled(options: Options, server: Server, name: str) -> AbstractContextManager[None]:
+    """py-spy on the server for the block, when `--profile` asked for it."""
+    if options.profile is None:
+        return nullcontext()
+    return _recording(options.profile, server, name)
+
+
+@contextmanager
+def _recording(directory: Path, server: Server, name: str) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    recording = profiling.Recording(server.pid, directory / f"{name}.txt")
+    try:
+        yield
+    finally:
+        recording.stop()
+
+
+# -- (a) reads, (b) logins -------------------------------------------------------------------
+
+
+def bench_reads(
+    report: Report, options: Options, server: Server, token: str, workdir: Path, backend: str
+) -> None:
+    script = loadgen.get_script(workdir, "reads")
+    url = f"{server.url}/api/v1/users?limit=50"
+    headers = {"Authorization": f"Bearer {token}"}
+    loadgen.run_wrk(url, script, connections=READ_CONNECTIONS, seconds=2, headers=headers)
+    name = f"reads-{backend.lower()}"
+    cpu_before = server.cpu_seconds()
+    with _profiled(options, server, name):
+        result = loadgen.run_wrk(
+            url, script, connections=READ_CONNECTIONS, seconds=options.duration, headers=headers
+        )
+    cpu = 100 * (server.cpu_seconds() - cpu_before) / result.seconds
+    errors = f", {result.errors} errors" if result.errors else ""
+    setup = f"{backend}, 1 instance, c={READ_CONNECTIONS}, {options.duration} s"
+    report.rows.append(
+        Row(
+            "(a) `GET /users?limit=50` throughput",
+            setup,
+            f"{result.rate:,.0f} req/s{errors} (server CPU {cpu:.0f} % of a core)",
+            ">= 2,500 req/s",
+            result.rate >= 2500,
+            WRK,
+        )
+    )
+    report.rows.append(
+        Row(
+            "(a) `GET /users?limit=50` latency",
+            setup,
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, max {result.max_ms:.0f} ms",
+            "p99 < 50 ms",
+            result.p99_ms < 50,
+            WRK,
+        )
+    )
+    if options.profile is not None:
+        report.profiles.append(
+            profiling.markdown(
+                f"Server during (a) reads on {backend}", options.profile / f"{name}.txt"
+            )
+        )
+
+
+def bcrypt_ceiling(seconds: float = 4.0, threads: int = BCRYPT_THREADS) -> float:
+    """`bcrypt.checkpw` (cost 12) calls per second with `threads` threads."""
+    hashed = bcrypt.hashpw(b"bench-ceiling", bcrypt.gensalt(12))
+
+    def spin(deadline: float) -> tuple[int, float]:
+        done = 0
+        while time.perf_counter() < deadline:
+            bcrypt.checkpw(b"bench-ceiling", hashed)
+            done += 1
+        return done, time.perf_counter()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(spin, [start + seconds] * threads))
+    elapsed = max(end for _, end in results) - start
+    return sum(count for count, _ in results) / elapsed
+
+
+def bench_logins(report: Report, options: Options, server: Server, workdir: Path) -> None:
+    script = loadgen.post_json_script(
+        workdir, "login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    url = f"{server.url}/api/v1/auth/login"
+    # The ceiling is measured right before and right after, so both see similar noise.
+    before = bcrypt_ceiling()
+    result = loadgen.run_wrk(
+        url, script, connections=LOGIN_CONNECTIONS, seconds=options.duration, timeout_s=30
+    )
+    after = bcrypt_ceiling()
+    ceiling = (before + after) / 2
+    ratio = result.rate / ceiling
+    errors = f", {result.errors} errors" if result.errors else ""
+    report.rows += [
+        Row(
+            "(b) logins, correct password",
+            f"SQLite, c={LOGIN_CONNECTIONS}, {options.duration} s",
+            f"{result.rate:.1f} logins/s (p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms)"
+            + errors,
+            "—",
+            None,
+            WRK,
+        ),
+        Row(
+            "(b) bcrypt cost-12 ceiling",
+            f"`checkpw`, {BCRYPT_THREADS} threads, 4 s before + 4 s after the logins",
+            f"{ceiling:.1f} checks/s ({before:.1f} before, {after:.1f} after)",
+            "—",
+            None,
+            IN_PROCESS,
+        ),
+        Row("(b) logins / ceiling", "", f"{100 * ratio:.0f} %", ">= 80 %", ratio >= 0.8, ""),
+    ]
+
+
+# -- (c) delivery, (d) memory, (e) cluster ---------------------------------------------------
+
+
+async def bench_delivery(
+    report: Report,
+    options: Options,
+    targets: list[Server],
+    token: str,
+    user_id: int,
+    *,
+    cluster: bool,
+) -> None:
+    """Connect each size of swarm (largest first), weigh it once, time mutations to it."""
+    urls = [server.url for server in targets]
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        for size in sorted(options.sizes, reverse=True):
+            swarm = Swarm(session)
+            try:
+                await asyncio.sleep(1.0)
+                before = targets[0].rss_kib()
+                await swarm.connect(urls, token, size)
+                if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
+                    await asyncio.sleep(2.0)
+                    _memory_row(report, size, before, targets[0].rss_kib())
+                if "c" not in options.only and not cluster:
+                    continue
+                name = f"events-{'cluster' if cluster else 'single'}-{size}"
+                profile = not cluster and size == MEMORY_CLIENTS
+                server_cpu = sum(server.cpu_seconds() for server in targets)
+                client_cpu = time.process_time()
+                with _profiled(options, targets[0], name) if profile else nullcontext():
+                    result = await measure_delivery(
+                        swarm,
+                        session,
+                        mutate_url=urls[0],
+                        token=token,
+                        user_id=user_id,
+                        mutations=options.mutations,
+                        run_id=uuid.uuid4().hex[:8],
+                    )
+                client_cpu = time.process_time() - client_cpu
+                server_cpu = sum(server.cpu_seconds() for server in targets) - server_cpu
+            finally:
+                await swarm.close()
+            cpu = (server_cpu / result.mutations, client_cpu / result.mutations)
+            _delivery_row(report, result, cluster, cpu)
+            if cluster and result.foreign and FOREIGN_NOTE not in report.notes:
+                report.notes.append(FOREIGN_NOTE)
+            if profile and options.profile is not None:
+                report.profiles.append(
+                    profiling.markdown(
+                        f"Server during (c) delivery to {size} sockets",
+                        options.profile / f"{name}.txt",
+                    )
+                )
+
+
+def _memory_row(report: Report, size: int, before: int, after: int) -> None:
+    per_socket = (after - before) / size
+    report.rows.append(
+        Row(
+            "(d) server memory per idle socket",
+            f"SQLite, {size:,} websocket clients",
+            f"{per_socket:.1f} KiB (RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB)",
+            "< 64 KiB",
+            per_socket < 64,
+            SWARM,
+        )
+    )
+
+
+def _delivery_row(
+    report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float]
+) -> None:
+    big = result.clients >= 1000
+    met = result.lost == 0 and result.duplicated == 0 and (not big or result.p99_ms < 250)
+    setup = (
+        "2 instances, PostgreSQL + Redis, clients split, mutations to one"
+        if cluster
+        else "SQLite, 1 instance"
+    )
+    foreign = ", ".join(f"{count} {name}" for name, count in sorted(result.foreign.items()))
+    if foreign:
+        foreign = f"; not ours, ignored: {foreign}"
+    report.rows.append(
+        Row(
+            f"({'e' if cluster else 'c'}) `data:changed` to {result.clients:,} sockets",
+            f"{setup}, {result.mutations} mutations",
+            f"p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} / max {result.max_ms:.1f} ms; "
+            f"lost {result.lost}, dup {result.duplicated}; HTTP p50 {result.http_p50_ms:.0f} ms; "
+            f"CPU per mutation: server{'s' if cluster else ''} {1000 * cpu[0]:.0f} ms, "
+            f"clients {1000 * cpu[1]:.0f} ms" + foreign,
+            "p99 < 250 ms, 0 lost" if big else "0 lost",
+            met,
+            SWARM,
+            order=result.clients,
+        )
+    )
+
+
+# -- phases ----------------------------------------------------------------------------------
+
+
+def phase_sqlite(report: Report, options: Options, root: Path) -> None:
+    workdir = root / "sqlite"
+    workdir.mkdir()
+    with servers.running(workdir, {}) as server:
+        token, user_ids = asyncio.run(_seed(server.url, SEED_USERS, "bench"))
+        if "a" in options.only:
+            bench_reads(report, options, server, token, workdir, "SQLite")
+        if "b" in options.only:
+            bench_logins(report, options, server, workdir)
+        if options.only & {"c", "d"}:
+            asyncio.run(
+                bench_delivery(report, options, [server], token, user_ids[0], cluster=False)
+            )
+
+
+def phase_postgres(report: Report, options: Options, root: Path) -> None:
+    workdir = root / "postgres"
+    workdir.mkdir()
+    with ExitStack() as stack:
+        try:
+            env = {"SEAM_DATABASE_URL": stack.enter_context(servers.postgres_database())}
+        except Exception as error:
+            report.notes.append(f"PostgreSQL rows skipped: {type(error).__name__}: {error}")
+            return
+        if "a" in options.only:
+            with servers.running(workdir, env) as server:
+                token, _ = asyncio.run(_seed(server.url, SEED_USERS, "bench"))
+                bench_reads(report, options, server, token, workdir, "PostgreSQL")
+        if "e" not in options.only:
+            return
+        try:
+            env["SEAM_REDIS_URL"] = stack.enter_context(servers.redis_database())
+        except Exception as error:
+            report.notes.append(f"Cluster rows skipped: {type(error).__name__}: {error}")
+            return
+        # Started one after the other: the second finds the schema migrated and bootstrapped.
+        first = stack.enter_context(servers.running(workdir, env))
+        second = stack.enter_context(servers.running(workdir, env))
+        token, user_ids = asyncio.run(_seed(first.url, 1, "cluster"))
+        asyncio.run(
+            bench_delivery(report, options, [first, second], token, user_ids[0], cluster=True)
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--mutations", type=int, default=20, help="mutations per socket count")
+    parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
+    parser.add_argument("--only", default="abcde", help="phases to run, e.g. 'ac'")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the server during (a) and (c)"
+    )
+    args = parser.parse_args(argv)
+    options = Options(
+        duration=args.duration,
+        mutations=args.mutations,
+        sizes=[int(size) for size in args.sizes.split(",")],
+        only=set(args.only),
+        profile=args.profile,
+    )
+    # A thousand sockets need a thousand descriptors here and in the servers we start.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if options.only & {"a", "b"}:
+        loadgen.ensure_wrk()
+
+    report = Report()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="seam-bench-") as tmp:
+        for phase, letters in ((phase_sqlite, "abcd"), (phase_postgres, "ae")):
+            if not options.only & set(letters):
+                continue
+            try:
+                phase(report, options, Path(tmp))
+            except Exception as error:
+                traceback.print_exc()
+                report.notes.append(f"{phase.__name__} failed: {type(error).__name__}: {error}")
+
+    cpus = len(os.sched_getaffinity(0))
+    print(
+        f"\n## SEAM API bench ({cpus} CPUs, Python {platform.python_version()}, "
+        f"{time.monotonic() - started:.0f} s)\n"
+    )
+    print(report.markdown())
+    print(
+        "\nThe load generators run on the same cores as the server, and anything else running "
+        "on the machine shows up in these numbers."
+    )
+    for note in report.notes:
+        print(f"- {note}")
+    for profile in report.profiles:
+        print(f"\n{profile}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

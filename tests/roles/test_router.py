@@ -1,0 +1,140 @@
+"""The role routes (contract 4): list, create, edit, delete."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from seam_api.app import Application
+from seam_api.models import role_permissions, role_sidebar_items
+from tests.helpers import (
+    API,
+    create_role,
+    data,
+    failure,
+    grant,
+    member,
+    register,
+    role_id_named,
+    unique,
+)
+
+
+async def test_any_signed_in_user_lists_the_roles(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    plain = await member(client, admin_headers)
+    roles = data(await client.get(f"{API}/roles", headers=plain.headers))
+    assert {role["roleName"] for role in roles} == {"admin", "user"}
+    assert all(set(role) == {"idRole", "roleName", "description"} for role in roles)
+
+
+async def test_listing_roles_needs_a_token(client: httpx.AsyncClient) -> None:
+    failure(await client.get(f"{API}/roles"), 401)
+
+
+async def test_create_answers_the_new_role_with_201(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"roleName": unique("editors"), "description": "Edits things"}
+    role = data(await client.post(f"{API}/roles", headers=admin_headers, json=body), 201)
+    assert role == {"idRole": role["idRole"], **body}
+    assert role in data(await client.get(f"{API}/roles", headers=admin_headers))
+
+
+async def test_create_with_a_taken_name_is_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for name in ("admin", "ADMIN"):
+        body = {"roleName": name}
+        failure(await client.post(f"{API}/roles", headers=admin_headers, json=body), 409)
+
+
+async def test_create_with_a_short_or_missing_name_is_400(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for body in ({"roleName": "a"}, {"roleName": "  a  "}, {"roleName": "x" * 51}, {}):
+        failure(await client.post(f"{API}/roles", headers=admin_headers, json=body), 400)
+
+
+async def test_create_needs_the_permission(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    plain = await member(client, admin_headers)
+    body = {"roleName": unique("sneaky")}
+    failure(await client.post(f"{API}/roles", headers=plain.headers, json=body), 403)
+
+
+async def test_edit_renames_and_describes_a_role(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    body = {"roleName": unique("renamed"), "description": "New words"}
+    role = data(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body))
+    assert role == {"idRole": role_id, **body}
+
+
+async def test_edit_to_a_taken_name_is_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    body = {"roleName": "Admin"}
+    failure(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body), 409)
+
+
+async def test_edit_with_an_empty_body_is_400(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    failure(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json={}), 400)
+
+
+async def test_edit_of_an_unknown_role_is_404(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"description": "Nobody"}
+    failure(await client.put(f"{API}/roles/999999", headers=admin_headers, json=body), 404)
+
+
+async def test_delete_removes_the_role(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    assert data(await client.delete(f"{API}/roles/{role_id}", headers=admin_headers)) is None
+    roles = data(await client.get(f"{API}/roles", headers=admin_headers))
+    assert role_id not in {role["idRole"] for role in roles}
+    failure(await client.delete(f"{API}/roles/{role_id}", headers=admin_headers), 404)
+
+
+async def test_delete_is_refused_while_users_hold_the_role(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    await register(client, admin_headers, role_id=role_id)
+    failure(await client.delete(f"{API}/roles/{role_id}", headers=admin_headers), 409)
+
+
+async def test_delete_takes_the_roles_permission_and_menu_assignments(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    await grant(client, admin_headers, role_id=role_id, name_uri="GET /api/v1/users")
+    item = data(
+        await client.post(f"{API}/sidebar", headers=admin_headers, json={"nameItem": "Home"}), 201
+    )
+    path = f"{API}/sidebar/{item['idItem']}/role/{role_id}"
+    data(await client.post(path, headers=admin_headers), 201)
+
+    data(await client.delete(f"{API}/roles/{role_id}", headers=admin_headers))
+
+    async with app.seam.db.read() as conn:
+        for table in (role_permissions, role_sidebar_items):
+            query = select(func.count()).select_from(table).where(table.c.role_id == role_id)
+            assert (await conn.execute(query)).scalar_one() == 0, table.name
+
+
+async def test_the_default_role_cannot_be_deleted(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    default_role = await role_id_named(client, admin_headers, "user")
+    failure(await client.delete(f"{API}/roles/{default_role}", headers=admin_headers), 409)

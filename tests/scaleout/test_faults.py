@@ -1,0 +1,190 @@
+"""Faults: Redis going away under two instances, and the database going away under one.
+
+The Redis here is a `redis-server` the test starts itself, so stopping it disturbs nobody else;
+the database sits behind a TCP proxy the test can close and reopen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from seam_api.messages.en import MESSAGES
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases
+from tests.scaleout.conftest import (
+    API,
+    Cluster,
+    Instance,
+    Listener,
+    OwnRedis,
+    create_role,
+    instance_env,
+    login_user,
+    permission_id,
+    register_user,
+    role_created,
+    start_cluster,
+    stop_instances,
+    unique,
+)
+from tests.scaleout.proxy import TcpProxy
+
+Listen = Callable[[str, str], Any]
+RECOVERY_DEADLINE = 15.0
+
+
+@pytest.fixture
+async def redis_cluster(
+    databases: Databases, own_redis: OwnRedis, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    """Two instances on one PostgreSQL database and a Redis of the test's own."""
+    database_url = await databases.create("postgresql")
+    running = await start_cluster(
+        tmp_path_factory.mktemp("redis-fault"), instance_env(database_url, own_redis.url), 2
+    )
+    yield running
+    await stop_instances(running.instances)
+
+
+async def test_http_keeps_serving_while_redis_is_down(
+    redis_cluster: Cluster, own_redis: OwnRedis
+) -> None:
+    admin = redis_cluster.admin
+    users_read = await permission_id(redis_cluster.instances[0], admin, "GET /api/v1/users")
+
+    await asyncio.to_thread(own_redis.stop)
+
+    for instance in redis_cluster.instances:
+        http = instance.http
+        login = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        role = await http.post(f"{API}/roles", json={"roleName": unique("role")}, headers=admin)
+        assign = {"roleId": role.json()["data"]["idRole"], "permissionId": users_read}
+        statuses = [
+            (await http.get(f"{API}/users", headers=admin)).status_code,
+            (await http.get(f"{API}/roles", headers=admin)).status_code,
+            (await http.post(f"{API}/auth/login", json=login)).status_code,
+            role.status_code,
+            (await http.post(f"{API}/permission/assign", json=assign, headers=admin)).status_code,
+        ]
+        assert statuses == [200, 200, 200, 201, 200], instance.url
+
+
+async def _crosses(origin: Instance, listener: Listener, headers: dict[str, str]) -> bool:
+    """Whether a role created on `origin` reaches `listener` within a second."""
+    name = unique("role")
+    await create_role(origin, headers, name)
+    try:
+        await listener.wait_for(role_created(name), within=1)
+    except AssertionError:
+        return False
+    return True
+
+
+async def test_events_cross_instances_again_after_redis_restarts(
+    redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
+) -> None:
+    a, b = redis_cluster.instances
+    on_a = await listen(a.url, redis_cluster.admin_token)
+    assert await _crosses(b, on_a, redis_cluster.admin)
+    await asyncio.to_thread(own_redis.stop)
+    await create_role(b, redis_cluster.admin, unique("outage"))
+
+    await asyncio.to_thread(own_redis.start)
+
+    deadline = time.monotonic() + RECOVERY_DEADLINE
+    while not await _crosses(b, on_a, redis_cluster.admin):
+        assert time.monotonic() < deadline, "events did not cross instances again in time"
+
+
+async def test_user_disabled_during_redis_outage_loses_sockets_elsewhere_once_it_returns(
+    redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
+) -> None:
+    a, b = redis_cluster.instances
+    role_id = await create_role(a, redis_cluster.admin, unique("role"))
+    user_id = await register_user(a, redis_cluster.admin, role_id)
+    on_b = await listen(b.url, await login_user(a, redis_cluster.admin, user_id))
+    await asyncio.to_thread(own_redis.stop)
+    response = await a.http.put(
+        f"{API}/users/{user_id}/state", json={"isActive": 0}, headers=redis_cluster.admin
+    )
+    assert response.status_code == 200, response.text
+
+    await asyncio.to_thread(own_redis.start)
+
+    assert await on_b.disconnected_within(RECOVERY_DEADLINE), "the socket on B stayed open"
+
+
+# -- the database behind a proxy ------------------------------------------------------------
+
+
+@dataclass
+class Proxied:
+    instance: Instance
+    proxy: TcpProxy
+    admin: dict[str, str]
+
+
+@pytest.fixture
+async def proxied(
+    databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Proxied]:
+    """One instance whose PostgreSQL connection runs through a TcpProxy."""
+    database_url = urlsplit(await databases.create("postgresql"))
+    proxy = TcpProxy(database_url.hostname or "127.0.0.1", database_url.port or 5432)
+    await proxy.open()
+    netloc = f"{database_url.username}@127.0.0.1:{proxy.port}"
+    env = instance_env(database_url._replace(netloc=netloc).geturl(), None)
+    try:
+        cluster = await start_cluster(tmp_path_factory.mktemp("db-fault"), env, 1)
+        try:
+            yield Proxied(cluster.instances[0], proxy, cluster.admin)
+        finally:
+            await stop_instances(cluster.instances)
+    finally:
+        await proxy.close()
+
+
+async def test_database_outage_answers_503_envelope_and_the_server_stays_up(
+    proxied: Proxied,
+) -> None:
+    http, admin = proxied.instance.http, proxied.admin
+    assert (await http.get(f"{API}/users/1", headers=admin)).status_code == 200
+
+    await proxied.proxy.close()
+
+    login = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    responses = [
+        await http.get(f"{API}/users/1", headers=admin),
+        await http.post(f"{API}/roles", json={"roleName": unique("role")}, headers=admin),
+        await http.post(f"{API}/auth/login", json=login),
+    ]
+    assert [r.status_code for r in responses] == [503, 503, 503]
+    expected = {"success": False, "message": MESSAGES["errors.unavailable"]}
+    assert [r.json() for r in responses] == [expected] * 3
+    assert proxied.instance.server.process.poll() is None
+
+
+async def _create_role_status(proxied: Proxied) -> int:
+    """A mutation always needs the database, whatever reads are cached."""
+    body = {"roleName": unique("role")}
+    response = await proxied.instance.http.post(f"{API}/roles", json=body, headers=proxied.admin)
+    return response.status_code
+
+
+async def test_service_recovers_by_itself_when_the_database_returns(proxied: Proxied) -> None:
+    assert await _create_role_status(proxied) == 201
+    await proxied.proxy.close()
+    assert await _create_role_status(proxied) == 503
+
+    await proxied.proxy.open()
+
+    deadline = time.monotonic() + RECOVERY_DEADLINE
+    while await _create_role_status(proxied) != 201:
+        assert time.monotonic() < deadline, "the service did not recover in time"
+        await asyncio.sleep(0.2)
