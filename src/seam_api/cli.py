@@ -79,6 +79,8 @@ def serve(
         # Off, as in Socket.IO's own server: compression state costs memory on every socket
         # and the events are small.
         ws_per_message_deflate=False,
+        # engine.io leaves long-polls pending for ~30 s after a client leaves; don't wait.
+        timeout_graceful_shutdown=5,
         lifespan="on",
         access_log=False,
         log_level="info",

@@ -330,15 +330,6 @@ async def test_a_duplicate_caught_only_by_the_database_is_409_and_writes_nothing
     assert await table_rows(app) == before
 
 
-LONG_PASSWORD_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="core/security.py: bcrypt 5 raises ValueError for passwords over 72 bytes (hashpw "
-    "and checkpw), a 500; the contract allows 100 characters (up to 400 bytes). Truncate the "
-    "encoded password to 72 bytes in _hash_sync and verify_password, as bcrypt always did",
-)
-
-
-@LONG_PASSWORD_BUG
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_a_password_over_72_bytes_registers_and_signs_in(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
@@ -351,7 +342,6 @@ async def test_a_password_over_72_bytes_registers_and_signs_in(
     await login(client, "long@example.com", password)
 
 
-@LONG_PASSWORD_BUG
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("email", [ADMIN_EMAIL, "nobody@example.com"])
 async def test_a_login_with_a_password_over_72_bytes_is_401(

@@ -143,6 +143,8 @@ class Realtime:
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         """Contract 5: a valid token of an active account joins `user:{idUser}`."""
+        if self.server.manager.is_connected(sid, "/"):
+            return  # a client *event* named "connect", not a handshake
         locale = pick_locale(environ.get("HTTP_ACCEPT_LANGUAGE"))
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
@@ -160,6 +162,8 @@ class Realtime:
         await self.owners.add(sid, caller.user_id)
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
+        if self.server.manager.is_connected(sid, "/"):
+            return  # a client *event* named "disconnect": the socket is still here
         await self.owners.remove(sid)
 
     async def disconnect_user(self, user_id: int) -> None:

@@ -21,8 +21,17 @@ BCRYPT_COST = 12
 _DUMMY_HASH = bcrypt.hashpw(b"seam-api timing equaliser", bcrypt.gensalt(BCRYPT_COST))
 
 
+# bcrypt reads at most 72 bytes; bcrypt 5 raises beyond that instead of ignoring the rest, and
+# the contract allows 100 characters, so the input is cut where bcrypt always cut it.
+BCRYPT_MAX_BYTES = 72
+
+
+def _secret_bytes(password: str) -> bytes:
+    return password.encode()[:BCRYPT_MAX_BYTES]
+
+
 def _hash_sync(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+    return bcrypt.hashpw(_secret_bytes(password), bcrypt.gensalt(BCRYPT_COST)).decode()
 
 
 async def hash_password(password: str) -> str:
@@ -32,7 +41,7 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
     """Check a password; with no hash, burn the same time against a dummy and say no."""
-    candidate = password.encode()
+    candidate = _secret_bytes(password)
     if password_hash is None:
         await asyncio.to_thread(bcrypt.checkpw, candidate, _DUMMY_HASH)
         return False
