@@ -116,7 +116,7 @@ def markdown(title: str, raw: Path, top: int = 10) -> str:
 
 
 def _gloss(function: str) -> str:
-    """The loop's own frame as a leaf means time in uvloop's C code (I/O, callbacks)."""
+    """The loop's own frame as a leaf means time in C code under it (I/O, callbacks)."""
     if function.startswith(("Runner.run ", "run ", "run_until_complete ")):
-        return " — as leaf: uvloop C code (I/O, callbacks)"
+        return " — as leaf: C code under the loop (I/O, callbacks)"
     return ""

@@ -73,7 +73,10 @@ def serve(
         application.asgi,
         host=bind_host,
         port=bind_port,
-        loop="uvloop",
+        # The standard loop, not uvloop: under saturation uvloop served some requests 150-390 ms
+        # late (wrk -c50, p99 up to 130 ms) where asyncio kept max latency under 31 ms at the
+        # same throughput (bench/README.md, "Event loop").
+        loop="asyncio",
         http="httptools",
         ws="websockets-sansio",
         # Off, as in Socket.IO's own server: compression state costs memory on every socket

@@ -27,7 +27,7 @@ import socketio
 from seam_api.app import ROUTERS, Application
 from seam_api.core.access import name_uri
 from seam_api.core.context import RequestContext
-from seam_api.core.realtime import is_mutation
+from seam_api.core.realtime import Realtime, is_mutation
 from seam_api.messages.es import MESSAGES as ES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, Server
 
@@ -1075,6 +1075,14 @@ async def test_request_succeeds_when_its_tab_has_gone(clients: Clients, admin: A
 
 
 # In-process: the delivery path itself failing or stalling must not reach the request.
+# Progress is only produced for a user holding a socket, so each of these registers one for
+# the admin (user 1) without opening it: emitting is replaced, nothing is sent.
+
+ADMIN_ID = 1
+
+
+async def _admin_holds_a_socket(realtime: Realtime) -> None:
+    await realtime.owners.add("admin-tab", ADMIN_ID)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -1093,6 +1101,7 @@ async def test_failing_delivery_never_fails_a_request_and_later_events_still_go_
         delivered.append(payload.get("status", event))
 
     monkeypatch.setattr(realtime.server, "emit", flaky_emit)
+    await _admin_holds_a_socket(realtime)
     response = await client.post("/api/v1/roles", headers=admin_headers, json={"roleName": "x1"})
     await realtime.drain()
 
@@ -1117,6 +1126,7 @@ async def test_stalled_delivery_never_blocks_a_request(
         delivered.append(payload)
 
     monkeypatch.setattr(realtime.server, "emit", stalled_emit)
+    await _admin_holds_a_socket(realtime)
     try:
         responses = await asyncio.wait_for(
             asyncio.gather(*(client.get("/api/v1/users", headers=admin_headers) for _ in range(3))),
@@ -1141,7 +1151,8 @@ async def test_unserialisable_event_data_never_fails_the_emitter(
         delivered.append((event, payload))
 
     monkeypatch.setattr(realtime.server, "emit", recording_emit)
-    context = RequestContext(locale="en", user_id=1, operation="role:create")
+    await _admin_holds_a_socket(realtime)
+    context = RequestContext(locale="en", user_id=ADMIN_ID, operation="role:create")
 
     realtime.progress(context, "success", "Role created", object())
     realtime.changed(context, "Role created", object())
@@ -1151,3 +1162,28 @@ async def test_unserialisable_event_data_never_fails_the_emitter(
         ("operation:progress", None),
         ("data:changed", None),
     ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_no_progress_is_emitted_for_a_user_without_a_socket_on_a_single_instance(
+    app: Application,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without Redis no other instance can hold the caller's socket: nothing to send."""
+    realtime = app.seam.realtime
+    emitted: list[str] = []
+
+    async def recording_emit(event: str, payload: Event, **_: Any) -> None:
+        emitted.append(event)
+
+    monkeypatch.setattr(realtime.server, "emit", recording_emit)
+    await client.get("/api/v1/users", headers=admin_headers)
+    await realtime.drain()
+    assert emitted == []
+
+    await _admin_holds_a_socket(realtime)
+    await client.get("/api/v1/users", headers=admin_headers)
+    await realtime.drain()
+    assert emitted == ["operation:progress"] * 3

@@ -118,6 +118,7 @@ class Realtime:
         max_message_bytes: int,
     ) -> None:
         manager = RedisFanout(redis_url) if redis_url else DirectFanout()
+        self._single_instance = redis_url is None
         origins: str | list[str] = (
             "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
         )
@@ -179,6 +180,8 @@ class Realtime:
         """Queue an `operation:progress` for the requester (contract 5.1)."""
         if context.user_id is None:
             return  # anonymous: no socket can be proven to be the caller's
+        if self._single_instance and context.user_id not in self.owners.by_user:
+            return  # nobody to tell: the caller holds no socket, and no other instance exists
         payload = {
             "operation": context.operation,
             "status": status,

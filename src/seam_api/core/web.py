@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seam_api.core.cache import SerialisedList
 from seam_api.core.context import RequestContext, begin, current
 from seam_api.core.errors import (
     AppError,
@@ -143,7 +144,8 @@ def ok(data: Any, *, status: int = 200) -> Response:
     HTTP answer and the `success` event always say the same thing."""
     context = current()
     message = t(f"{context.operation}.success") if context and context.operation else ""
-    body = to_json({"success": True, "message": message, "data": data}, by_alias=True)
+    data_json = data.json if isinstance(data, SerialisedList) else to_json(data, by_alias=True)
+    body = b"".join((b'{"success":true,"message":', to_json(message), b',"data":', data_json, b"}"))
     return Response(body, status_code=status, media_type=JSON)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
+from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.core.operations import operation, step
 from seam_api.core.security import hash_password, temporary_password
@@ -32,10 +33,10 @@ async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
 async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
     step(seam, "querying")
 
-    async def load() -> list[UserOut]:
+    async def load() -> SerialisedList[UserOut]:
         async with seam.db.read() as conn:
             rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
-        return [_user(row) for row in rows]
+        return SerialisedList(_user(row) for row in rows)
 
     users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
     return users
