@@ -36,17 +36,19 @@ class Seam:
         self.sessions = SessionGuard(self.signer, self._load_account, self._load_revoked)
         self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
         self.reads = ReadCache()
-        self.bus = Bus(settings.redis_url)
+        self.bus = Bus(settings.redis_url, channel=settings.redis_name("bus"))
         self.limiter = LoginLimiter(
             per_account=settings.login_max_failures_per_account,
             per_address=settings.login_max_failures_per_address,
             window=settings.login_failure_window,
             redis_url=settings.redis_url,
+            key_prefix=settings.redis_name("login"),
         )
         self.realtime = Realtime(
             sessions=self.sessions,
             permissions=self.permissions,
             redis_url=settings.redis_url,
+            redis_names=settings.redis_name,
             cors_origin=settings.cors_origin,
             max_message_bytes=settings.max_socket_message_bytes,
         )
@@ -93,13 +95,16 @@ class Seam:
                 await self.realtime.disconnect_user(int(notice["user_id"]))
         elif kind == "token":
             self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
+            await self.realtime.disconnect_token(str(notice["token_id"]))
 
     async def _resync(self) -> None:
-        """After a bus outage: notices may have been missed, so trust nothing cached."""
+        """After a bus outage: notices may have been missed, so trust nothing cached, and
+        close the sockets of users disabled or signed out meanwhile."""
         self.reads.clear()
         self.permissions.clear()
         self.sessions.forget_all()
         await self.sessions.warm()
+        await self.realtime.recheck_sockets()
 
     # -- cache loaders ---------------------------------------------------------------------
 

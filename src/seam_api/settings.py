@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio.connection import parse_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./seam.db"
 MIN_SECRET_BYTES = 32
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    redis_prefix: str = Field("seam", pattern=r"^[A-Za-z0-9_.-]+$")
     jwt_secret: str | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_expires_in: int = 3600
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @property
+    def redis_namespace(self) -> str:
+        """The start of every Redis key and channel this deployment uses.
+
+        Keys live in the URL's database, but pub/sub channels are server-wide: the database
+        index is part of the name so deployments on one Redis server never hear each other.
+        """
+        database = parse_url(self.redis_url).get("db", 0) if self.redis_url else 0
+        return f"{self.redis_prefix}:{database}"
+
+    def redis_name(self, name: str) -> str:
+        """A Redis key or channel of this deployment: `seam:0:bus`."""
+        return f"{self.redis_namespace}:{name}"
 
     @property
     def is_sqlite(self) -> bool:

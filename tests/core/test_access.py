@@ -3,6 +3,7 @@ route table."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Iterator
 
@@ -13,9 +14,10 @@ from fastapi.routing import APIRoute
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
-from seam_api.core.access import may_register_any_role, name_uri, permitted
+from seam_api.core.access import PermissionCache, may_register_any_role, name_uri, permitted
 from seam_api.settings import Settings
 from tests.conftest import JWT_SECRET
+from tests.core.loaders import Gated
 from tests.helpers import (
     API,
     PASSWORD,
@@ -210,3 +212,33 @@ async def test_bootstrap_run_again_gives_admin_a_missing_route_permission(
         f"{API}/permission/getByRoleId", headers=admin_headers, params={"roleId": admin_role}
     )
     assert missing in {p["nameUri"] for p in data(response)}
+
+
+# -- the permission cache: a change that lands during a load wins over what the load read --
+
+
+async def test_permissions_cleared_during_their_load_are_not_cached_stale() -> None:
+    loads = Gated(["GET /api/v1/users"], [])
+    permissions = PermissionCache(loads, Gated([1, 2]))  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.holds(2, "GET /api/v1/users"))
+    await asyncio.sleep(0)
+    permissions.clear()  # the permission was unassigned while the query ran
+    loads.release.set()
+
+    assert await racing is True  # the request that raced the change saw the old state
+    assert await permissions.holds(2, "GET /api/v1/users") is False
+    assert loads.calls == 2
+
+
+async def test_role_ids_cleared_during_their_load_are_not_cached_stale() -> None:
+    role_ids = Gated([1, 2], [1, 2, 3])
+    granted = Gated(["GET /api/v1/users"])
+    granted.release.set()
+    permissions = PermissionCache(granted, role_ids)  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.split_roles("GET /api/v1/users"))
+    await asyncio.sleep(0)
+    permissions.clear()  # a role was created while the query ran
+    role_ids.release.set()
+    assert await racing == ([1, 2], [])
+
+    assert await permissions.split_roles("GET /api/v1/users") == ([1, 2, 3], [])

@@ -10,24 +10,11 @@ import pytest
 
 from seam_api.core.cache import ReadCache, SerialisedList
 from seam_api.users.schemas import UserOut
-
-
-class Loader:
-    """A load that waits until released, counting how often it ran."""
-
-    def __init__(self, value: object = "answer") -> None:
-        self.calls = 0
-        self.value = value
-        self.release = asyncio.Event()
-
-    async def __call__(self) -> object:
-        self.calls += 1
-        await self.release.wait()
-        return self.value
+from tests.core.loaders import Gated
 
 
 async def test_concurrent_misses_share_one_load() -> None:
-    cache, load = ReadCache(), Loader()
+    cache, load = ReadCache(), Gated("answer")
     callers = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(20)]
     await asyncio.sleep(0)
     load.release.set()
@@ -38,16 +25,16 @@ async def test_concurrent_misses_share_one_load() -> None:
 
 
 async def test_a_load_that_raced_a_change_is_not_kept() -> None:
-    cache, stale = ReadCache(), Loader("stale")
+    cache, stale = ReadCache(), Gated("stale")
     first = asyncio.create_task(cache.get_or_load("k", stale))
     await asyncio.sleep(0)
     cache.clear()  # a mutation committed while the query ran
-    fresh = Loader("fresh")
+    fresh = Gated("fresh")
     fresh.release.set()
     assert await cache.get_or_load("k", fresh) == "fresh"  # no wait for the stale load
     stale.release.set()
     assert await first == "stale"
-    assert await cache.get_or_load("k", Loader("never")) == "fresh"
+    assert await cache.get_or_load("k", Gated("never")) == "fresh"
 
 
 async def test_a_failed_load_fails_its_waiters_and_is_not_kept() -> None:
@@ -63,16 +50,16 @@ async def test_a_failed_load_fails_its_waiters_and_is_not_kept() -> None:
     gate.set()
     results = await asyncio.gather(*callers, return_exceptions=True)
     assert all(isinstance(result, ConnectionError) for result in results)
-    working = Loader()
+    working = Gated("answer")
     working.release.set()
     assert await cache.get_or_load("k", working) == "answer"
 
 
 async def test_waiters_load_for_themselves_when_the_shared_load_is_cancelled() -> None:
-    cache, first = ReadCache(), Loader("first")
+    cache, first = ReadCache(), Gated("first")
     leader = asyncio.create_task(cache.get_or_load("k", first))
     await asyncio.sleep(0)
-    second = Loader("second")
+    second = Gated("second")
     second.release.set()
     waiter = asyncio.create_task(cache.get_or_load("k", second))
     await asyncio.sleep(0)

@@ -942,6 +942,7 @@ class Cable:
         self._target = (host, int(port))
         self._links: list[asyncio.StreamWriter] = []
         self._server: asyncio.Server | None = None
+        self._down = False
         self.url = ""
 
     async def __aenter__(self) -> Cable:
@@ -955,14 +956,22 @@ class Cable:
         self.cut()
         await self._server.wait_closed()
 
-    def cut(self) -> None:
+    def cut(self, *, stay_down: bool = False) -> None:
+        """Drop every link; with `stay_down`, also refuse new ones until `restore()`."""
+        self._down = stay_down
         for writer in self._links:
             writer.transport.abort()
         self._links.clear()
 
+    def restore(self) -> None:
+        self._down = False
+
     async def _relay(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
     ) -> None:
+        if self._down:
+            client_out.transport.abort()
+            return
         server_in, server_out = await asyncio.open_connection(*self._target)
         self._links += [client_out, server_out]
         await asyncio.gather(
@@ -1013,9 +1022,10 @@ async def test_reconnect_with_a_token_revoked_meanwhile_is_refused(
         tab = await clients.open(
             "tab", user.token, url=cable.url, transports=["websocket"], **RECONNECTING
         )
+        cable.cut(stay_down=True)
+        await tab.wait_for(lambda: tab.disconnected.is_set(), "the drop")
         assert (await clients.call("POST", "/auth/logout", token=user.token)).status_code == 200
-
-        cable.cut()
+        cable.restore()
         await tab.wait_for(lambda: bool(tab.refusals), "the refused reconnect")
 
         assert tab.refusals[0] == "Invalid or expired token"
@@ -1041,6 +1051,28 @@ async def test_disabled_user_loses_sockets_within_a_second(
 
     assert response.status_code == 200
     assert not any(tab.client.connected for tab in tabs)
+
+
+async def test_logout_closes_the_sockets_opened_with_that_token_only(
+    clients: Clients, user_role: int
+) -> None:
+    user = await clients.user(user_role)
+    other_session = await sign_in_as(clients.http, user.email, user.password)
+    signed_out = [
+        await clients.open("websocket", user.token, transports=["websocket"]),
+        await clients.open("polling", user.token, transports=["polling"]),
+    ]
+    stays = await clients.open("other session", other_session)
+    logout = clients.call("POST", "/auth/logout", token=user.token)
+    gone = asyncio.gather(*(tab.disconnected.wait() for tab in signed_out))
+
+    response, _ = await asyncio.wait_for(asyncio.gather(logout, gone), timeout=1.0)
+    await clients.call("GET", "/roles", token=other_session, tab=stays)
+
+    assert response.status_code == 200
+    assert not any(tab.client.connected for tab in signed_out)
+    assert stays.client.connected
+    assert statuses(await stays.finished("role:fetchAll")) == "start,processing,success"
 
 
 async def test_unknown_client_events_are_ignored_and_never_relayed(

@@ -102,11 +102,6 @@ async def test_events_cross_instances_again_after_redis_restarts(
         assert time.monotonic() < deadline, "events did not cross instances again in time"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: Seam._resync drops caches but does not re-check sockets already open "
-    "on this instance (see the README's Redis outage section)",
-)
 async def test_user_disabled_during_redis_outage_loses_sockets_elsewhere_once_it_returns(
     redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
 ) -> None:

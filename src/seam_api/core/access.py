@@ -36,7 +36,8 @@ class PermissionCache:
     """Each role's permissions (lower-cased nameUris), loaded once and dropped on any change.
 
     Dropping everything on a change is deliberate: changes are rare, a reload is one query per
-    role, and no change (assign, unassign, permission or role delete) can be missed.
+    role, and no change (assign, unassign, permission or role delete) can be missed. A load
+    that a change overtook answers its caller but is not kept.
     """
 
     def __init__(self, load_role: RolePermissionLoader, load_role_ids: RoleIdsLoader) -> None:
@@ -44,25 +45,33 @@ class PermissionCache:
         self._load_role_ids = load_role_ids
         self._by_role: dict[int, frozenset[str]] = {}
         self._role_ids: tuple[int, ...] | None = None
+        self._generation = 0
 
     async def holds(self, role_id: int, permission: str) -> bool:
         granted = self._by_role.get(role_id)
         if granted is None:
+            generation = self._generation
             granted = frozenset(uri.lower() for uri in await self._load_role(role_id))
-            self._by_role[role_id] = granted
+            if generation == self._generation:
+                self._by_role[role_id] = granted
         return permission.lower() in granted
 
     async def split_roles(self, permission: str) -> tuple[list[int], list[int]]:
         """Every role id, split into those that hold `permission` and those that do not."""
-        if self._role_ids is None:
-            self._role_ids = tuple(await self._load_role_ids())
+        role_ids = self._role_ids
+        if role_ids is None:
+            generation = self._generation
+            role_ids = tuple(await self._load_role_ids())
+            if generation == self._generation:
+                self._role_ids = role_ids
         holders: list[int] = []
         others: list[int] = []
-        for role_id in self._role_ids:
+        for role_id in role_ids:
             (holders if await self.holds(role_id, permission) else others).append(role_id)
         return holders, others
 
     def clear(self) -> None:
+        self._generation += 1
         self._by_role.clear()
         self._role_ids = None
 

@@ -25,15 +25,14 @@ Notice = dict[str, Any]
 NoticeHandler = Callable[[Notice], Awaitable[None]]
 ResyncHandler = Callable[[], Awaitable[None]]
 
-CHANNEL = "seam:bus"
-
 
 class Bus:
     """Publish a notice to every instance, this one included."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, *, channel: str) -> None:
         # A short connect timeout: a request that publishes must not hang on a dead Redis.
         self._redis = Redis.from_url(redis_url, socket_connect_timeout=1) if redis_url else None
+        self._channel = channel
         self._origin = uuid.uuid4().hex
         self._handlers: list[NoticeHandler] = []
         self._resync: list[ResyncHandler] = []
@@ -52,7 +51,8 @@ class Bus:
         if self._redis is None:
             return
         try:
-            await self._redis.publish(CHANNEL, orjson.dumps({"origin": self._origin, **notice}))
+            message = orjson.dumps({"origin": self._origin, **notice})
+            await self._redis.publish(self._channel, message)
         except (RedisError, OSError) as error:
             log.warning("bus publish failed, other instances resync on reconnect: %s", error)
 
@@ -82,7 +82,7 @@ class Bus:
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 if not first:
                     for resync in self._resync:
                         await resync()

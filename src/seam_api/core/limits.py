@@ -43,9 +43,16 @@ class LoginLimiter:
     """Counts failed logins; `retry_after` says how long a key must wait, if it must."""
 
     def __init__(
-        self, *, per_account: int, per_address: int, window: int, redis_url: str | None
+        self,
+        *,
+        per_account: int,
+        per_address: int,
+        window: int,
+        redis_url: str | None,
+        key_prefix: str,
     ) -> None:
         self._limits = {"account": per_account, "address": per_address}
+        self._prefix = key_prefix
         self._window = window
         self._memory = _MemoryCounter()
         self._redis = (
@@ -54,11 +61,10 @@ class LoginLimiter:
             else None
         )
 
-    @staticmethod
-    def _keys(email: str, address: str | None) -> dict[str, str]:
-        keys = {"account": f"seam:login:account:{email.lower()}"}
+    def _keys(self, email: str, address: str | None) -> dict[str, str]:
+        keys = {"account": f"{self._prefix}:account:{email.lower()}"}
         if address:
-            keys["address"] = f"seam:login:address:{address}"
+            keys["address"] = f"{self._prefix}:address:{address}"
         return keys
 
     async def retry_after(self, email: str, address: str | None) -> int | None:

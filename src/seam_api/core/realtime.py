@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +36,6 @@ READ_OPERATIONS = frozenset({"auth:login", "auth:logout"})
 USER_DATA_PREFIXES = ("user:", "auth:register")
 
 QUEUE_LIMIT = 100_000
-SOCKET_OWNERS_KEY = "seam:socket-owners"
 REMOTE_OWNER_TTL = 10.0
 
 
@@ -61,8 +61,9 @@ def _jsonable(data: Any) -> Any:
 class SocketOwners:
     """Which user holds a socket id, on this instance and (with Redis) on every other."""
 
-    def __init__(self, redis: Redis | None) -> None:
+    def __init__(self, redis: Redis | None, *, key: str) -> None:
         self._redis = redis
+        self._key = key
         self.local: dict[str, int] = {}
         self.by_user: dict[int, set[str]] = {}
         self._remote: dict[str, tuple[int, float]] = {}
@@ -72,7 +73,7 @@ class SocketOwners:
         self.by_user.setdefault(user_id, set()).add(sid)
         if self._redis is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._redis.hset(SOCKET_OWNERS_KEY, sid, user_id)
+                await self._redis.hset(self._key, sid, user_id)
 
     async def remove(self, sid: str) -> None:
         user_id = self.local.pop(sid, None)
@@ -83,7 +84,11 @@ class SocketOwners:
                 self.by_user.pop(user_id, None)
         if self._redis is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._redis.hdel(SOCKET_OWNERS_KEY, sid)
+                await self._redis.hdel(self._key, sid)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
 
     async def owner(self, sid: str) -> int | None:
         if sid in self.local:
@@ -94,7 +99,7 @@ class SocketOwners:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         try:
-            value = await self._redis.hget(SOCKET_OWNERS_KEY, sid)
+            value = await self._redis.hget(self._key, sid)
         except (RedisError, OSError):
             return None
         if value is None:
@@ -114,10 +119,13 @@ class Realtime:
         sessions: SessionGuard,
         permissions: PermissionCache,
         redis_url: str | None,
+        redis_names: Callable[[str], str],
         cors_origin: str,
         max_message_bytes: int,
     ) -> None:
-        manager = RedisFanout(redis_url) if redis_url else DirectFanout()
+        manager = (
+            RedisFanout(redis_url, channel=redis_names("socketio")) if redis_url else DirectFanout()
+        )
         self._single_instance = redis_url is None
         origins: str | list[str] = (
             "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
@@ -133,8 +141,12 @@ class Realtime:
         self.owners = SocketOwners(
             Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
             if redis_url
-            else None
+            else None,
+            key=redis_names("socket-owners"),
         )
+        # The token each local socket connected with, to re-check it when notices were missed
+        # and to close the sockets of a token that logged out.
+        self._tokens: dict[str, tuple[str, str]] = {}
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue(QUEUE_LIMIT)
         self._worker: asyncio.Task[None] | None = None
         self.server.on("connect", self._on_connect)
@@ -161,16 +173,32 @@ class Realtime:
         # Role rooms let data:changed tell readers of user data from the others (contract 5.2).
         await self.server.enter_room(sid, f"role:{caller.role_id}")
         await self.owners.add(sid, caller.user_id)
+        self._tokens[sid] = (token, caller.token_id)
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         if self.server.manager.is_connected(sid, "/"):
             return  # a client *event* named "disconnect": the socket is still here
+        self._tokens.pop(sid, None)
         await self.owners.remove(sid)
 
     async def disconnect_user(self, user_id: int) -> None:
         """Close every socket this instance holds for the user (revocation)."""
         for sid in list(self.owners.by_user.get(user_id, ())):
             await self.server.disconnect(sid)
+
+    async def disconnect_token(self, token_id: str) -> None:
+        """Close every socket this instance holds that connected with a now revoked token."""
+        for sid, (_token, connected_with) in list(self._tokens.items()):
+            if connected_with == token_id:
+                await self.server.disconnect(sid)
+
+    async def recheck_sockets(self) -> None:
+        """Close every local socket whose token no longer counts (after missed notices).
+
+        A database error propagates: the bus then retries the whole resync."""
+        for sid, (token, _token_id) in list(self._tokens.items()):
+            if await self.sessions.authenticate(token) is None:
+                await self.server.disconnect(sid)
 
     # -- emitting --------------------------------------------------------------------------
 
@@ -219,6 +247,7 @@ class Realtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        await self.owners.close()
 
     async def drain(self) -> None:
         """Wait until every queued event has been handed to Socket.IO."""

@@ -52,14 +52,18 @@ class SessionGuard:
         self._load_account = load_account
         self._load_revoked = load_revoked
         self._accounts: dict[int, AccountState | None] = {}
+        # Raised by every forget: a load that started before it must not cache what it read.
+        self._generation = 0
         self._revoked: dict[str, int] = {}
         # Signature checks are the costliest part of a warm request: each token string is
         # verified once, then only its expiry is re-checked.
         self._verified: dict[str, TokenClaims] = {}
 
     async def warm(self) -> None:
-        """Load the tokens revoked and not yet expired (at start, and after a bus outage)."""
-        self._revoked = await self._load_revoked(int(time.time()))
+        """Load the tokens revoked and not yet expired (at start, and after a bus outage).
+
+        Merged, not replaced: a revocation heard while the query ran must stay."""
+        self._revoked.update(await self._load_revoked(int(time.time())))
 
     async def authenticate(self, token: str) -> Caller | None:
         """The caller a token proves, or None for a bad, expired, revoked or stale token."""
@@ -84,15 +88,19 @@ class SessionGuard:
     async def account(self, user_id: int) -> AccountState | None:
         if user_id in self._accounts:
             return self._accounts[user_id]
+        generation = self._generation
         account = await self._load_account(user_id)
-        self._accounts[user_id] = account
+        if generation == self._generation:
+            self._accounts[user_id] = account
         return account
 
     def forget_account(self, user_id: int) -> None:
         """Drop a cached account so the next request reads its new state."""
+        self._generation += 1
         self._accounts.pop(user_id, None)
 
     def forget_all(self) -> None:
+        self._generation += 1
         self._accounts.clear()
 
     def mark_revoked(self, token_id: str, expires_at: int) -> None:
