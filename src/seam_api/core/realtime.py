@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import socketio
 from pydantic_core import to_jsonable_python
 from redis.asyncio import Redis
@@ -44,8 +46,43 @@ def is_mutation(operation: str) -> bool:
     return not operation.endswith(READ_SUFFIXES) and operation not in READ_OPERATIONS
 
 
+_last_stamp: tuple[int, str] = (0, "")
+
+
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time to the millisecond; a busy server stamps several events per
+    millisecond, so the last string is reused until the clock moves on."""
+    global _last_stamp
+    now_ms = time.time_ns() // 1_000_000
+    if _last_stamp[0] != now_ms:
+        moment = datetime.fromtimestamp(now_ms / 1000, UTC)
+        _last_stamp = (now_ms, moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    return _last_stamp[1]
+
+
+class _CompactJson:
+    """The `json` of outgoing packets: orjson, as compact text. Incoming packets keep the
+    standard module (`loads`): they are few, and its number parsing is the library's."""
+
+    loads = staticmethod(json.loads)
+
+    @staticmethod
+    def dumps(value: Any, **_options: Any) -> str:
+        return orjson.dumps(value).decode()
+
+
+class EventPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """Socket.IO packets encoded by orjson, without the recursive scan for binary data.
+
+    Every payload this server emits went through `_jsonable` first, so none holds bytes and
+    the scan (which walks each event's whole payload) would always answer no.
+    """
+
+    json = _CompactJson
+
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        return False
 
 
 def _jsonable(data: Any) -> Any:
@@ -133,6 +170,7 @@ class Realtime:
         self.server = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
+            serializer=EventPacket,
             cors_allowed_origins=origins,
             max_http_buffer_size=max_message_bytes,
         )
