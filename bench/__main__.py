@@ -189,12 +189,12 @@ def bench_reads(
         warm_up = loadgen.run_wrk(
             url, script, connections=READ_CONNECTIONS, seconds=2, headers=headers
         )
-        before = server.cpu_seconds()
+        before = servers.cpu_seconds(server)
         with _profiled(options, server, name):
             result = loadgen.run_wrk(
                 url, script, connections=READ_CONNECTIONS, seconds=options.duration, headers=headers
             )
-        cpu_seconds = server.cpu_seconds() - before
+        cpu_seconds = servers.cpu_seconds(server) - before
         reads = warm_up.requests + result.requests
         return result
 
@@ -311,16 +311,16 @@ async def bench_delivery(
             swarm = Swarm(session)
             try:
                 await asyncio.sleep(1.0)
-                before = targets[0].rss_kib()
+                before = servers.rss_kib(targets[0])
                 await swarm.connect(urls, token, size)
                 if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
                     await asyncio.sleep(2.0)
-                    _memory_row(report, size, before, targets[0].rss_kib())
+                    _memory_row(report, size, before, servers.rss_kib(targets[0]))
                 if "c" not in options.only and not cluster:
                     continue
                 name = f"events-{'cluster' if cluster else 'single'}-{size}"
                 profile = not cluster and size == MEMORY_CLIENTS
-                server_cpu = sum(server.cpu_seconds() for server in targets)
+                server_cpu = sum(servers.cpu_seconds(server) for server in targets)
                 client_cpu = time.process_time()
                 with _profiled(options, targets[0], name) if profile else nullcontext():
                     result = await measure_delivery(
@@ -333,7 +333,7 @@ async def bench_delivery(
                         run_id=uuid.uuid4().hex[:8],
                     )
                 client_cpu = time.process_time() - client_cpu
-                server_cpu = sum(server.cpu_seconds() for server in targets) - server_cpu
+                server_cpu = sum(servers.cpu_seconds(server) for server in targets) - server_cpu
             finally:
                 await swarm.close()
             cpu = (server_cpu / result.mutations, client_cpu / result.mutations)

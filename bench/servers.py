@@ -1,20 +1,19 @@
-"""Real `seam-api serve` processes, the throwaway databases under them, and their memory."""
+"""Real `seam-api serve` processes, the throwaway databases under them, and their memory.
+
+Servers start through the tests' launcher (`tests/server_process.py`), so the bench measures
+processes started exactly as the tests start theirs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.server_process import Server, start_server
 
 ADMIN_EMAIL = "admin@seam.bench"
 ADMIN_PASSWORD = "bench-admin-password"
@@ -25,87 +24,28 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_BASE_URL = os.environ.get("SEAM_BENCH_REDIS", "redis://127.0.0.1:6379")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def rss_kib(server: Server) -> int:
+    """Resident set size from /proc/<pid>/status (VmRSS, in KiB)."""
+    for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("VmRSS not found")
 
 
-@dataclass
-class Server:
-    """One running `seam-api serve`; `pid` is the process that serves (uvicorn runs in it)."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def rss_kib(self) -> int:
-        """Resident set size from /proc/<pid>/status (VmRSS, in KiB)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("VmRSS not found")
-
-    def cpu_seconds(self) -> float:
-        """User plus system CPU time the server has used so far (/proc/<pid>/stat)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-def start_server(workdir: Path, env: dict[str, str], *, timeout: float = 60) -> Server:
-    """Start `seam-api serve` on a free port and wait until it answers."""
-    port = _free_port()
-    log = workdir / f"server-{port}.log"
-    full_env = {
-        **os.environ,
-        "SEAM_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'seam.db'}",
-        "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
-        "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "SEAM_JWT_SECRET": JWT_SECRET,
-        **env,
-        "SEAM_HOST": "127.0.0.1",
-        "SEAM_PORT": str(port),
-    }
-    seam_api = Path(sys.executable).with_name("seam-api")
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(seam_api), "serve"],
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"seam-api exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/openapi.json", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"seam-api did not start in {timeout}s:\n{log.read_text()}")
+def cpu_seconds(server: Server) -> float:
+    """User plus system CPU time the server has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
 def running(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
-    server = start_server(workdir, env)
+    defaults = {
+        "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
+        "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SEAM_JWT_SECRET": JWT_SECRET,
+    }
+    server = start_server(workdir, {**defaults, **env}, timeout=60)
     try:
         yield server
     finally:
@@ -167,11 +107,8 @@ async def _flush_redis(index: int) -> None:
 
 @contextmanager
 def redis_database() -> Iterator[str]:
-    """An empty Redis database index (8..15), flushed afterwards.
-
-    Pub/sub channels are not per index, so instances of another run on the same Redis would
-    still hear this run's events; the bench only counts events it made itself.
-    """
+    """An empty Redis database index (8..15), flushed afterwards; the servers' channel names
+    carry the index, so other deployments on this Redis are not heard."""
     index = asyncio.run(_pick_redis_index())
     try:
         yield f"{REDIS_BASE_URL}/{index}"

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +21,10 @@ from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
 from seam_api.settings import Settings
+from tests import server_process
+from tests.server_process import Server, free_port
+
+__all__ = ["Server", "free_port"]  # re-exported: test modules import them from here
 
 ADMIN_EMAIL = "admin@seam.test"
 ADMIN_PASSWORD = "admin-password-1"
@@ -185,62 +184,14 @@ async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
 # -- a real server process ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running `seam-api serve`."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
 def start_server(tmp: Path, env: dict[str, str], *, timeout: float = 30) -> Server:
-    """Start `seam-api serve` on a free port with `env` over the defaults, and wait for it."""
-    port = free_port()
-    log = tmp / f"server-{port}.log"
-    full_env = {
-        **os.environ,
-        "SEAM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'seam.db'}",
+    """A real server with the tests' admin and secret, `env` over them."""
+    defaults = {
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEAM_JWT_SECRET": JWT_SECRET,
-        **env,
-        "SEAM_PORT": str(port),
-        "SEAM_HOST": "127.0.0.1",
     }
-    seam_api = Path(sys.executable).with_name("seam-api")
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(seam_api), "serve"], env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp
-        )
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"seam-api exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/openapi.json", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"seam-api did not start in {timeout}s:\n{log.read_text()}")
+    return server_process.start_server(tmp, {**defaults, **env}, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
