@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
 )
+from sqlalchemy.dialects import mysql
 
 metadata = MetaData(
     naming_convention={
@@ -27,11 +28,20 @@ metadata = MetaData(
     }
 )
 
+# A casefolded name is at most 3x longer (full case folding maps a character to up to three);
+# compared byte for byte on every database.
+CASE_FOLDED_NAME = String(150).with_variant(
+    mysql.VARCHAR(150, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
 roles = Table(
     "roles",
     metadata,
     Column("id_role", Integer, primary_key=True, autoincrement=True),
-    Column("role_name", String(50), nullable=False, unique=True),
+    # Stored as written; unique and looked up through `role_name_key`, its Unicode case fold
+    # (SQL lower() folds only ASCII on SQLite; MariaDB's default collation also drops accents).
+    Column("role_name", String(50), nullable=False),
+    Column("role_name_key", CASE_FOLDED_NAME, nullable=False, unique=True, index=True),
     Column("description", String(255), nullable=True),
 )
 

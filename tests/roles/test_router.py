@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from seam_api.app import Application
 from seam_api.models import role_permissions, role_sidebar_items
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, bearer, login
 from tests.helpers import (
     API,
     create_role,
@@ -82,6 +83,28 @@ async def test_edit_to_a_taken_name_is_409(
     failure(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body), 409)
 
 
+async def test_names_differing_only_in_unicode_case_are_taken(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    suffix = unique("")
+    for name, same in [("Árbol", "árbol"), ("ǅemal", "ǆEMAL"), ("Straße", "STRASSE")]:
+        body = {"roleName": name + suffix}
+        data(await client.post(f"{API}/roles", headers=admin_headers, json=body), 201)
+        clash = {"roleName": same + suffix}
+        failure(await client.post(f"{API}/roles", headers=admin_headers, json=clash), 409)
+        role_id = await create_role(client, admin_headers)
+        failure(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=clash), 409)
+
+
+async def test_names_differing_in_accents_are_different_names(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    suffix = unique("")
+    for name in ("Árbol", "Arbol", "Àrbol"):
+        body = {"roleName": name + suffix}
+        data(await client.post(f"{API}/roles", headers=admin_headers, json=body), 201)
+
+
 async def test_edit_with_an_empty_body_is_400(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
@@ -138,3 +161,75 @@ async def test_the_default_role_cannot_be_deleted(
 ) -> None:
     default_role = await role_id_named(client, admin_headers, "user")
     failure(await client.delete(f"{API}/roles/{default_role}", headers=admin_headers), 409)
+
+
+# -- the seeded roles keep their names -------------------------------------------------------
+
+PROTECTED_ROLE_NAMES = ("admin", "user")  # the bootstrap's admin role and the default role
+
+
+async def test_the_admin_and_default_roles_cannot_be_renamed(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    before = data(await client.get(f"{API}/roles", headers=admin_headers))
+    for name in PROTECTED_ROLE_NAMES:
+        role_id = await role_id_named(client, admin_headers, name)
+        body = {"roleName": unique("renamed"), "description": "Renamed"}
+        response = await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body)
+        assert failure(response, 409)["message"] == "The admin and default roles cannot be renamed"
+    assert data(await client.get(f"{API}/roles", headers=admin_headers)) == before
+
+
+async def test_renaming_a_protected_role_is_refused_in_spanish_too(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await role_id_named(client, admin_headers, "admin")
+    headers = {**admin_headers, "Accept-Language": "es"}
+    body = {"roleName": unique("renamed")}
+    response = await client.put(f"{API}/roles/{role_id}", headers=headers, json=body)
+    message = failure(response, 409)["message"]
+    assert message == "No se puede renombrar el rol admin ni el rol por defecto"
+
+
+async def test_the_admin_and_default_roles_can_be_described(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for name in PROTECTED_ROLE_NAMES:
+        role_id = await role_id_named(client, admin_headers, name)
+        body = {"description": f"New words for {name}"}
+        role = data(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body))
+        assert role == {"idRole": role_id, "roleName": name, **body}
+    roles = data(await client.get(f"{API}/roles", headers=admin_headers))
+    assert {role["roleName"]: role["description"] for role in roles} == {
+        name: f"New words for {name}" for name in PROTECTED_ROLE_NAMES
+    }
+
+
+async def test_renaming_a_protected_role_to_its_own_name_in_any_case_keeps_the_name(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for name in PROTECTED_ROLE_NAMES:
+        role_id = await role_id_named(client, admin_headers, name)
+        path = f"{API}/roles/{role_id}"
+        unchanged = data(await client.put(path, headers=admin_headers, json={"roleName": name}))
+        body = {"roleName": name.upper(), "description": "Same name, louder"}
+        role = data(await client.put(path, headers=admin_headers, json=body))
+        assert unchanged["roleName"] == name
+        assert role == {"idRole": role_id, "roleName": name, "description": "Same name, louder"}
+    roles = data(await client.get(f"{API}/roles", headers=admin_headers))
+    assert {role["roleName"] for role in roles} == set(PROTECTED_ROLE_NAMES)
+
+
+async def test_the_protected_default_role_is_the_one_the_settings_name(
+    make_app: AppFactory,
+) -> None:
+    application = await make_app(default_role="Crew")
+    transport = httpx.ASGITransport(app=application.asgi, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        admin = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        crew_id = await role_id_named(http, admin, "Crew")
+        other = data(await http.post(f"{API}/roles", headers=admin, json={"roleName": "user"}), 201)
+        body = {"roleName": unique("renamed")}
+        failure(await http.put(f"{API}/roles/{crew_id}", headers=admin, json=body), 409)
+        renamed = data(await http.put(f"{API}/roles/{other['idRole']}", headers=admin, json=body))
+    assert renamed["roleName"] == body["roleName"]

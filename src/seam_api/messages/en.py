@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "errors.item_already_assigned": "The item is already assigned to that role",
     "errors.role_in_use": "The role is still held by users",
     "errors.role_is_default": "The default role for registration cannot be deleted",
+    "errors.role_is_protected": "The admin and default roles cannot be renamed",
     "errors.role_unknown": "roleId does not name an existing role",
     "errors.permission_unknown": "permissionId does not name an existing permission",
     "errors.registration_closed": "Self-registration is disabled",

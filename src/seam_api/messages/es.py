@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "errors.item_already_assigned": "El elemento ya está asignado a ese rol",
     "errors.role_in_use": "El rol aún está asignado a usuarios",
     "errors.role_is_default": "No se puede eliminar el rol por defecto del registro",
+    "errors.role_is_protected": "No se puede renombrar el rol admin ni el rol por defecto",
     "errors.role_unknown": "roleId no corresponde a un rol existente",
     "errors.permission_unknown": "permissionId no corresponde a un permiso existente",
     "errors.registration_closed": "El registro abierto está deshabilitado",

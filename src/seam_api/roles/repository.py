@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.models import roles
 
+_PUBLIC = (roles.c.id_role, roles.c.role_name, roles.c.description)
+
+
+def name_key(role_name: str) -> str:
+    """What makes two role names the same: Unicode case folding (`Árbol` = `árbol`), done
+    here because SQL lower() differs per database."""
+    return role_name.casefold()
+
 
 async def list_all(conn: AsyncConnection) -> Sequence[RowMapping]:
-    return (await conn.execute(select(roles).order_by(roles.c.id_role))).mappings().all()
+    return (await conn.execute(select(*_PUBLIC).order_by(roles.c.id_role))).mappings().all()
 
 
 async def all_ids(conn: AsyncConnection) -> list[int]:
@@ -20,21 +28,24 @@ async def all_ids(conn: AsyncConnection) -> list[int]:
 
 
 async def get(conn: AsyncConnection, *, role_id: int) -> RowMapping | None:
-    query = select(roles).where(roles.c.id_role == role_id)
+    query = select(*_PUBLIC).where(roles.c.id_role == role_id)
     return (await conn.execute(query)).mappings().first()
 
 
 async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RowMapping | None:
-    query = select(roles).where(func.lower(roles.c.role_name) == role_name.lower())
+    query = select(*_PUBLIC).where(roles.c.role_name_key == name_key(role_name))
     return (await conn.execute(query)).mappings().first()
 
 
 async def create(conn: AsyncConnection, *, role_name: str, description: str | None) -> int:
-    result = await conn.execute(insert(roles).values(role_name=role_name, description=description))
+    values = {"role_name": role_name, "role_name_key": name_key(role_name)}
+    result = await conn.execute(insert(roles).values(**values, description=description))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 async def update_fields(conn: AsyncConnection, *, role_id: int, values: dict[str, Any]) -> None:
+    if "role_name" in values:
+        values = {**values, "role_name_key": name_key(values["role_name"])}
     await conn.execute(update(roles).where(roles.c.id_role == role_id).values(**values))
 
 

@@ -1,5 +1,6 @@
 """The role operations. Deleting a role takes its permission and menu assignments with it
-(foreign keys), and is refused while any user holds the role."""
+(foreign keys), and is refused while any user holds the role. The roles the bootstrap seeds
+(`admin` and the default role) keep their names: the bootstrap finds them by name."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.bootstrap import ADMIN_ROLE
 from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
 from seam_api.core.operations import operation, step
@@ -17,6 +19,16 @@ from seam_api.users import service as users_service
 
 def _role(row: Any) -> RoleOut:
     return RoleOut.model_validate(dict(row))
+
+
+def _same_name(name: str, other: str) -> bool:
+    return repository.name_key(name) == repository.name_key(other)
+
+
+def _is_protected(seam: Seam, role_name: str) -> bool:
+    """A seeded role: renaming it would dodge delete protection and make the bootstrap seed a
+    second one."""
+    return _same_name(role_name, ADMIN_ROLE) or _same_name(role_name, seam.settings.default_role)
 
 
 async def exists(conn: AsyncConnection, *, role_id: int) -> bool:
@@ -62,17 +74,23 @@ async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
 async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
     async with seam.db.transaction() as conn:
         step(seam, "loading")
-        await get_or_raise(conn, role_id=role_id)
+        role = await get_or_raise(conn, role_id=role_id)
+        values = changes.model_dump(exclude_none=True)
         if changes.role_name is not None:
             step(seam, "checking_name")
-            other = await repository.get_by_name(conn, role_name=changes.role_name)
-            if other is not None and other["id_role"] != role_id:
-                raise Conflict("errors.role_name_taken")
-        step(seam, "saving")
-        await repository.update_fields(
-            conn, role_id=role_id, values=changes.model_dump(exclude_none=True)
-        )
-        return await get_or_raise(conn, role_id=role_id)
+            if _is_protected(seam, role.role_name):
+                if not _same_name(changes.role_name, role.role_name):
+                    raise Conflict("errors.role_is_protected")
+                del values["role_name"]  # the same name: a no-op that keeps the seeded spelling
+            else:
+                other = await repository.get_by_name(conn, role_name=changes.role_name)
+                if other is not None and other["id_role"] != role_id:
+                    raise Conflict("errors.role_name_taken")
+        if values:
+            step(seam, "saving")
+            await repository.update_fields(conn, role_id=role_id, values=values)
+            role = await get_or_raise(conn, role_id=role_id)
+        return role
 
 
 @operation("role:delete")
@@ -81,7 +99,7 @@ async def delete(seam: Seam, *, role_id: int) -> dict[str, int]:
     async with seam.db.transaction() as conn:
         step(seam, "checking_usage")
         role = await get_or_raise(conn, role_id=role_id)
-        if role.role_name.lower() == seam.settings.default_role.lower():
+        if _same_name(role.role_name, seam.settings.default_role):
             raise Conflict("errors.role_is_default")
         if await users_service.count_with_role(conn, role_id=role_id):
             raise Conflict("errors.role_in_use")
