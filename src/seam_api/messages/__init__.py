@@ -25,13 +25,36 @@ def default_locale() -> str:
 
 
 def pick_locale(accept_language: str | None) -> str:
-    """The first supported language of an `Accept-Language` header, else the default."""
-    if accept_language:
-        for part in accept_language.split(","):
-            tag = part.split(";", 1)[0].strip().lower()[:2]
-            if tag in CATALOGUES:
-                return tag
-    return _fallback_locale
+    """The supported language an `Accept-Language` header weighs highest, else the default.
+
+    Reading of RFC 9110 §12.5.4: each range is cut to its primary subtag (`es-MX` -> `es`, as
+    RFC 4647 lookup would); `q=0` marks it not acceptable; a missing or malformed weight (not a
+    number from 0 to 1) counts as 1; equal weights keep header order; `*` and languages without
+    a catalogue are skipped. Runs on every request and socket handshake, hence no regex.
+    """
+    best, best_quality = _fallback_locale, 0.0
+    for part in (accept_language or "").split(","):
+        language_range, _, weight = part.partition(";")
+        locale = language_range.strip().partition("-")[0].lower()
+        if locale in CATALOGUES:
+            quality = _quality(weight)
+            if quality > best_quality:
+                best, best_quality = locale, quality
+                if quality == 1.0:  # nothing later can outweigh it
+                    break
+    return best
+
+
+def _quality(weight: str) -> float:
+    """The q of a `q=0.5` weight; 1 when the weight is absent or malformed."""
+    name, _, value = weight.partition("=")
+    if name.strip().lower() != "q":
+        return 1.0
+    try:
+        quality = float(value)
+    except ValueError:
+        return 1.0
+    return quality if 0.0 <= quality <= 1.0 else 1.0
 
 
 def t(key: str, locale: str | None = None, /, **fields: object) -> str:
