@@ -1,14 +1,17 @@
 """Bad input over Socket.IO: a message over SEAM_MAX_SOCKET_MESSAGE_BYTES closes that socket (and
-only that socket); events the server does not define are ignored and the connection stays.
+only that socket); events the server does not define are ignored and the connection stays;
+events named `connect` or `disconnect` (sent as raw frames) do not escape revocation.
 A real `seam-api serve` with a small limit, real clients on both transports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import httpx
@@ -43,6 +46,7 @@ class Wire:
     admin: dict[str, str]
     token: str = ""
     user_id: int = 0
+    email: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,8 @@ async def wire(server_http: Wire) -> Wire:
     answer = await http.post(f"{API}/auth/register", headers=server_http.admin, json=body)
     assert answer.status_code == 201, answer.text
     token = await login(http, email, PASSWORD)
-    return Wire(server_http.url, http, server_http.admin, token, answer.json()["data"]["idUser"])
+    user_id = answer.json()["data"]["idUser"]
+    return Wire(server_http.url, http, server_http.admin, token, user_id, email)
 
 
 @pytest.fixture
@@ -153,21 +158,112 @@ async def test_unknown_client_events_are_ignored_and_the_connection_stays(
     assert await still_open(tab, wire)
 
 
-@pytest.mark.skip(
-    reason="python-socketio's client raises TypeError emitting reserved names; needs a raw "
-    "Socket.IO frame to exercise the server guard in Realtime._on_connect/_on_disconnect",
-)
+class RawSocket:
+    """A Socket.IO client spoken by hand on a bare websocket: Engine.IO v4 open `0{...}`,
+    connect `40{auth}` answered by `40{"sid": ...}`, pings `2` answered with `3`, events
+    `42[name, ...args]`, acks `43<id>[...]`. python-socketio's client refuses to emit the
+    reserved names `connect` and `disconnect`; this one sends whatever frame a hostile client
+    could."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.events: asyncio.Queue[list[Any]] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self._acks: dict[int, asyncio.Event] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, session: aiohttp.ClientSession, url: str, token: str) -> RawSocket:
+        endpoint = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        socket = cls(await session.ws_connect(endpoint, autoping=False))
+        assert (await socket.ws.receive_str(timeout=DEADLINE)).startswith("0")
+        await socket._send("40", {"token": token})
+        while (frame := await socket.ws.receive_str(timeout=DEADLINE)) == "2":
+            await socket.ws.send_str("3")
+        assert frame.startswith("40") and "sid" in json.loads(frame[2:]), frame
+        socket._reader = asyncio.create_task(socket._read())
+        return socket
+
+    async def _send(self, kind: str, payload: Any) -> None:
+        await self.ws.send_str(kind + json.dumps(payload))
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Emit with an ack id and wait for the ack, sent once the server's handler returned
+        (the server runs handlers as background tasks, so a later step could overtake it)."""
+        ack_id = len(self._acks) + 1
+        acked = self._acks[ack_id] = asyncio.Event()
+        await self._send(f"42{ack_id}", [event, *args])
+        await asyncio.wait_for(acked.wait(), DEADLINE)
+
+    async def receive(self, name: str, **expected: Any) -> None:
+        """Wait for an event `name` whose payload's `data` has the `expected` fields; other
+        events (other tests' mutations) are skipped."""
+        while True:
+            event, *args = await asyncio.wait_for(self.events.get(), DEADLINE)
+            data = args[0].get("data") if event == name and args else None
+            if isinstance(data, dict) and expected.items() <= data.items():
+                return
+
+    async def _read(self) -> None:
+        """Queue events and answer pings until the server disconnects the socket: its `41`
+        (it leaves the websocket for the client to close, as Socket.IO clients do) or the
+        end of the websocket."""
+        async for message in self.ws:
+            if message.type != aiohttp.WSMsgType.TEXT or message.data == "41":
+                break
+            if message.data == "2":
+                await self.ws.send_str("3")
+            elif message.data.startswith("42"):
+                self.events.put_nowait(json.loads(message.data[2:]))
+            elif message.data.startswith("43"):
+                self._acks[int(message.data[2:].partition("[")[0])].set()
+        self.closed.set()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        if self._reader is not None:
+            await self._reader
+
+
 async def test_client_events_named_connect_or_disconnect_do_not_escape_revocation(
     wire: Wire,
 ) -> None:
-    tab = await Tab().open(wire.url, wire.token, "websocket")
-    try:
-        await tab.client.emit("disconnect")
-        await tab.client.emit("connect", {"HTTP_ACCEPT_LANGUAGE": "es"}, {"token": wire.token})
-        assert await still_open(tab, wire)
-        state = f"{API}/users/{wire.user_id}/state"
-        await wire.http.put(state, headers=wire.admin, json={"isActive": 0})
+    """A `disconnect` event must not unregister a live socket: one the revocation cannot find
+    would outlive its disabled user. `connect` goes first, as a handled `connect` after it would
+    register the socket again and hide the escape."""
+    async with aiohttp.ClientSession() as session:
+        socket = await RawSocket.open(session, wire.url, wire.token)
+        try:
+            await socket.emit("connect", {"HTTP_ACCEPT_LANGUAGE": "es"}, {"token": wire.token})
+            await socket.emit("disconnect")
 
-        await asyncio.wait_for(tab.closed.wait(), 1.0)
-    finally:
-        await tab.close()
+            role = {"roleName": f"raw-{uuid.uuid4().hex[:12]}"}
+            answer = await wire.http.post(f"{API}/roles", headers=wire.admin, json=role)
+            assert answer.status_code == 201, answer.text
+            await socket.receive("data:changed", roleName=role["roleName"])
+            assert not socket.closed.is_set()
+
+            state = f"{API}/users/{wire.user_id}/state"
+            answer = await wire.http.put(state, headers=wire.admin, json={"isActive": 0})
+            assert answer.status_code == 200, answer.text
+            await asyncio.wait_for(socket.closed.wait(), 1.0)
+        finally:
+            await socket.close()
+
+
+async def test_a_client_event_named_connect_does_not_rebind_the_socket_to_another_token(
+    wire: Wire,
+) -> None:
+    """Logging out the token a socket connected with closes it, whatever token a later
+    `connect` event names."""
+    other_token = await login(wire.http, wire.email, PASSWORD)
+    async with aiohttp.ClientSession() as session:
+        socket = await RawSocket.open(session, wire.url, wire.token)
+        try:
+            await socket.emit("connect", {}, {"token": other_token})
+
+            answer = await wire.http.post(f"{API}/auth/logout", headers=bearer(wire.token))
+            assert answer.status_code == 200, answer.text
+            await asyncio.wait_for(socket.closed.wait(), 1.0)
+        finally:
+            await socket.close()
