@@ -74,8 +74,8 @@ def serve(
         host=bind_host,
         port=bind_port,
         # The standard loop, not uvloop: under saturation uvloop served some requests 150-390 ms
-        # late (wrk -c50, p99 up to 130 ms) where asyncio kept max latency under 31 ms at the
-        # same throughput (bench/README.md, "Event loop").
+        # late (wrk -c50, p99 up to 130 ms) where asyncio, once warm, kept the maximum under
+        # 31 ms at the same throughput (bench/README.md, "Event loop").
         loop="asyncio",
         http="httptools",
         ws="websockets-sansio",
