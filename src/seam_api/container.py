@@ -95,7 +95,7 @@ class Seam:
                 await self.realtime.disconnect_user(int(notice["user_id"]))
         elif kind == "token":
             self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
-            await self.realtime.disconnect_token(str(notice["token_id"]))
+            self.realtime.disconnect_token(str(notice["token_id"]))
 
     async def _resync(self) -> None:
         """After a bus outage: notices may have been missed, so trust nothing cached, and

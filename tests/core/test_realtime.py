@@ -1063,13 +1063,16 @@ async def test_logout_closes_the_sockets_opened_with_that_token_only(
         await clients.open("polling", user.token, transports=["polling"]),
     ]
     stays = await clients.open("other session", other_session)
-    logout = clients.call("POST", "/auth/logout", token=user.token)
+    logout = clients.call("POST", "/auth/logout", token=user.token, tab=signed_out[0])
     gone = asyncio.gather(*(tab.disconnected.wait() for tab in signed_out))
 
     response, _ = await asyncio.wait_for(asyncio.gather(logout, gone), timeout=1.0)
     await clients.call("GET", "/roles", token=other_session, tab=stays)
 
     assert response.status_code == 200
+    # The tab that signed out heard the whole operation before its socket closed.
+    heard = [e for e in signed_out[0].progress if e["operation"] == "auth:logout"]
+    assert statuses(heard) == "start,processing,success"
     assert not any(tab.client.connected for tab in signed_out)
     assert stays.client.connected
     assert statuses(await stays.finished("role:fetchAll")) == "start,processing,success"

@@ -9,7 +9,7 @@ which copies the context.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -22,6 +22,9 @@ class RequestContext:
     role_id: int | None = None
     operation: str | None = None
     client_address: str | None = None
+    # Revoked tokens whose sockets close once the running operation has queued its `success`:
+    # the tab that signed out hears it first.
+    closing_tokens: list[str] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

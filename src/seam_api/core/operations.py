@@ -2,7 +2,7 @@
 
 `@operation("user:edit")` names the running operation in the request context, emits `start`,
 runs the service, then emits `success` and, for a mutation, drops cached reads everywhere and
-emits `data:changed`. A failure is not
+emits `data:changed`; only then do the sockets of tokens it revoked close. A failure is not
 caught here: the global error handler emits `error` for the operation the context names, with
 the same safe message as the HTTP response. Inside a service, `step("hashing")` reports progress.
 """
@@ -48,13 +48,16 @@ def operation(
             realtime: Realtime = seam.realtime
             context.operation = name
             realtime.progress(context, "start", t(f"{name}.start"))
-            result = await service(seam, *args, **kwargs)
-            message = t(f"{name}.success")
-            data = summary(result)
-            realtime.progress(context, "success", message, data)
-            if is_mutation(name):
-                await seam.data_changed()
-                realtime.changed(context, message, data)
+            try:
+                result = await service(seam, *args, **kwargs)
+                message = t(f"{name}.success")
+                data = summary(result)
+                realtime.progress(context, "success", message, data)
+                if is_mutation(name):
+                    await seam.data_changed()
+                    realtime.changed(context, message, data)
+            finally:
+                realtime.operation_reported(context)
             return result
 
         return run

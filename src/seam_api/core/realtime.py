@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from seam_api.core.access import USERS_READ, PermissionCache
-from seam_api.core.context import RequestContext
+from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError
 from seam_api.core.fanout import DirectFanout, RedisFanout
 from seam_api.core.sessions import SessionGuard
@@ -224,8 +224,22 @@ class Realtime:
         for sid in list(self.owners.by_user.get(user_id, ())):
             await self.server.disconnect(sid)
 
-    async def disconnect_token(self, token_id: str) -> None:
-        """Close every socket this instance holds that connected with a now revoked token."""
+    def disconnect_token(self, token_id: str) -> None:
+        """Close the sockets this instance holds that connected with a now revoked token: in
+        event order, after the running operation's `success` if one is running here."""
+        context = current()
+        if context is not None and context.operation is not None:
+            context.closing_tokens.append(token_id)
+        else:
+            self._enqueue("close", {"operation": "token revocation"}, token_id)
+
+    def operation_reported(self, context: RequestContext) -> None:
+        """The operation queued its `success`: the sockets it revoked may close now."""
+        for token_id in context.closing_tokens:
+            self._enqueue("close", {"operation": context.operation}, token_id)
+        context.closing_tokens.clear()
+
+    async def _close_token_sockets(self, token_id: str) -> None:
         for sid, (_token, connected_with) in list(self._tokens.items()):
             if connected_with == token_id:
                 await self.server.disconnect(sid)
@@ -297,8 +311,10 @@ class Realtime:
             try:
                 if kind == "progress":
                     await self._deliver_progress(payload, *target)
-                else:
+                elif kind == "changed":
                     await self._deliver_changed(payload, user_data=target)
+                else:
+                    await self._close_token_sockets(target)
             except Exception:
                 log.exception("delivering %s for %s failed", kind, payload["operation"])
             finally:
