@@ -77,7 +77,9 @@ class RequestContextMiddleware:
     """Give every HTTP request a fresh context and enforce the body size limit.
 
     Pure ASGI (not BaseHTTPMiddleware) so the context lives in the request's own task and no
-    extra task or body copy is paid per request.
+    extra task or body copy is paid per request. The limit is ours, not FastAPI's
+    `max_body_size`: Starlette's limiter answers some oversized bodies itself, as plain text,
+    where the contract wants its JSON envelope.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
