@@ -92,7 +92,7 @@ class Seam:
         elif kind == "account":
             self.sessions.forget_account(int(notice["user_id"]))
             if notice.get("revoked"):
-                await self.realtime.disconnect_user(int(notice["user_id"]))
+                self.realtime.disconnect_user(int(notice["user_id"]))
         elif kind == "token":
             self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
             self.realtime.disconnect_token(str(notice["token_id"]))

@@ -1036,6 +1036,26 @@ async def test_reconnect_with_a_token_revoked_meanwhile_is_refused(
 # -- robustness ------------------------------------------------------------------------------
 
 
+async def test_a_tab_that_changes_its_own_password_hears_success_before_it_closes(
+    clients: Clients,
+) -> None:
+    role_id = await clients.role("PUT /api/v1/users/:id")
+    user = await clients.user(role_id)
+    tab = await clients.open("own tab", user.token, transports=["websocket"])
+    change = clients.call(
+        "PUT", f"/users/{user.user_id}", token=user.token, tab=tab, json={"password": "new-pass-4"}
+    )
+
+    response, _ = await asyncio.wait_for(
+        asyncio.gather(change, tab.disconnected.wait()), timeout=DEADLINE
+    )
+
+    assert response.status_code == 200, response.text
+    heard = statuses([e for e in tab.progress if e["operation"] == "user:edit"])
+    assert heard.startswith("start,") and heard.endswith(",success"), heard
+    assert not tab.client.connected
+
+
 async def test_disabled_user_loses_sockets_within_a_second(
     clients: Clients, user_role: int
 ) -> None:

@@ -22,9 +22,9 @@ class RequestContext:
     role_id: int | None = None
     operation: str | None = None
     client_address: str | None = None
-    # Revoked tokens whose sockets close once the running operation has queued its `success`:
-    # the tab that signed out hears it first.
-    closing_tokens: list[str] = field(default_factory=list)
+    # Sockets to close once the running operation has queued its `success` (see
+    # `Realtime.operation_reported`): ("user", id) or ("token", id).
+    closing: list[tuple[str, int | str]] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

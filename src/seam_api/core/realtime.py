@@ -38,6 +38,7 @@ READ_OPERATIONS = frozenset({"auth:login", "auth:logout"})
 USER_DATA_PREFIXES = ("user:", "auth:register")
 
 QUEUE_LIMIT = 100_000
+Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
 
 
@@ -219,30 +220,37 @@ class Realtime:
         self._tokens.pop(sid, None)
         await self.owners.remove(sid)
 
-    async def disconnect_user(self, user_id: int) -> None:
-        """Close every socket this instance holds for the user (revocation)."""
-        for sid in list(self.owners.by_user.get(user_id, ())):
-            await self.server.disconnect(sid)
+    def disconnect_user(self, user_id: int) -> None:
+        """Close every socket this instance holds for the user (their tokens were revoked)."""
+        self._close(("user", user_id))
 
     def disconnect_token(self, token_id: str) -> None:
-        """Close the sockets this instance holds that connected with a now revoked token: in
-        event order, after the running operation's `success` if one is running here."""
+        """Close the sockets this instance holds that connected with a revoked token."""
+        self._close(("token", token_id))
+
+    def _close(self, sockets: Closing) -> None:
+        """Close in event order: after the running operation's `success` if one runs here,
+        so a tab that revoked its own session (logout, a new password) hears it first."""
         context = current()
         if context is not None and context.operation is not None:
-            context.closing_tokens.append(token_id)
+            context.closing.append(sockets)
         else:
-            self._enqueue("close", {"operation": "token revocation"}, token_id)
+            self._enqueue("close", {"operation": "revocation"}, sockets)
 
     def operation_reported(self, context: RequestContext) -> None:
         """The operation queued its `success`: the sockets it revoked may close now."""
-        for token_id in context.closing_tokens:
-            self._enqueue("close", {"operation": context.operation}, token_id)
-        context.closing_tokens.clear()
+        for sockets in context.closing:
+            self._enqueue("close", {"operation": context.operation}, sockets)
+        context.closing.clear()
 
-    async def _close_token_sockets(self, token_id: str) -> None:
-        for sid, (_token, connected_with) in list(self._tokens.items()):
-            if connected_with == token_id:
-                await self.server.disconnect(sid)
+    async def _close_sockets(self, sockets: Closing) -> None:
+        kind, key = sockets
+        if kind == "user":
+            sids = list(self.owners.by_user.get(int(key), ()))
+        else:
+            sids = [sid for sid, (_token, token_id) in self._tokens.items() if token_id == key]
+        for sid in sids:
+            await self.server.disconnect(sid)
 
     async def recheck_sockets(self) -> None:
         """Close every local socket whose token no longer counts (after missed notices).
@@ -314,7 +322,7 @@ class Realtime:
                 elif kind == "changed":
                     await self._deliver_changed(payload, user_data=target)
                 else:
-                    await self._close_token_sockets(target)
+                    await self._close_sockets(target)
             except Exception:
                 log.exception("delivering %s for %s failed", kind, payload["operation"])
             finally:
