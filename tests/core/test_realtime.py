@@ -1140,6 +1140,17 @@ async def _admin_holds_a_socket(realtime: Realtime) -> None:
     await realtime.owners.add("admin-tab", ADMIN_ID)
 
 
+def _record_emits(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Event]]:
+    """Replace the server's emit with a recorder: what would have been sent, in order."""
+    emitted: list[tuple[str, Event]] = []
+
+    async def recording_emit(event: str, payload: Event, **_: Any) -> None:
+        emitted.append((event, payload))
+
+    monkeypatch.setattr(realtime.server, "emit", recording_emit)
+    return emitted
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_failing_delivery_never_fails_a_request_and_later_events_still_go_out(
     app: Application,
@@ -1200,12 +1211,7 @@ async def test_unserialisable_event_data_never_fails_the_emitter(
     app: Application, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     realtime = app.seam.realtime
-    delivered: list[tuple[str, Event]] = []
-
-    async def recording_emit(event: str, payload: Event, **_: Any) -> None:
-        delivered.append((event, payload))
-
-    monkeypatch.setattr(realtime.server, "emit", recording_emit)
+    delivered = _record_emits(realtime, monkeypatch)
     await _admin_holds_a_socket(realtime)
     context = RequestContext(locale="en", user_id=ADMIN_ID, operation="role:create")
 
@@ -1228,12 +1234,7 @@ async def test_no_progress_is_emitted_for_a_user_without_a_socket_on_a_single_in
 ) -> None:
     """Without Redis no other instance can hold the caller's socket: nothing to send."""
     realtime = app.seam.realtime
-    emitted: list[str] = []
-
-    async def recording_emit(event: str, payload: Event, **_: Any) -> None:
-        emitted.append(event)
-
-    monkeypatch.setattr(realtime.server, "emit", recording_emit)
+    emitted = _record_emits(realtime, monkeypatch)
     await client.get("/api/v1/users", headers=admin_headers)
     await realtime.drain()
     assert emitted == []
@@ -1241,4 +1242,4 @@ async def test_no_progress_is_emitted_for_a_user_without_a_socket_on_a_single_in
     await _admin_holds_a_socket(realtime)
     await client.get("/api/v1/users", headers=admin_headers)
     await realtime.drain()
-    assert emitted == ["operation:progress"] * 3
+    assert [event for event, _payload in emitted] == ["operation:progress"] * 3

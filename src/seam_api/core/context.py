@@ -9,7 +9,7 @@ which copies the context.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -23,8 +23,9 @@ class RequestContext:
     operation: str | None = None
     client_address: str | None = None
     # Sockets to close once the running operation has queued its `success` (see
-    # `Realtime.operation_reported`): ("user", id) or ("token", id).
-    closing: list[tuple[str, int | str]] = field(default_factory=list)
+    # `Realtime.operation_reported`): ("user", id) or ("token", id). None until there are any,
+    # so the common request allocates nothing for it.
+    closing: list[tuple[str, int | str]] | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

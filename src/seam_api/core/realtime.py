@@ -233,15 +233,18 @@ class Realtime:
         so a tab that revoked its own session (logout, a new password) hears it first."""
         context = current()
         if context is not None and context.operation is not None:
+            if context.closing is None:
+                context.closing = []
             context.closing.append(sockets)
         else:
             self._enqueue("close", {"operation": "revocation"}, sockets)
 
     def operation_reported(self, context: RequestContext) -> None:
         """The operation queued its `success`: the sockets it revoked may close now."""
-        for sockets in context.closing:
-            self._enqueue("close", {"operation": context.operation}, sockets)
-        context.closing.clear()
+        if context.closing:
+            for sockets in context.closing:
+                self._enqueue("close", {"operation": context.operation}, sockets)
+            context.closing = None
 
     async def _close_sockets(self, sockets: Closing) -> None:
         kind, key = sockets
