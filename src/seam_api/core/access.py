@@ -98,6 +98,7 @@ async def _authenticate(request: Request, *, required: bool) -> Caller | None:
     if context is not None:
         context.user_id = caller.user_id
         context.role_id = caller.role_id
+        context.user_email = caller.email
     return caller
 
 

@@ -22,6 +22,11 @@ class RequestContext:
     role_id: int | None = None
     operation: str | None = None
     client_address: str | None = None
+    user_agent: str | None = None
+    # From `X-Request-ID` or generated; echoed in the response, the access log and the audit.
+    request_id: str | None = None
+    # The caller's email, for the audit entry of the running operation.
+    user_email: str | None = None
     # Sockets to close once the running operation has queued its `success` (see
     # `Realtime.operation_reported`): ("user", id) or ("token", id). None until there are any,
     # so the common request allocates nothing for it.

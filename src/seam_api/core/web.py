@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 MAX_SOCKET_ID_LENGTH = 64
+MAX_USER_AGENT_LENGTH = 255
 
 T = TypeVar("T")
 
@@ -90,13 +91,15 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        socket_id = accept_language = None
+        socket_id = accept_language = user_agent = None
         declared_length = 0
         for name, value in scope["headers"]:
             if name == b"x-socket-id":
                 socket_id = value.decode("latin-1")[:MAX_SOCKET_ID_LENGTH] or None
             elif name == b"accept-language":
                 accept_language = value.decode("latin-1")
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1")[:MAX_USER_AGENT_LENGTH]
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
         client = scope.get("client")
@@ -105,6 +108,7 @@ class RequestContextMiddleware:
                 locale=pick_locale(accept_language),
                 socket_id=socket_id,
                 client_address=client[0] if client else None,
+                user_agent=user_agent,
             )
         )
         if declared_length > self.max_body_bytes:
