@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute
 
 from seam_api.auth.router import router as auth_router
 from seam_api.container import Seam
+from seam_api.core.probes import Probes
+from seam_api.core.probes import router as probes_router
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
 from seam_api.messages import set_default_locale
 from seam_api.permissions.router import router as permissions_router
@@ -46,6 +48,7 @@ class Application:
 def create_app(settings: Settings) -> Application:
     set_default_locale(settings.locale)
     seam = Seam(settings)
+    probes = Probes(settings, seam.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +59,7 @@ def create_app(settings: Settings) -> Application:
         try:
             yield
         finally:
+            await probes.close()
             await seam.stop()
 
     api = FastAPI(
@@ -66,6 +70,7 @@ def create_app(settings: Settings) -> Application:
         lifespan=lifespan,
     )
     api.state.seam = seam
+    api.state.probes = probes
     origins = ["*"] if settings.cors_origin == "*" else settings.cors_origin.split(",")
     api.add_middleware(
         CORSMiddleware,
@@ -76,6 +81,7 @@ def create_app(settings: Settings) -> Application:
     install_error_handlers(api)
     for router in ROUTERS:
         api.include_router(router)
+    api.include_router(probes_router)
     http = RequestContextMiddleware(api, max_body_bytes=settings.max_body_bytes)
     asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
     return Application(asgi=asgi, api=api, seam=seam)
