@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ import uvicorn
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import BootstrapReport, bootstrap
-from seam_api.core import migrate
+from seam_api.core import logs, migrate
 from seam_api.settings import Settings
 
 app = typer.Typer(help="SEAM API: auth, permissions and live events for admin front ends.")
@@ -63,7 +62,7 @@ def serve(
 ) -> None:
     """Apply pending migrations, bootstrap, and serve HTTP and Socket.IO on one port."""
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(level=settings.log_level, json=settings.log_format == "json")
     application = create_app(settings)
     report = asyncio.run(_prepare(application))
     _announce(report, settings.admin_email.lower())
@@ -86,7 +85,8 @@ def serve(
         timeout_graceful_shutdown=5,
         lifespan="on",
         access_log=False,
-        log_level="info",
+        log_level=settings.log_level,
+        log_config=None,  # our handler and format (logs.configure), not uvicorn's
     )
 
 
