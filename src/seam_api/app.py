@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute
 
 from seam_api.auth.router import router as auth_router
 from seam_api.container import Seam
+from seam_api.core import metrics
+from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.probes import Probes
 from seam_api.core.probes import router as probes_router
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
@@ -82,6 +84,12 @@ def create_app(settings: Settings) -> Application:
     for router in ROUTERS:
         api.include_router(router)
     api.include_router(probes_router)
-    http = RequestContextMiddleware(api, max_body_bytes=settings.max_body_bytes)
+    api.include_router(metrics.router)
+    metrics.watch(seam)
+    http = RequestContextMiddleware(
+        api,
+        max_body_bytes=settings.max_body_bytes,
+        addresses=ClientAddresses(settings.trusted_networks),
+    )
     asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
     return Application(asgi=asgi, api=api, seam=seam)
