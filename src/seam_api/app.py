@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from seam_api.auth.router import router as auth_router
 from seam_api.container import Seam
-from seam_api.core import metrics
+from seam_api.core import metrics, openapi
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.probes import Probes
 from seam_api.core.probes import router as probes_router
@@ -31,6 +31,7 @@ from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
 
 ROUTERS = (auth_router, users_router, roles_router, permissions_router, sidebar_router)
+ROUTES = tuple(route for router in ROUTERS for route in router.routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class Application:
     @property
     def routes(self) -> list[BaseRoute]:
         """The route table, which the bootstrap derives permissions from."""
-        return [route for router in ROUTERS for route in router.routes]
+        return list(ROUTES)
 
 
 def create_app(settings: Settings) -> Application:
@@ -70,6 +71,8 @@ def create_app(settings: Settings) -> Application:
         description="Auth, users, roles, route permissions and menus, with live progress "
         "and change events over Socket.IO.",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged files by core.openapi, not from a CDN
+        redoc_url=None,
     )
     api.state.seam = seam
     api.state.probes = probes
@@ -84,6 +87,7 @@ def create_app(settings: Settings) -> Application:
     for router in ROUTERS:
         api.include_router(router)
     api.include_router(probes_router)
+    openapi.install(api, [*ROUTES, *probes_router.routes])
     api.include_router(metrics.router)
     metrics.watch(seam)
     http = RequestContextMiddleware(

@@ -71,7 +71,7 @@ class Probes:
 
 
 @router.get(
-    "/healthz", response_model=Liveness, summary="The process is alive", operation_id="health"
+    "/healthz", response_model=Liveness, summary="The process is alive", operation_id="checkHealth"
 )
 async def healthz() -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
@@ -82,7 +82,7 @@ async def healthz() -> Response:
     response_model=Readiness,
     summary="The database and Redis (when configured) answer; 503 names the one that does not",
     responses={503: {"model": Readiness, "description": "A dependency does not answer"}},
-    operation_id="ready",
+    operation_id="checkReadiness",
 )
 async def readyz(request: Request) -> Response:
     probes: Probes = request.app.state.probes
