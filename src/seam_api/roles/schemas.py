@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from seam_api.core.types import NoNul, trimmed
+from seam_api.core.types import NoNul, needs_one_of, trimmed
 
 RoleName = Annotated[str, trimmed(2, 50), NoNul]
 Description = Annotated[str, trimmed(0, 255), NoNul]
@@ -28,7 +28,9 @@ class RoleCreate(BaseModel):
 
 
 class RoleUpdate(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra=needs_one_of("roleName", "description")
+    )
 
     role_name: RoleName | None = Field(None, alias="roleName")
     description: Description | None = None

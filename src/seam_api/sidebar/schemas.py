@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from seam_api.core.types import NoNul, trimmed
+from seam_api.core.types import NoNul, needs_one_of, trimmed
 
 ItemName = Annotated[str, trimmed(1, 100), NoNul]
 Icon = Annotated[str, trimmed(0, 50), NoNul]
@@ -31,7 +31,16 @@ class SidebarItemCreate(BaseModel):
 
 
 class SidebarItemUpdate(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra=needs_one_of(
+            "nameItem",
+            "iconItem",
+            "route",
+            nullable=("iconItem", "route"),
+            never_null=("nameItem",),
+        ),
+    )
 
     name_item: ItemName | None = Field(None, alias="nameItem")
     icon_item: Icon | None = Field(None, alias="iconItem")
