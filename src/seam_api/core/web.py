@@ -37,7 +37,7 @@ from seam_api.core.errors import (
 )
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.logs import log_access
-from seam_api.messages import pick_locale, t
+from seam_api.messages import CATALOGUES, pick_locale, t
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +219,27 @@ def _validation_error(exc: RequestValidationError) -> Invalid:
         if problem.get("type") == "json_invalid":
             errors.append(FieldError("body", t("errors.malformed_json")))
             continue
-        message = str(problem.get("msg", "invalid"))
-        errors.append(FieldError(_field_name(location), message))
+        errors.append(FieldError(_field_name(location), _field_message(problem)))
     return Invalid("errors.validation", errors=errors)
+
+
+def _field_message(problem: Any) -> str:
+    """The problem in the request's language, from the catalogue's `validation.<type>`.
+
+    pydantic writes its messages in English only; its error type and context are stable,
+    so they pick and fill our text. A type without a text keeps pydantic's English message,
+    or a generic one in another language.
+    """
+    kind = str(problem.get("type", ""))
+    fields = {name: value for name, value in (problem.get("ctx") or {}).items()}
+    if kind == "value_error" and "reason" in fields:  # email-validator, through pydantic
+        kind = "email"
+    if f"validation.{kind}" in CATALOGUES["en"]:
+        return t(f"validation.{kind}", **fields)
+    context = current()
+    if context is None or context.locale == "en":
+        return str(problem.get("msg", t("validation.invalid")))
+    return t("validation.invalid")
 
 
 def _http_error(request: Request, exc: HTTPException) -> AppError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from seam_api.core.types import NoNul, needs_one_of, trimmed
 
@@ -38,5 +39,9 @@ class RoleUpdate(BaseModel):
     @model_validator(mode="after")
     def _something_to_change(self) -> RoleUpdate:
         if self.role_name is None and self.description is None:
-            raise ValueError("give roleName or description")
+            raise PydanticCustomError(
+                "fields_missing",
+                "give at least one of {fields}",
+                {"fields": "roleName, description"},
+            )
         return self

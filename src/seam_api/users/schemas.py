@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from seam_api.core.types import Email, Id, IntegralFloat, NoNul, Password, needs_one_of, trimmed
 
@@ -43,7 +44,11 @@ class UserUpdate(BaseModel):
         if not self.model_fields_set or all(
             getattr(self, name) is None for name in self.model_fields_set
         ):
-            raise ValueError("give at least one of full_name, email, roleId, password")
+            raise PydanticCustomError(
+                "fields_missing",
+                "give at least one of {fields}",
+                {"fields": "full_name, email, roleId, password"},
+            )
         return self
 
 
