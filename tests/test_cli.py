@@ -1,4 +1,4 @@
-"""The `seam-api` command as a real process (contract 6): first start, secrets, the other
+"""The `seam-api` command as a real process (reference §10): first start, secrets, the other
 commands, and several instances starting at once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every SEAM_* setting (contract section 6) in one pydantic-settings class."""
+"""Every SEAM_* setting (docs/reference.md §10) in one pydantic-settings class."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The auth routes (contract 4 and 4.1): register, login, logout."""
+"""The auth routes (reference §4 and 4.1): register, login, logout."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What every route shares (contract 1): unknown routes, bad bodies, status codes, language."""
+"""What every route shares (reference §1): unknown routes, bad bodies, status codes, language."""
 
 from __future__ import annotations
 

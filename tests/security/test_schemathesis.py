@@ -1,4 +1,4 @@
-"""Contract 1 and 4: fuzzing every operation of the app's own OpenAPI schema with schemathesis
+"""Reference §1 and 4: fuzzing every operation of the app's own OpenAPI schema with schemathesis
 finds no server error and no response that contradicts the documented schema.
 
 Every answer, success or error, is checked against the envelope documented for its status. Each

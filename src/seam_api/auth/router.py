@@ -20,7 +20,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     "/register",
     status_code=201,
     response_model=Envelope[UserOut],
-    summary="Register a user (contract 4.1)",
+    summary="Register a user; anonymous callers only when self-registration is on",
     operation_id="register",
 )
 async def register(

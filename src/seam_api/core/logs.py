@@ -2,7 +2,7 @@
 request's id, and the access log line each HTTP request leaves.
 
 The JSON formatter is ours rather than a library's: it is a dozen lines over orjson, which
-the project already uses, and it writes exactly the fields documented in docs/reference.md.
+the project already uses, and it writes exactly the fields the README lists under "Logs".
 """
 
 from __future__ import annotations

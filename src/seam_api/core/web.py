@@ -68,7 +68,7 @@ class FieldProblem(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    """The error envelope (contract 1); `errors` only on a validation failure."""
+    """The error envelope (docs/reference.md §1); `errors` only on a validation failure."""
 
     success: Literal[False]
     message: str

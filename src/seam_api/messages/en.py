@@ -1,7 +1,7 @@
 """English messages (the default locale)."""
 
 MESSAGES: dict[str, str] = {
-    # Socket.IO handshake (contract 5)
+    # Socket.IO handshake (docs/reference.md §5)
     "socket.token_required": "Token required to connect",
     "socket.token_invalid": "Invalid or expired token",
     # Errors
