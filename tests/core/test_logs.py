@@ -79,7 +79,7 @@ def test_no_secret_token_or_password_in_any_log_line(
     server = start_server(
         tmp_path_factory.mktemp("logs"), {"SEAM_LOG_FORMAT": "json", "SEAM_LOG_LEVEL": "debug"}
     )
-    secrets = [ADMIN_PASSWORD, JWT_SECRET, "$2b$"]
+    secrets = [ADMIN_PASSWORD, JWT_SECRET, "$2b$", "$argon2"]  # either hash scheme
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             login = http.post(

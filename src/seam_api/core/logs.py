@@ -81,11 +81,12 @@ def log_access(
     if access_log.isEnabledFor(logging.INFO):
         duration_ms = round(duration * 1000, 2)
         access_log.info(
-            "%s %s %d %.2fms",
+            "%s %s %d %.2fms %s",
             method,
             path,
             status,
             duration_ms,
+            client or "-",
             extra={
                 "method": method,
                 "path": path,
