@@ -108,3 +108,9 @@ def test_admin_create_adds_an_admin_who_reaches_admin_routes(tmp_path: Path) -> 
         assert _status(server.url, token) == 200
     finally:
         server.stop()
+
+
+def test_admin_create_refuses_an_address_that_is_not_an_email(tmp_path: Path) -> None:
+    result = run(tmp_path, "admin", "create", "not-an-email", stdin=NEW_PASSWORD)
+    assert result.returncode == 2
+    assert "not-an-email" in result.stderr

@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_admin, set_password
 from seam_api.core import logs, migrate
+from seam_api.core.types import Email
 from seam_api.settings import Settings
 
 # The API's password rule (core/types.py `Password`).
@@ -169,6 +171,11 @@ def admin_create(
 ) -> None:
     """Create an account in the admin role (password prompted, or read from stdin)."""
     settings = _settings()
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+    except ValidationError:
+        typer.echo(f"seam-api: {email!r} is not a deliverable email address", err=True)
+        raise typer.Exit(2) from None
     password = _read_password()
     _run_account_change(
         settings,
