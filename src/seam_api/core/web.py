@@ -8,8 +8,8 @@ it costs ten times as much on a list (see the README's benchmark).
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from time import perf_counter
 from typing import Any, Generic, Literal, TypeVar
 
@@ -123,7 +123,8 @@ class RequestContextMiddleware:
                 hops = value.decode("latin-1")
                 forwarded_for = f"{forwarded_for},{hops}" if forwarded_for else hops
         if request_id_header is None:
-            request_id_header = uuid.uuid4().hex.encode()
+            # 32 random hex digits, as uuid4().hex looks, for a quarter of its cost.
+            request_id_header = os.urandom(16).hex().encode()
         request_id = request_id_header.decode()
         client = scope.get("client")
         client_address = self.addresses.resolve(client[0] if client else None, forwarded_for)
