@@ -1,4 +1,4 @@
-"""The `seam-api` command as a real process (contract 6): first start, secrets, the other
+"""The `seam-api` command as a real process (reference §10): first start, secrets, the other
 commands, and several instances starting at once."""
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def login_status(server: Server, email: str, password: str) -> int:
     return response.status_code
 
 
-def run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     """Run `seam-api ARGS` in `tmp` on a SQLite database there, with `env` over it."""
     full_env = {
         **os.environ,
@@ -40,7 +42,13 @@ def run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         **env,
     }
     return subprocess.run(
-        [SEAM_API, *args], env=full_env, cwd=tmp, capture_output=True, text=True, timeout=60
+        [SEAM_API, *args],
+        env=full_env,
+        cwd=tmp,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

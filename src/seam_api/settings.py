@@ -1,7 +1,8 @@
-"""Every SEAM_* setting (contract section 6) in one pydantic-settings class."""
+"""Every SEAM_* setting (docs/reference.md §10) in one pydantic-settings class."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -15,6 +16,7 @@ from redis.asyncio.connection import parse_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./seam.db"
 MIN_SECRET_BYTES = 32
+MIN_METRICS_TOKEN = 16
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -60,6 +62,40 @@ class Settings(BaseSettings):
     # Seconds an audit entry is kept; 0 keeps them forever.
     audit_retention: int = 90 * 86400
     audit_ip: bool = True
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    # Comma-separated addresses or networks (`10.0.0.0/8, 127.0.0.1`) of the proxies whose
+    # X-Forwarded-For is believed; from anyone else the header is ignored.
+    trusted_proxies: str = ""
+    # `off`, `open`, or a bearer token (at least 16 characters) that /metrics requires.
+    metrics: str = "off"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _entries(value):
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: str) -> str:
+        if value not in ("off", "open") and len(value) < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"SEAM_METRICS is off, open, or a token of at least {MIN_METRICS_TOKEN} characters"
+            )
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies)
+        )
 
     @field_validator("jwt_expires_in", "login_failure_window", "event_replay_window", mode="before")
     @classmethod
@@ -126,6 +162,10 @@ class Settings(BaseSettings):
                 "SEAM_JWT_SECRET is required (at least 32 bytes) with a server database or Redis"
             )
         return _secret_beside(self.sqlite_path)
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def _secret_beside(database: Path | None) -> str:

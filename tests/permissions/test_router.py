@@ -1,4 +1,4 @@
-"""The permission routes (contract 4) and how assignments rule the **perm** routes (contract 3)."""
+"""The permission routes (reference §4) and how assignments rule the **perm** routes (§3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The role routes (contract 4): list, create, edit, delete."""
+"""The role routes (reference §4): list, create, edit, delete."""
 
 from __future__ import annotations
 

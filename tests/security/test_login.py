@@ -1,4 +1,4 @@
-"""Contract 1 and 3: a failed login says nothing about why, takes about as long whatever the
+"""Reference §1 and 3: a failed login says nothing about why, takes about as long whatever the
 reason, and is limited per account and per client address (429 with Retry-After), in process
 or, with Redis, across every instance.
 """

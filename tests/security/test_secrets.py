@@ -1,4 +1,4 @@
-"""Contract 2 and 6: passwords exist only as bcrypt hashes of cost 12, and neither they nor their
+"""Reference §2 and 10: passwords exist only as bcrypt hashes of cost 12, and neither they nor their
 hashes reach an answer, an event or a log; a reset shows a random password once; a signing
 secret shorter than 32 bytes is refused where several instances would share it.
 """

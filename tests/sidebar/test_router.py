@@ -1,4 +1,4 @@
-"""The sidebar routes (contract 4): the caller's menu, items, and which roles see them."""
+"""The sidebar routes (reference §4): the caller's menu, items, and which roles see them."""
 
 from __future__ import annotations
 

@@ -59,6 +59,7 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
     "",
     response_model=Envelope[list[AuditEntry]],
     summary="Audit entries, newest first; page with `before`",
+    operation_id="listAuditEntries",
 )
 async def list_audit(
     request: Request, _caller: Permitted, filters: Filters, limit: Limit = 50
@@ -71,6 +72,7 @@ async def list_audit(
     summary="The filtered trail as a streamed CSV or NDJSON file, oldest first",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    operation_id="exportAuditEntries",
 )
 async def export_audit(
     request: Request,
@@ -88,7 +90,12 @@ async def export_audit(
     )
 
 
-@router.get("/{eventId}", response_model=Envelope[AuditEntry], summary="One audit entry")
+@router.get(
+    "/{eventId}",
+    response_model=Envelope[AuditEntry],
+    summary="One audit entry",
+    operation_id="getAuditEntry",
+)
 async def get_audit_entry(
     request: Request,
     _caller: Permitted,

@@ -20,7 +20,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     "/register",
     status_code=201,
     response_model=Envelope[UserOut],
-    summary="Register a user (contract 4.1)",
+    summary="Register a user; anonymous callers only when self-registration is on",
+    operation_id="register",
 )
 async def register(
     request: Request, may_choose_role: MayRegisterAnyRole, body: RegisterForm
@@ -34,6 +35,7 @@ async def register(
     "/login",
     response_model=Envelope[LoginResult],
     summary="Sign in: a token, the user, their menu and permissions",
+    operation_id="login",
 )
 async def login(request: Request, body: LoginForm) -> Response:
     context = current()
@@ -41,7 +43,12 @@ async def login(request: Request, body: LoginForm) -> Response:
     return ok(await service.login(request.app.state.seam, form=body, client_address=address))
 
 
-@router.post("/logout", response_model=Envelope[None], summary="Revoke the presented token")
+@router.post(
+    "/logout",
+    response_model=Envelope[None],
+    summary="Revoke the presented token",
+    operation_id="logout",
+)
 async def logout(request: Request, caller: Authenticated) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)

@@ -27,8 +27,8 @@ from seam_api.users.schemas import UserOut
 
 @operation("auth:register")
 async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> UserOut:
-    """Contract 4.1: anonymous callers only when self-registration is on, into the default role;
-    callers whose role holds the register permission, into any existing role."""
+    """Anonymous callers only when self-registration is on, into the default role; callers
+    whose role holds the register permission, into any existing role (docs/reference.md §4.1)."""
     if not may_choose_role and not seam.settings.self_registration:
         raise Forbidden("errors.registration_closed")
     async with seam.db.read() as conn:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import NoNul, trimmed
+from seam_api.core.types import NoNul, needs_one_of, trimmed
 
 ItemName = Annotated[str, trimmed(1, 100), NoNul]
 Icon = Annotated[str, trimmed(0, 50), NoNul]
@@ -31,7 +32,16 @@ class SidebarItemCreate(BaseModel):
 
 
 class SidebarItemUpdate(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra=needs_one_of(
+            "nameItem",
+            "iconItem",
+            "route",
+            nullable=("iconItem", "route"),
+            never_null=("nameItem",),
+        ),
+    )
 
     name_item: ItemName | None = Field(None, alias="nameItem")
     icon_item: Icon | None = Field(None, alias="iconItem")
@@ -40,9 +50,15 @@ class SidebarItemUpdate(BaseModel):
     @model_validator(mode="after")
     def _something_to_change(self) -> SidebarItemUpdate:
         if not self.model_fields_set:
-            raise ValueError("give nameItem, iconItem or route")
+            raise PydanticCustomError(
+                "fields_missing",
+                "give at least one of {fields}",
+                {"fields": "nameItem, iconItem, route"},
+            )
         if "name_item" in self.model_fields_set and self.name_item is None:
-            raise ValueError("nameItem cannot be null")
+            raise PydanticCustomError(
+                "null_not_allowed", "{field} cannot be null", {"field": "nameItem"}
+            )
         return self
 
 
