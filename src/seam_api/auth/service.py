@@ -58,6 +58,7 @@ async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> 
             role_id=role_id,
         )
         row = await users_repository.get(conn, user_id=user_id)
+    await seam.account_changed(user_id, revoked=False)  # no cached "no such account" survives
     return UserOut.model_validate(dict(row))  # type: ignore[arg-type]
 
 
