@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_address: int = Field(20, ge=1)
     login_failure_window: int = 900
+    registrations_per_address: int = Field(10, ge=1)
 
     @field_validator("jwt_expires_in", "login_failure_window", mode="before")
     @classmethod

@@ -87,6 +87,12 @@ async def update_fields(
     await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
 
 
+async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:
+    """Swap the hash only if it is still `old` (a password change meanwhile wins)."""
+    query = update(users).where(users.c.id_user == user_id, users.c.password_hash == old)
+    await conn.execute(query.values(password_hash=new))
+
+
 async def delete_one(conn: AsyncConnection, *, user_id: int) -> bool:
     result = await conn.execute(delete(users).where(users.c.id_user == user_id))
     return result.rowcount > 0
