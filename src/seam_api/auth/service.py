@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.container import Seam
+from seam_api.core import delegation
 from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from seam_api.core.operations import operation, step
 from seam_api.core.security import hash_password, needs_rehash, verify_password
@@ -37,6 +38,7 @@ async def register(
         raise Forbidden("errors.registration_closed")
     if not may_choose_role:
         await seam.limiter.admit_registration(client_address)
+    await delegation.check_role_grant(seam, role_id=form.role_id if may_choose_role else None)
     async with seam.db.read() as conn:
         step(seam, "checking_role")
         default = await roles_service.get_by_name(conn, role_name=seam.settings.default_role)

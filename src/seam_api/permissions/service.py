@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
+from seam_api.core import delegation
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.core.operations import operation, step
 from seam_api.permissions import repository
@@ -73,6 +74,9 @@ async def _check_assignment(conn: AsyncConnection, assignment: Assignment) -> No
 
 @operation("permission:assign")
 async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
+    await delegation.check_permission_grant(
+        seam, role_id=assignment.role_id, permission_id=assignment.permission_id
+    )
     async with seam.db.transaction() as conn:
         step(seam, "checking")
         await _check_assignment(conn, assignment)
@@ -89,6 +93,7 @@ async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
 
 @operation("permission:unassign")
 async def unassign(seam: Seam, *, assignment: Assignment) -> Assignment:
+    await delegation.check_role_change(seam, role_id=assignment.role_id)
     async with seam.db.transaction() as conn:
         step(seam, "checking")
         await _check_assignment(conn, assignment)
