@@ -12,6 +12,7 @@ import uvicorn
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import BootstrapReport, bootstrap
 from seam_api.core import migrate
+from seam_api.core.http_protocol import bounded_protocol
 from seam_api.settings import Settings
 
 app = typer.Typer(help="SEAM API: auth, permissions and live events for admin front ends.")
@@ -77,7 +78,7 @@ def serve(
         # late (wrk -c50, p99 up to 130 ms) where asyncio, once warm, kept the maximum under
         # 31 ms at the same throughput (bench/README.md, "Event loop").
         loop="asyncio",
-        http="httptools",
+        http=bounded_protocol(settings.request_head_timeout),  # bounds on header size and time
         ws="websockets-sansio",
         # Off, as in Socket.IO's own server: compression state costs memory on every socket
         # and the events are small.

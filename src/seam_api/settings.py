@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(20, ge=1)
     login_failure_window: int = 900
     registrations_per_address: int = Field(10, ge=1)
+    request_head_timeout: float = Field(10.0, gt=0)
 
     @field_validator("jwt_expires_in", "login_failure_window", mode="before")
     @classmethod
