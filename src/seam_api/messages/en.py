@@ -42,7 +42,6 @@ MESSAGES: dict[str, str] = {
     "errors.delegation_own_role": "You cannot change your own role or what your own role holds",
     "errors.delegation_superior": "That account holds more than your role: not yours to change",
     "errors.role_name_lookalike": "That role name looks like the reserved {name!r}; choose another",
-    "errors.route_scheme": "route must be a path or an http(s) address",
     # auth
     "auth:register.start": "Registering user...",
     "auth:register.checking_role": "Checking the role...",

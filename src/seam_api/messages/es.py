@@ -40,7 +40,6 @@ MESSAGES: dict[str, str] = {
     "errors.delegation_own_role": "No puede cambiar su propio rol ni lo que su propio rol tiene",
     "errors.delegation_superior": "Esa cuenta tiene más que su rol; no puede cambiarla",
     "errors.role_name_lookalike": "Ese nombre de rol imita al reservado {name!r}; elija otro",
-    "errors.route_scheme": "route debe ser una ruta o una dirección http(s)",
     "auth:register.start": "Registrando usuario...",
     "auth:register.checking_role": "Verificando el rol...",
     "auth:register.checking_email": "Verificando que el correo esté disponible...",
