@@ -30,9 +30,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from seam_api.core.errors import TooManyRequests
 
-_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+PASSWORD_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 # Verified against when no account matches, so a miss costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("seam-api timing equaliser")
+_DUMMY_HASH = PASSWORD_HASHER.hash("seam-api timing equaliser")
 _BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 # bcrypt hashed only the first 72 bytes (bcrypt 5 raises beyond them): verifying an old hash
 # must cut the input where hashing it did.
@@ -71,7 +71,7 @@ async def _off_loop(work: Callable[..., T], *args: Any) -> T:
 
 async def hash_password(password: str) -> str:
     """An Argon2id hash of the whole password, computed off the event loop."""
-    return await _off_loop(_HASHER.hash, password)
+    return await _off_loop(PASSWORD_HASHER.hash, password)
 
 
 def _verify_sync(password: str, password_hash: str) -> bool:
@@ -79,7 +79,7 @@ def _verify_sync(password: str, password_hash: str) -> bool:
         candidate = password.encode()[:BCRYPT_MAX_BYTES]
         return bcrypt.checkpw(candidate, password_hash.encode())
     try:
-        return _HASHER.verify(password_hash, password)
+        return PASSWORD_HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -97,7 +97,7 @@ def needs_rehash(password_hash: str) -> bool:
     if password_hash.startswith(_BCRYPT_PREFIXES):
         return True
     try:
-        return _HASHER.check_needs_rehash(password_hash)
+        return PASSWORD_HASHER.check_needs_rehash(password_hash)
     except InvalidHashError:
         return False
 
