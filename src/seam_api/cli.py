@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_admin, set_password
 from seam_api.core import logs, migrate
+from seam_api.core.http_protocol import bounded_protocol
 from seam_api.core.types import Email
 from seam_api.settings import Settings
 
@@ -90,7 +91,7 @@ def serve(
         # late (wrk -c50, p99 up to 130 ms) where asyncio, once warm, kept the maximum under
         # 31 ms at the same throughput (bench/README.md, "Event loop").
         loop="asyncio",
-        http="httptools",
+        http=bounded_protocol(settings.request_head_timeout),  # bounds on header size and time
         ws="websockets-sansio",
         # Off, as in Socket.IO's own server: compression state costs memory on every socket
         # and the events are small.

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # `off`, `open`, or a bearer token (at least 16 characters) that /metrics requires.
     metrics: str = "off"
+    registrations_per_address: int = Field(10, ge=1)
+    request_head_timeout: float = Field(10.0, gt=0)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -143,19 +145,15 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_secret(self) -> str:
-        """The JWT secret; on embedded SQLite it is generated once and kept beside the file.
+        """The JWT secret, at least 32 bytes on every database; on embedded SQLite without
+        Redis it may be left unset, and is then generated once and kept beside the file.
 
         A server database or Redis means several instances share tokens, so there the secret
-        must be given and long enough: a per-machine generated one would split the cluster.
+        must be given: a per-machine generated one would split the cluster.
         """
         if self.jwt_secret is not None:
-            if (not self.is_sqlite or self.redis_url) and len(
-                self.jwt_secret.encode()
-            ) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    f"SEAM_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes "
-                    "with a server database or Redis"
-                )
+            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"SEAM_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
             return self.jwt_secret
         if not self.is_sqlite or self.redis_url:
             raise ValueError(
@@ -174,13 +172,40 @@ def _secret_beside(database: Path | None) -> str:
         return secrets.token_urlsafe(48)
     path = database.with_name(database.name + ".secret")
     if path.exists():
-        return path.read_text().strip()
+        return _read_secret_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race to create it
-        return path.read_text().strip()
+    # Written whole under a private name, then linked into place: a process that loses the
+    # race to create it reads a complete secret, never an empty file.
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process won the race to create it
+        return _read_secret_file(path)
+    finally:
+        draft.unlink()
+    return secret
+
+
+def _read_secret_file(path: Path) -> str:
+    """The secret a file holds, refused when others may read it, or when it is unreadable,
+    empty or short: a server that signs with a guessable key must not start."""
+    try:
+        mode = path.stat().st_mode
+        secret = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the JWT secret file {path}: {error}") from error
+    if mode & 0o077:
+        raise ValueError(
+            f"the JWT secret file {path} may be read by other users (mode {mode & 0o777:o}); "
+            "make it private with chmod 600"
+        )
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"the JWT secret file {path} holds fewer than {MIN_SECRET_BYTES} bytes; "
+            "delete it to have a new one generated"
+        )
     return secret

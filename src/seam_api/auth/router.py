@@ -27,7 +27,11 @@ async def register(
     request: Request, may_choose_role: MayRegisterAnyRole, body: RegisterForm
 ) -> Response:
     seam = request.app.state.seam
-    user = await service.register(seam, form=body, may_choose_role=may_choose_role)
+    context = current()
+    address = context.client_address if context else None
+    user = await service.register(
+        seam, form=body, may_choose_role=may_choose_role, client_address=address
+    )
     return ok(user, status=201)
 
 

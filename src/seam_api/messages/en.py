@@ -36,6 +36,13 @@ MESSAGES: dict[str, str] = {
     "errors.registration_closed": "Self-registration is disabled",
     "errors.registration_role": "Self-registration cannot choose a role",
     "errors.default_role_missing": "The default role does not exist; run the bootstrap",
+    "errors.busy": "The server is busy checking passwords; try again in a moment",
+    "errors.too_many_registrations": "Too many registrations from this address; try again later",
+    "errors.delegation_permission": "You cannot grant a permission your own role does not hold",
+    "errors.delegation_role": "You cannot give a role holding permissions your own role lacks",
+    "errors.delegation_own_role": "You cannot change your own role or what your own role holds",
+    "errors.delegation_superior": "That account holds more than your role: not yours to change",
+    "errors.role_name_lookalike": "That role name looks like the reserved {name!r}; choose another",
     # auth
     "auth:register.start": "Registering user...",
     "auth:register.checking_role": "Checking the role...",
