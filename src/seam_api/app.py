@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from seam_api.auth.router import router as auth_router
+from seam_api.console.router import router as console_router
 from seam_api.container import Seam
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
 from seam_api.messages import set_default_locale
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> Application:
     install_error_handlers(api)
     for router in ROUTERS:
         api.include_router(router)
+    api.include_router(console_router)  # /admin: static files, outside the API's route table
     http = RequestContextMiddleware(api, max_body_bytes=settings.max_body_bytes)
     asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
     return Application(asgi=asgi, api=api, seam=seam)

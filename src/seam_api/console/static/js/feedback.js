@@ -1,0 +1,43 @@
+// What the user sees of running work: the loader (the server's step messages for the current
+// operation) and the toasts that end it.
+import { createStore } from './lib.js';
+
+/** `{operation, steps: [message, ...]}` while an operation runs, else null. */
+export const loader = createStore(null);
+/** Visible toasts: `{id, kind: 'success' | 'error', text}`. */
+export const toasts = createStore([]);
+
+const TOAST_MS = 6000;
+let nextToast = 1;
+
+export function toast(kind, text) {
+  const id = nextToast++;
+  toasts.set([...toasts.get(), { id, kind, text }]);
+  setTimeout(() => dismiss(id), TOAST_MS);
+}
+
+export function dismiss(id) {
+  toasts.set(toasts.get().filter((item) => item.id !== id));
+}
+
+const READ = /:(fetchAll|fetchOne|fetchByRole|fetchByUri)$|^auth:(login|logout)$/;
+
+/** Reads show no loader or toast: tables load quietly; mutations are what the user waits on. */
+export function isRead(operation) {
+  return READ.test(operation);
+}
+
+/** One `operation:progress` event. */
+export function progress({ operation, status, message }) {
+  if (isRead(operation)) return;
+  if (status === 'start') {
+    loader.set({ operation, steps: [message] });
+  } else if (status === 'processing') {
+    const current = loader.get();
+    const steps = current?.operation === operation ? current.steps : [];
+    loader.set({ operation, steps: [...steps, message] });
+  } else {
+    loader.set(null);
+    toast(status === 'success' ? 'success' : 'error', message);
+  }
+}
