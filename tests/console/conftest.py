@@ -31,6 +31,12 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
+@pytest.fixture
+def backend() -> str:
+    """The console's tests need one database, not each backend: it never touches SQL."""
+    return "sqlite"
+
+
 ContextFactory = Callable[..., Awaitable[BrowserContext]]
 
 
@@ -85,3 +91,27 @@ def admin_api(server: Server) -> Iterator[Api]:
     api = Api(server, response.json()["data"]["token"])
     yield api
     api.close()
+
+
+def create_role_with(api: Api, role_name: str, *name_uris: str) -> int:
+    """A role holding exactly `name_uris`; returns its id."""
+    role = api.call("POST", "/roles", {"roleName": role_name, "description": "for a test"})
+    assert isinstance(role, dict)
+    for name_uri in name_uris:
+        found = api.call("GET", f"/permission/getByNameUri?nameUri={name_uri}")
+        assert isinstance(found, list)
+        api.call(
+            "POST",
+            "/permission/assign",
+            {"roleId": role["idRole"], "permissionId": found[0]["idPermission"]},
+        )
+    return int(role["idRole"])
+
+
+def create_user(api: Api, email: str, full_name: str, role_id: int | None = None) -> int:
+    body: dict[str, object] = {"full_name": full_name, "email": email, "password": "secret-pass-1"}
+    if role_id is not None:
+        body["roleId"] = role_id
+    user = api.call("POST", "/auth/register", body)
+    assert isinstance(user, dict)
+    return int(user["idUser"])
