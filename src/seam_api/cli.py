@@ -11,6 +11,7 @@ import uvicorn
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import BootstrapReport, bootstrap
+from seam_api.console.router import CONSOLE_PATH
 from seam_api.core import migrate
 from seam_api.settings import Settings
 
@@ -69,6 +70,7 @@ def serve(
     _announce(report, settings.admin_email.lower())
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"SEAM API on http://{bind_host}:{bind_port} (docs at /docs)")
+    typer.echo(f"Admin console: http://{bind_host}:{bind_port}{CONSOLE_PATH}")
     uvicorn.run(
         application.asgi,
         host=bind_host,

@@ -45,7 +45,9 @@ def people(server: Any) -> None:
     roles = api.call("GET", "/roles")
     assert isinstance(roles, list)
     admin_role = next(role["idRole"] for role in roles if role["roleName"] == "admin")
-    item = api.call("POST", "/sidebar", {"nameItem": "People", "iconItem": "users", "route": "/admin/users"})
+    item = api.call(
+        "POST", "/sidebar", {"nameItem": "People", "iconItem": "users", "route": "/admin/users"}
+    )
     assert isinstance(item, dict)
     api.call("POST", f"/sidebar/{item['idItem']}/role/{admin_role}")
     user_id = create_user(api, "linus@example.com", "Linus Torvalds")
@@ -91,9 +93,11 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
         await expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
         await expect(page.locator("main tbody tr").first).to_be_visible()
         if name == "Roles":
-            await page.get_by_role("row", name="editor").get_by_role(
-                "button", name="Permissions"
-            ).click()
+            await (
+                page.get_by_role("row", name="editor")
+                .get_by_role("button", name="Permissions")
+                .click()
+            )
             await expect(page.get_by_role("checkbox").first).to_be_visible()
         assert await serious_violations(page) == [], name
 
