@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -46,9 +47,12 @@ async def new_context(browser: Browser, server: Server) -> AsyncIterator[Context
     opened: list[BrowserContext] = []
 
     async def factory(**options: object) -> BrowserContext:
-        context = await browser.new_context(
-            base_url=server.url, locale="en-US", viewport={"width": 1280, "height": 800}, **options
-        )
+        defaults: dict[str, Any] = {
+            "base_url": server.url,
+            "locale": "en-US",
+            "viewport": {"width": 1280, "height": 800},
+        }
+        context = await browser.new_context(**{**defaults, **options})
         opened.append(context)
         return context
 

@@ -6,11 +6,13 @@ import json
 import re
 import uuid
 
+import httpx
 from playwright.async_api import Locator, Page, expect
 
 from tests.console.conftest import (
     Api,
     ContextFactory,
+    Server,
     create_role_with,
     create_user,
     sign_in,
@@ -161,3 +163,54 @@ async def test_a_change_made_while_the_socket_was_cut_shows_after_reconnecting(
 
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
     await expect(user_row(page, email)).to_contain_text("Carla After")
+
+
+async def test_a_failed_sign_in_shows_the_servers_message_in_the_chosen_language(
+    new_context: ContextFactory,
+) -> None:
+    page = await (await new_context(locale="es-ES")).new_page()
+    await page.goto("/admin")
+    await page.get_by_label("Correo").fill("nobody@example.com")
+    await page.get_by_label("Contraseña").fill("wrong-password")
+    await page.get_by_role("button", name="Entrar").click()
+    await expect(page.get_by_role("alert")).to_have_text("Credenciales inválidas")
+
+
+async def test_an_edit_form_warns_when_someone_else_changes_its_record(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    email = f"{unique('dora')}@example.com"
+    user_id = create_user(admin_api, email, "Dora Before")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await user_row(page, email).get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label("Full name").fill("Dora Mine")
+
+    admin_api.call("PUT", f"/users/{user_id}", {"full_name": "Dora Theirs"})
+
+    await expect(dialog.get_by_role("alert")).to_contain_text("changed by")
+    await expect(dialog.get_by_role("button", name="Save")).to_be_disabled()
+    await dialog.get_by_role("button", name="Reload the record").click()
+    await expect(dialog.get_by_label("Full name")).to_have_value("Dora Theirs")
+    await expect(dialog.get_by_role("button", name="Save")).to_be_enabled()
+
+
+async def test_a_password_reset_shows_the_temporary_password_once(
+    new_context: ContextFactory, admin_api: Api, server: Server
+) -> None:
+    email = f"{unique('eve')}@example.com"
+    create_user(admin_api, email, "Eve Reset")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await user_row(page, email).get_by_role("button", name="Reset password").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Reset password").click()
+    password = await page.get_by_test_id("temporary-password").text_content()
+    assert password
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        signed_in = await http.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+    assert signed_in.status_code == 200
+    await page.get_by_role("button", name="Done").click()
+    await expect(page.get_by_test_id("temporary-password")).to_have_count(0)
