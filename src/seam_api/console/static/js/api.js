@@ -2,7 +2,7 @@
 // to this tab) and the chosen language (so the server's messages follow it).
 import { locale } from './i18n.js';
 import { socketId } from './live.js';
-import { session } from './session.js';
+import { endSession, session } from './session.js';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -38,7 +38,7 @@ export async function request(method, path, body) {
   if (!response.ok || !envelope?.success) {
     const error = new ApiError(response.status, envelope);
     // A revoked or expired token ends this tab's session (not the login form's own 401).
-    if (response.status === 401 && session.get() && path !== '/auth/login') session.set(null);
+    if (response.status === 401 && session.get() && path !== '/auth/login') endSession(error.message);
     throw error;
   }
   return envelope;

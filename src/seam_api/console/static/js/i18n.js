@@ -9,6 +9,7 @@ const MESSAGES = {
   en: {
     'login.title': 'Sign in to SEAM API',
     'login.submit': 'Sign in',
+    'login.ended': 'Your session ended: {reason}',
     'nav.label': 'Console',
     'nav.skip': 'Skip to content',
     'nav.users': 'Users',
@@ -123,6 +124,7 @@ const MESSAGES = {
   es: {
     'login.title': 'Iniciar sesión en SEAM API',
     'login.submit': 'Entrar',
+    'login.ended': 'Tu sesión terminó: {reason}',
     'nav.label': 'Consola',
     'nav.skip': 'Ir al contenido',
     'nav.users': 'Usuarios',

@@ -5,7 +5,7 @@
 import { io } from '../vendor/socket.io.esm.min.js';
 import { progress } from './feedback.js';
 import { createStore } from './lib.js';
-import { session } from './session.js';
+import { endSession, session } from './session.js';
 
 /** 'connecting' | 'online' | 'offline' */
 export const connection = createStore('offline');
@@ -45,9 +45,9 @@ export function connect() {
     if (!socket.recovered) publish({ resync: true });
   });
   socket.on('disconnect', () => connection.set(socket?.active ? 'connecting' : 'offline'));
-  socket.on('connect_error', () => {
+  socket.on('connect_error', (error) => {
     // Not `active`: the server refused the token (revoked, expired, account disabled).
-    if (!socket.active) session.set(null);
+    if (!socket.active) endSession(error.message);
     else connection.set('connecting');
   });
   socket.on('operation:progress', progress);

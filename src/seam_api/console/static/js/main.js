@@ -1,7 +1,7 @@
 // The console's shell: sign-in gate, header, navigation from the role's menu and permissions,
 // and the page for the current path (/admin/users, /admin/roles, ...).
 import { api, request } from './api.js';
-import { locale, LOCALES, t } from './i18n.js';
+import { locale, t } from './i18n.js';
 import { html, render, useEffect, useStore } from './lib.js';
 import { connect, connection, disconnect, onChange } from './live.js';
 import { AuditPage } from './pages/audit.js';
@@ -12,7 +12,7 @@ import { SidebarPage } from './pages/sidebar.js';
 import { UsersPage } from './pages/users.js';
 import { route, navigate } from './route.js';
 import { can, session, updateSession } from './session.js';
-import { theme, nextTheme } from './theme.js';
+import { Preferences } from './preferences.js';
 import { Loader, Toasts } from './ui.js';
 
 const anyOf = (...names) => () => names.some(can);
@@ -79,21 +79,6 @@ function ConnectionBadge() {
   const state = useStore(connection);
   return html`<span class=${`connection ${state}`} role="status" data-state=${state}>
     <span class="dot" aria-hidden="true"></span>${t(`connection.${state}`)}</span>`;
-}
-
-function Preferences() {
-  const current = useStore(locale);
-  const mode = useStore(theme);
-  return html`<div class="preferences">
-    <label class="visually-hidden" for="locale">${t('prefs.language')}</label>
-    <select id="locale" value=${current} onChange=${(event) => locale.set(event.target.value)}>
-      ${LOCALES.map((code) => html`<option key=${code} value=${code}>${t(`prefs.${code}`)}</option>`)}
-    </select>
-    <button type="button" class="theme-toggle" onClick=${() => theme.set(nextTheme(mode))}
-      aria-label=${t('prefs.theme', { mode: t(`prefs.theme_${mode}`) })}
-      title=${t('prefs.theme', { mode: t(`prefs.theme_${mode}`) })}>
-      ${mode === 'dark' ? '☾' : mode === 'light' ? '☀' : '◐'}</button>
-  </div>`;
 }
 
 function Shell({ user, sidebarItems }) {

@@ -30,3 +30,12 @@ export function updateSession(fields) {
   const current = session.get();
   if (current) session.set({ ...current, ...fields });
 }
+
+/** Why the last session ended, when the server ended it (shown on the sign-in page). */
+export const endedBecause = createStore(null);
+
+/** The server no longer accepts this tab's token (revoked, expired, account disabled). */
+export function endSession(message) {
+  endedBecause.set(message);
+  session.set(null);
+}

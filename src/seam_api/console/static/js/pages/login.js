@@ -1,13 +1,16 @@
 // Sign in through /auth/login; the server's 401 and 429 messages are shown as they come.
 import { request } from '../api.js';
 import { t } from '../i18n.js';
-import { html } from '../lib.js';
-import { session } from '../session.js';
+import { html, useStore } from '../lib.js';
+import { Preferences } from '../preferences.js';
+import { endedBecause, session } from '../session.js';
 import { Field, FormError, useForm } from '../ui.js';
 
 export function LoginPage() {
   const form = useForm({ email: '', password: '' });
+  const ended = useStore(endedBecause);
   const signIn = async ({ email, password }) => {
+    endedBecause.set(null);
     const { data } = await request('POST', '/auth/login', { email, password });
     session.set({
       token: data.token,
@@ -18,7 +21,11 @@ export function LoginPage() {
   };
   return html`<main class="login" id="main">
     <form class="card" onSubmit=${form.submit(signIn)} aria-labelledby="login-title">
-      <h1 id="login-title">${t('login.title')}</h1>
+      <div class="login-head">
+        <h1 id="login-title">${t('login.title')}</h1>
+        <${Preferences} />
+      </div>
+      ${ended && html`<p class="notice" role="status">${t('login.ended', { reason: ended })}</p>`}
       <${Field} label=${t('field.email')} name="email" type="email" autocomplete="username"
         required value=${form.values.email} onInput=${form.set('email')}
         error=${form.fieldError('email')} />
