@@ -163,6 +163,8 @@ async def test_a_change_made_while_the_socket_was_cut_shows_after_reconnecting(
 
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
     await expect(user_row(page, email)).to_contain_text("Carla After")
+    # The stock client's connection state recovery brought it, not a reload of the table.
+    assert await page.evaluate("seam.socket.recovered") is True
 
 
 async def test_a_failed_sign_in_shows_the_servers_message_in_the_chosen_language(
