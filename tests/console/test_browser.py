@@ -216,3 +216,57 @@ async def test_a_password_reset_shows_the_temporary_password_once(
     assert signed_in.status_code == 200
     await page.get_by_role("button", name="Done").click()
     await expect(page.get_by_test_id("temporary-password")).to_have_count(0)
+
+
+async def test_a_permission_created_here_is_checked_into_a_role_and_out_again(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    role_name = unique("auditors")
+    role_id = create_role_with(admin_api, role_name)
+    name_uri = f"GET /api/v1/{unique('reports')}"
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await page.get_by_role("link", name="Permissions").click()
+    await page.get_by_role("button", name="New permission").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label("Permission (METHOD").fill(name_uri)
+    await dialog.get_by_label("Description").fill("Read the reports")
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.get_by_role("cell", name=name_uri)).to_be_visible()
+
+    await page.get_by_role("link", name="Roles").click()
+    await page.get_by_role("row", name=role_name).get_by_role("button", name="Permissions").click()
+    box = page.get_by_role("checkbox", name=name_uri)
+    toasts = page.locator(".toast.success")
+    await box.check()
+    await expect(toasts.filter(has_text="Permission assigned successfully")).to_be_visible()
+    held = admin_api.call("GET", f"/permission/getByRoleId?roleId={role_id}")
+    assert isinstance(held, list)
+    assert [permission["nameUri"] for permission in held] == [name_uri]
+    await box.uncheck()
+    await expect(toasts.filter(has_text="Permission removed from role")).to_be_visible()
+    await expect(box).not_to_be_checked()
+    assert admin_api.call("GET", f"/permission/getByRoleId?roleId={role_id}") == []
+
+
+async def test_a_sidebar_item_created_here_is_assigned_to_a_role(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    role_name = unique("menu")
+    create_role_with(admin_api, role_name)
+    item_name = unique("Reports")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await page.get_by_role("link", name="Sidebar").click()
+    await page.get_by_role("button", name="New item").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label("Name").fill(item_name)
+    await dialog.get_by_label("Route").fill("/reports")
+    await dialog.get_by_role("button", name="Create").click()
+    row = page.get_by_role("row", name=item_name)
+    await expect(row).to_be_visible()
+
+    await row.get_by_role("button", name="Roles").click()
+    await page.get_by_role("dialog").get_by_label("Role").select_option(label=role_name)
+    await page.get_by_role("dialog").get_by_role("button", name="Assign", exact=True).click()
+    await expect(row.get_by_role("cell", name=role_name)).to_be_visible()
