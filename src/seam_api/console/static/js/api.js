@@ -1,8 +1,11 @@
 // Every HTTP call of the console: the token, the tab's socket id (so progress events come back
 // to this tab) and the chosen language (so the server's messages follow it).
+import { toast } from './feedback.js';
 import { locale } from './i18n.js';
 import { socketId } from './live.js';
 import { endSession, session } from './session.js';
+
+const SESSION_PATHS = ['/auth/login', '/auth/logout'];
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -33,9 +36,15 @@ export async function request(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  const live = Boolean(init.headers['X-Socket-ID']);
   const response = await fetch(`/api/v1${path}`, init);
   const envelope = await response.json().catch(() => null);
-  if (!response.ok || !envelope?.success) {
+  const succeeded = response.ok && Boolean(envelope?.success);
+  // Without a live connection no progress event reaches this tab: the answer tells instead.
+  if (!live && method !== 'GET' && !SESSION_PATHS.includes(path) && envelope?.message) {
+    toast(succeeded ? 'success' : 'error', envelope.message);
+  }
+  if (!succeeded) {
     const error = new ApiError(response.status, envelope);
     // A revoked or expired token ends this tab's session (not the login form's own 401).
     if (response.status === 401 && session.get() && path !== '/auth/login') endSession(error.message);

@@ -10,7 +10,10 @@ export const toasts = createStore([]);
 const TOAST_MS = 6000;
 let nextToast = 1;
 
+/** Show a toast; the same one already showing is not repeated (an outcome can be told by
+ * both the progress event and the HTTP answer). */
 export function toast(kind, text) {
+  if (toasts.get().some((item) => item.kind === kind && item.text === text)) return;
   const id = nextToast++;
   toasts.set([...toasts.get(), { id, kind, text }]);
   setTimeout(() => dismiss(id), TOAST_MS);

@@ -2,7 +2,7 @@
 import { api } from './api.js';
 import { dismiss, loader, toast, toasts } from './feedback.js';
 import { t } from './i18n.js';
-import { onChange, socketId } from './live.js';
+import { onChange } from './live.js';
 import { html, useCallback, useEffect, useRef, useState, useStore } from './lib.js';
 import { can } from './session.js';
 
@@ -197,12 +197,12 @@ export function StaleBanner({ stale, onReload }) {
   </div>`;
 }
 
-/** Run a one-click action; its outcome is told by the server's progress toast, or here when
- * this tab has no live connection to hear it. */
+/** Run a one-click action (no form to show its error in): a failure becomes a toast, also
+ * one the server refused before its operation began (403, 400), which has no progress event. */
 export async function attempt(action) {
   try {
     await action();
   } catch (error) {
-    if (!socketId()) toast('error', error.message);
+    toast('error', error.message);
   }
 }
