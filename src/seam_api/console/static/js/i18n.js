@@ -120,6 +120,7 @@ const MESSAGES = {
     'audit.address': 'Address',
     'audit.agent': 'User agent',
     'audit.hidden': '(not recorded)',
+    'audit.secret': 'Changed (a secret: its values are never recorded)',
   },
   es: {
     'login.title': 'Iniciar sesión en SEAM API',
@@ -235,6 +236,7 @@ const MESSAGES = {
     'audit.address': 'Dirección',
     'audit.agent': 'Agente de usuario',
     'audit.hidden': '(no registrado)',
+    'audit.secret': 'Cambiado (un secreto: sus valores nunca se registran)',
   },
 };
 

@@ -2,7 +2,7 @@
 // after, export of the filtered entries, and a live tail that reloads the newest page whenever
 // a change is made anywhere.
 import { api, download, query } from '../api.js';
-import { t } from '../i18n.js';
+import { locale, t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import { attempt, Dialog, ErrorLine, Field, useForm, useLiveData } from '../ui.js';
@@ -95,7 +95,7 @@ export function AuditPage() {
         <tbody>
           ${rows.map((entry) => html`<tr key=${entry.eventId}>
             <td>${entry.eventId}</td>
-            <td><time datetime=${entry.occurredAt}>${new Date(entry.occurredAt).toLocaleString()}</time></td>
+            <td><time datetime=${entry.occurredAt}>${new Date(entry.occurredAt).toLocaleString(locale.get())}</time></td>
             <td>${entry.actorEmail ?? entry.actorId ?? ''}</td>
             <td><code>${entry.operation}</code></td>
             <td>${entry.entity}${entry.entityId ? ` ${entry.entityId}` : ''}</td>
@@ -118,7 +118,8 @@ export function AuditPage() {
   </section>`;
 }
 
-/** A value of `changes` as text: JSON for anything but a string; null as an em dash. */
+/** A value of `changes` as text: JSON for anything but a string; null as an em dash. (A
+ * secret, such as a password, is recorded as changed with both values null.) */
 function shown(value) {
   if (value === null || value === undefined) return '—';
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -147,8 +148,9 @@ function Entry({ entry, onClose }) {
         <tbody>
           ${changes.map(([field, [before, after]]) => html`<tr key=${field}>
             <th scope="row"><code>${field}</code></th>
-            <td class="before">${shown(before)}</td>
-            <td class="after">${shown(after)}</td>
+            ${before === null && after === null
+              ? html`<td colspan="2" class="muted">${t('audit.secret')}</td>`
+              : html`<td class="before">${shown(before)}</td><td class="after">${shown(after)}</td>`}
           </tr>`)}
         </tbody>
       </table>
