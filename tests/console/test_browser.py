@@ -270,3 +270,18 @@ async def test_a_sidebar_item_created_here_is_assigned_to_a_role(
     await page.get_by_role("dialog").get_by_label("Role").select_option(label=role_name)
     await page.get_by_role("dialog").get_by_role("button", name="Assign", exact=True).click()
     await expect(row.get_by_role("cell", name=role_name)).to_be_visible()
+
+
+async def test_the_theme_toggle_overrides_the_systems_scheme_and_is_remembered(
+    new_context: ContextFactory,
+) -> None:
+    page = await (await new_context(color_scheme="light")).new_page()
+    await sign_in(page)
+    background = "getComputedStyle(document.body).backgroundColor"
+    light = await page.evaluate(background)
+    await page.get_by_role("button", name="Theme: system (change)").click()
+    await page.get_by_role("button", name="Theme: light (change)").click()
+    await expect(page.get_by_role("button", name="Theme: dark (change)")).to_be_visible()
+    assert await page.evaluate(background) != light
+    await page.reload()
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")

@@ -35,6 +35,26 @@ export function useLiveData(load, affects, deps = [], { own: includeOwn = false 
 /** `operation` names one of these entities ("user:edit" -> "user"). */
 export const touches = (...entities) => (operation) => entities.includes(operation.split(':')[0]);
 
+/** A page's title and its main action. */
+export function PageHead({ id, title, children }) {
+  return html`<div class="page-head"><h1 id=${id}>${title}</h1>${children}</div>`;
+}
+
+/** A data table: column titles, then the rows given as children (a last cell of actions). */
+export function Table({ caption, columns, empty, children }) {
+  return html`<div class="table-wrap">
+    <table>
+      <caption class="visually-hidden">${caption}</caption>
+      <thead><tr>
+        ${columns.map((title) => html`<th scope="col" key=${title}>${title}</th>`)}
+        <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
+      </tr></thead>
+      <tbody>${children}</tbody>
+    </table>
+    ${empty && html`<p class="muted">${t('table.empty')}</p>`}
+  </div>`;
+}
+
 /** A modal <dialog>: focus moves into it, Escape closes it, focus returns where it was. */
 export function Dialog({ title, onClose, children, wide }) {
   const ref = useRef(null);

@@ -5,7 +5,9 @@ import { api, download, query } from '../api.js';
 import { locale, t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
-import { attempt, Dialog, ErrorLine, Field, useForm, useLiveData } from '../ui.js';
+import {
+  attempt, Dialog, ErrorLine, Field, PageHead, Table, useForm, useLiveData,
+} from '../ui.js';
 
 const LIMIT = 50;
 const ENTITIES = ['user', 'role', 'permission', 'sidebar', 'session'];
@@ -47,13 +49,12 @@ export function AuditPage() {
   ));
 
   return html`<section aria-labelledby="audit-title">
-    <div class="page-head">
-      <h1 id="audit-title">${t('nav.audit')}</h1>
+    <${PageHead} id="audit-title" title=${t('nav.audit')}>
       <label class="inline">
         <input type="checkbox" checked=${live} onChange=${(event) => setLive(event.target.checked)} />
         ${t('audit.live')}
       </label>
-    </div>
+    <//>
     <form class="filters card" onSubmit=${form.submit(apply)} aria-label=${t('audit.filters')}>
       <${Field} label=${t('audit.actorId')} name="actorId" type="number" value=${form.values.actorId}
         onInput=${form.set('actorId')} />
@@ -80,34 +81,20 @@ export function AuditPage() {
       <button type="button" onClick=${() => exportAs('ndjson')}>${t('audit.export_ndjson')}</button>
     </div>`}
     <${ErrorLine} text=${entries.error} />
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">${t('nav.audit')}</caption>
-        <thead><tr>
-          <th scope="col">#</th>
-          <th scope="col">${t('audit.when')}</th>
-          <th scope="col">${t('audit.actor')}</th>
-          <th scope="col">${t('audit.operation')}</th>
-          <th scope="col">${t('audit.entity')}</th>
-          <th scope="col">${t('audit.message')}</th>
-          <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
-        </tr></thead>
-        <tbody>
-          ${rows.map((entry) => html`<tr key=${entry.eventId}>
-            <td>${entry.eventId}</td>
-            <td><time datetime=${entry.occurredAt}>${new Date(entry.occurredAt).toLocaleString(locale.get())}</time></td>
-            <td>${entry.actorEmail ?? entry.actorId ?? ''}</td>
-            <td><code>${entry.operation}</code></td>
-            <td>${entry.entity}${entry.entityId ? ` ${entry.entityId}` : ''}</td>
-            <td>${entry.message}</td>
-            <td class="row-actions">
-              <button type="button" onClick=${() => setOpen(entry)}>${t('audit.details')}</button>
-            </td>
-          </tr>`)}
-        </tbody>
-      </table>
-      ${entries.data && rows.length === 0 && html`<p class="muted">${t('table.empty')}</p>`}
-    </div>
+    <${Table} caption=${t('nav.audit')} empty=${entries.data && rows.length === 0}
+      columns=${['#', t('audit.when'), t('audit.actor'), t('audit.operation'), t('audit.entity'), t('audit.message')]}>
+      ${rows.map((entry) => html`<tr key=${entry.eventId}>
+        <td>${entry.eventId}</td>
+        <td><time datetime=${entry.occurredAt}>${new Date(entry.occurredAt).toLocaleString(locale.get())}</time></td>
+        <td>${entry.actorEmail ?? entry.actorId ?? ''}</td>
+        <td><code>${entry.operation}</code></td>
+        <td>${entry.entity}${entry.entityId ? ` ${entry.entityId}` : ''}</td>
+        <td>${entry.message}</td>
+        <td class="row-actions">
+          <button type="button" onClick=${() => setOpen(entry)}>${t('audit.details')}</button>
+        </td>
+      </tr>`)}
+    <//>
     <nav class="pager" aria-label=${t('table.pages')}>
       <button type="button" disabled=${before === null} onClick=${() => setBefore(null)}>
         ${t('audit.newest')}</button>

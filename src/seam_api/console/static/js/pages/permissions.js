@@ -3,7 +3,9 @@ import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
-import { Confirm, Dialog, ErrorLine, Field, FormError, touches, useForm, useLiveData } from '../ui.js';
+import {
+  Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useForm, useLiveData,
+} from '../ui.js';
 
 const MAY = { create: 'POST /api/v1/permission/register', remove: 'DELETE /api/v1/permission/:id' };
 
@@ -16,34 +18,23 @@ export function PermissionsPage() {
     permissions.reload();
   };
   return html`<section aria-labelledby="permissions-title">
-    <div class="page-head">
-      <h1 id="permissions-title">${t('nav.permissions')}</h1>
+    <${PageHead} id="permissions-title" title=${t('nav.permissions')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
         onClick=${() => setDialog({ kind: 'create' })}>${t('permissions.new')}</button>`}
-    </div>
+    <//>
     <${ErrorLine} text=${permissions.error} />
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">${t('nav.permissions')}</caption>
-        <thead><tr>
-          <th scope="col">${t('field.id')}</th>
-          <th scope="col">nameUri</th>
-          <th scope="col">${t('field.description')}</th>
-          <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
-        </tr></thead>
-        <tbody>
-          ${(permissions.data ?? []).map((permission) => html`<tr key=${permission.idPermission}>
-            <td>${permission.idPermission}</td>
-            <td><code>${permission.nameUri}</code></td>
-            <td>${permission.description}</td>
-            <td class="row-actions">
-              ${can(MAY.remove) && html`<button type="button" class="danger"
-                onClick=${() => setDialog({ kind: 'delete', permission })}>${t('action.delete')}</button>`}
-            </td>
-          </tr>`)}
-        </tbody>
-      </table>
-    </div>
+    <${Table} caption=${t('nav.permissions')}
+      columns=${[t('field.id'), 'nameUri', t('field.description')]}>
+      ${(permissions.data ?? []).map((permission) => html`<tr key=${permission.idPermission}>
+        <td>${permission.idPermission}</td>
+        <td><code>${permission.nameUri}</code></td>
+        <td>${permission.description}</td>
+        <td class="row-actions">
+          ${can(MAY.remove) && html`<button type="button" class="danger"
+            onClick=${() => setDialog({ kind: 'delete', permission })}>${t('action.delete')}</button>`}
+        </td>
+      </tr>`)}
+    <//>
     ${dialog?.kind === 'create' && html`<${CreatePermission} onClose=${close} onDone=${done} />`}
     ${dialog?.kind === 'delete' && html`<${Confirm}
       text=${t('permissions.delete_confirm', { name: dialog.permission.nameUri })}

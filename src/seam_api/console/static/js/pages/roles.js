@@ -4,8 +4,8 @@ import { t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import {
-  attempt, Confirm, Dialog, ErrorLine, Field, FormError, StaleBanner, touches, useForm,
-  useLiveData, useStaleWatch,
+  attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table, touches,
+  useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 
 const MAY = {
@@ -30,38 +30,27 @@ export function RolesPage() {
   const mayCheck = can(MAY.assign) || can(MAY.unassign);
 
   return html`<section aria-labelledby="roles-title">
-    <div class="page-head">
-      <h1 id="roles-title">${t('nav.roles')}</h1>
+    <${PageHead} id="roles-title" title=${t('nav.roles')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
         onClick=${() => setDialog({ kind: 'form' })}>${t('roles.new')}</button>`}
-    </div>
+    <//>
     <${ErrorLine} text=${roles.error} />
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">${t('nav.roles')}</caption>
-        <thead><tr>
-          <th scope="col">${t('field.id')}</th>
-          <th scope="col">${t('field.roleName')}</th>
-          <th scope="col">${t('field.description')}</th>
-          <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
-        </tr></thead>
-        <tbody>
-          ${rows.map((role) => html`<tr key=${role.idRole} data-role-id=${role.idRole}>
-            <td>${role.idRole}</td>
-            <td class="name">${role.roleName}</td>
-            <td>${role.description}</td>
-            <td class="row-actions">
-              ${mayCheck && html`<button type="button" aria-pressed=${selected === role.idRole}
-                onClick=${() => setSelected(role.idRole)}>${t('roles.permissions')}</button>`}
-              ${can(MAY.edit) && html`<button type="button"
-                onClick=${() => setDialog({ kind: 'form', role })}>${t('action.edit')}</button>`}
-              ${can(MAY.remove) && html`<button type="button" class="danger"
-                onClick=${() => setDialog({ kind: 'delete', role })}>${t('action.delete')}</button>`}
-            </td>
-          </tr>`)}
-        </tbody>
-      </table>
-    </div>
+    <${Table} caption=${t('nav.roles')}
+      columns=${[t('field.id'), t('field.roleName'), t('field.description')]}>
+      ${rows.map((role) => html`<tr key=${role.idRole} data-role-id=${role.idRole}>
+        <td>${role.idRole}</td>
+        <td class="name">${role.roleName}</td>
+        <td>${role.description}</td>
+        <td class="row-actions">
+          ${mayCheck && html`<button type="button" aria-pressed=${selected === role.idRole}
+            onClick=${() => setSelected(role.idRole)}>${t('roles.permissions')}</button>`}
+          ${can(MAY.edit) && html`<button type="button"
+            onClick=${() => setDialog({ kind: 'form', role })}>${t('action.edit')}</button>`}
+          ${can(MAY.remove) && html`<button type="button" class="danger"
+            onClick=${() => setDialog({ kind: 'delete', role })}>${t('action.delete')}</button>`}
+        </td>
+      </tr>`)}
+    <//>
     ${current && mayCheck && html`<${Checklist} key=${current.idRole} role=${current} />`}
     ${dialog?.kind === 'form' && html`<${RoleForm} role=${dialog.role} onClose=${close} onDone=${done} />`}
     ${dialog?.kind === 'delete' && html`<${Confirm}

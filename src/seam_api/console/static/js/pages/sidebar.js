@@ -9,7 +9,8 @@ import { html, useEffect, useState } from '../lib.js';
 import { onChange } from '../live.js';
 import { can, session } from '../session.js';
 import {
-  attempt, Confirm, Dialog, ErrorLine, Field, FormError, touches, useForm, useLiveData,
+  attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useForm,
+  useLiveData,
 } from '../ui.js';
 
 const MAY = {
@@ -72,43 +73,30 @@ export function SidebarPage() {
   };
 
   return html`<section aria-labelledby="sidebar-title">
-    <div class="page-head">
-      <h1 id="sidebar-title">${t('nav.sidebar')}</h1>
+    <${PageHead} id="sidebar-title" title=${t('nav.sidebar')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
         onClick=${() => setDialog({ kind: 'form' })}>${t('sidebar.new')}</button>`}
-    </div>
+    <//>
     <p class="muted">${t('sidebar.note')}</p>
     <${ErrorLine} text=${mine.error} />
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">${t('nav.sidebar')}</caption>
-        <thead><tr>
-          <th scope="col">${t('field.id')}</th>
-          <th scope="col">${t('field.nameItem')}</th>
-          <th scope="col">${t('field.iconItem')}</th>
-          <th scope="col">${t('field.route')}</th>
-          <th scope="col">${t('sidebar.seen_roles')}</th>
-          <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
-        </tr></thead>
-        <tbody>
-          ${rows.map((item) => html`<tr key=${item.idItem}>
-            <td>${item.idItem}</td>
-            <td class="name">${item.nameItem}</td>
-            <td>${item.iconItem}</td>
-            <td><code>${item.route}</code></td>
-            <td>${rolesOf(item).join(', ')}</td>
-            <td class="row-actions">
-              ${(can(MAY.assign) || can(MAY.unassign)) && html`<button type="button"
-                onClick=${() => setDialog({ kind: 'roles', item })}>${t('field.roles')}</button>`}
-              ${can(MAY.edit) && html`<button type="button"
-                onClick=${() => setDialog({ kind: 'form', item })}>${t('action.edit')}</button>`}
-              ${can(MAY.remove) && html`<button type="button" class="danger"
-                onClick=${() => setDialog({ kind: 'delete', item })}>${t('action.delete')}</button>`}
-            </td>
-          </tr>`)}
-        </tbody>
-      </table>
-    </div>
+    <${Table} caption=${t('nav.sidebar')}
+      columns=${[t('field.id'), t('field.nameItem'), t('field.iconItem'), t('field.route'), t('sidebar.seen_roles')]}>
+      ${rows.map((item) => html`<tr key=${item.idItem}>
+        <td>${item.idItem}</td>
+        <td class="name">${item.nameItem}</td>
+        <td>${item.iconItem}</td>
+        <td><code>${item.route}</code></td>
+        <td>${rolesOf(item).join(', ')}</td>
+        <td class="row-actions">
+          ${(can(MAY.assign) || can(MAY.unassign)) && html`<button type="button"
+            onClick=${() => setDialog({ kind: 'roles', item })}>${t('field.roles')}</button>`}
+          ${can(MAY.edit) && html`<button type="button"
+            onClick=${() => setDialog({ kind: 'form', item })}>${t('action.edit')}</button>`}
+          ${can(MAY.remove) && html`<button type="button" class="danger"
+            onClick=${() => setDialog({ kind: 'delete', item })}>${t('action.delete')}</button>`}
+        </td>
+      </tr>`)}
+    <//>
     ${dialog?.kind === 'form' && html`<${ItemForm} item=${dialog.item} onClose=${close}
       save=${mutate(dialog.item ? 'sidebar:edit' : 'sidebar:create')} />`}
     ${dialog?.kind === 'roles' && html`<${ItemRoles} item=${dialog.item} roles=${roles.data ?? []}

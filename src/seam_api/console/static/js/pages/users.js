@@ -5,8 +5,8 @@ import { t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import {
-  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, StaleBanner, touches, useForm,
-  useLiveData, useStaleWatch,
+  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table,
+  touches, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 
 const LIMIT = 20;
@@ -41,45 +41,31 @@ export function UsersPage() {
   });
 
   return html`<section aria-labelledby="users-title">
-    <div class="page-head">
-      <h1 id="users-title">${t('nav.users')}</h1>
+    <${PageHead} id="users-title" title=${t('nav.users')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
         onClick=${() => setDialog({ kind: 'create' })}>${t('users.new')}</button>`}
-    </div>
+    <//>
     <${ErrorLine} text=${users.error} />
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">${t('nav.users')}</caption>
-        <thead><tr>
-          <th scope="col">${t('field.id')}</th>
-          <th scope="col">${t('field.full_name')}</th>
-          <th scope="col">${t('field.email')}</th>
-          <th scope="col">${t('field.role')}</th>
-          <th scope="col">${t('field.status')}</th>
-          <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
-        </tr></thead>
-        <tbody>
-          ${rows.map((user) => html`<tr key=${user.idUser} data-user-id=${user.idUser}>
-            <td>${user.idUser}</td>
-            <td class="name">${user.full_name}</td>
-            <td>${user.email}</td>
-            <td>${user.roleName}</td>
-            <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
-            <td class="row-actions">
-              ${can(MAY.edit) && html`<button type="button"
-                onClick=${() => setDialog({ kind: 'edit', user })}>${t('action.edit')}</button>`}
-              ${can(MAY.state) && html`<button type="button" onClick=${() => setState(user)}>
-                ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
-              ${can(MAY.reset) && html`<button type="button"
-                onClick=${() => setDialog({ kind: 'reset', user })}>${t('users.reset')}</button>`}
-              ${can(MAY.remove) && html`<button type="button" class="danger"
-                onClick=${() => setDialog({ kind: 'delete', user })}>${t('action.delete')}</button>`}
-            </td>
-          </tr>`)}
-        </tbody>
-      </table>
-      ${users.data && rows.length === 0 && html`<p class="muted">${t('table.empty')}</p>`}
-    </div>
+    <${Table} caption=${t('nav.users')} empty=${users.data && rows.length === 0}
+      columns=${[t('field.id'), t('field.full_name'), t('field.email'), t('field.role'), t('field.status')]}>
+      ${rows.map((user) => html`<tr key=${user.idUser} data-user-id=${user.idUser}>
+        <td>${user.idUser}</td>
+        <td class="name">${user.full_name}</td>
+        <td>${user.email}</td>
+        <td>${user.roleName}</td>
+        <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
+        <td class="row-actions">
+          ${can(MAY.edit) && html`<button type="button"
+            onClick=${() => setDialog({ kind: 'edit', user })}>${t('action.edit')}</button>`}
+          ${can(MAY.state) && html`<button type="button" onClick=${() => setState(user)}>
+            ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
+          ${can(MAY.reset) && html`<button type="button"
+            onClick=${() => setDialog({ kind: 'reset', user })}>${t('users.reset')}</button>`}
+          ${can(MAY.remove) && html`<button type="button" class="danger"
+            onClick=${() => setDialog({ kind: 'delete', user })}>${t('action.delete')}</button>`}
+        </td>
+      </tr>`)}
+    <//>
     <nav class="pager" aria-label=${t('table.pages')}>
       <button type="button" disabled=${page === 1} onClick=${() => setPage(page - 1)}>
         ${t('table.previous')}</button>
