@@ -45,7 +45,8 @@ from seam_api.messages import pick_locale, t
 log = logging.getLogger(__name__)
 
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout"})
+# `audit:export` reads, although the contract's list of reads predates it.
+READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
 
 # Progress beyond this many queued events is dropped (it is live feedback only); broadcasts wait
 # in the log instead, and closes are never dropped.
