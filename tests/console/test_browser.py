@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 from playwright.async_api import Locator, Page, expect
 
 from tests.console.conftest import (
+    ADMIN_EMAIL,
     Api,
     ContextFactory,
     Server,
@@ -285,3 +288,65 @@ async def test_the_theme_toggle_overrides_the_systems_scheme_and_is_remembered(
     assert await page.evaluate(background) != light
     await page.reload()
     await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+
+async def test_the_audit_page_tails_changes_and_shows_them_as_before_and_after(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    email = f"{unique('fay')}@example.com"
+    user_id = create_user(admin_api, email, "Fay Before")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await page.get_by_role("link", name="Audit").click()
+    await expect(page.get_by_role("heading", name="Audit")).to_be_visible()
+    await expect(page.locator("main tbody tr").first).to_be_visible()
+
+    admin_api.call("PUT", f"/users/{user_id}", {"full_name": "Fay After"})
+
+    newest = page.locator("main tbody tr").first
+    await expect(newest).to_contain_text("user:edit")
+    await expect(newest).to_contain_text(f"user {user_id}")
+    await newest.get_by_role("button", name="Details").click()
+    change = page.get_by_role("dialog").get_by_role("row", name="full_name")
+    await expect(change.locator("td.before")).to_have_text("Fay Before")
+    await expect(change.locator("td.after")).to_have_text("Fay After")
+
+
+async def test_the_audit_filters_narrow_the_list_and_the_export_follows_them(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    email = f"{unique('gus')}@example.com"
+    user_id = create_user(admin_api, email, "Gus Filtered")
+    admin_api.call("PUT", f"/users/{user_id}/state", {"isActive": 0})
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await page.get_by_role("link", name="Audit").click()
+    await page.get_by_label("Entity", exact=True).select_option("user")
+    await page.get_by_label("Entity ID").fill(str(user_id))
+    await page.get_by_role("button", name="Apply").click()
+    rows = page.locator("main tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text("user:setState")
+
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Export CSV").click()
+    download = await download_info.value
+    assert download.suggested_filename == "seam-audit.csv"
+    text = await asyncio.to_thread(Path(await download.path()).read_text)
+    lines = text.strip().splitlines()
+    assert len(lines) == 3  # the header and the two entries of that user
+    assert email in "\n".join(lines)
+
+
+async def test_a_stale_edit_form_names_who_changed_the_record(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    email = f"{unique('hal')}@example.com"
+    user_id = create_user(admin_api, email, "Hal Before")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    await user_row(page, email).get_by_role("button", name="Edit").click()
+    admin_api.call("PUT", f"/users/{user_id}", {"full_name": "Hal Theirs"})
+    await expect(page.get_by_role("dialog").get_by_role("alert")).to_contain_text(
+        f"changed by {ADMIN_EMAIL}"
+    )
