@@ -88,7 +88,7 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
     await page.keyboard.press("Escape")
     await expect(page.get_by_role("dialog")).to_have_count(0)
 
-    for name in ("Roles", "Permissions", "Sidebar"):
+    for name in ("Roles", "Permissions", "Sidebar", "Audit"):
         await page.get_by_role("link", name=name).click()
         await expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
         await expect(page.locator("main tbody tr").first).to_be_visible()
@@ -100,6 +100,9 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
             )
             await expect(page.get_by_role("checkbox").first).to_be_visible()
         assert await serious_violations(page) == [], name
+    await page.get_by_role("button", name="Details").first.click()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    assert await serious_violations(page) == []
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
