@@ -181,6 +181,27 @@ async def test_a_failed_sign_in_shows_the_servers_message_in_the_chosen_language
     await expect(page.get_by_role("alert")).to_have_text("Credenciales inválidas")
 
 
+async def test_repeated_failed_sign_ins_show_the_servers_429_message(
+    new_context: ContextFactory,
+) -> None:
+    page = await (await new_context()).new_page()
+    await page.goto("/admin")
+    await page.get_by_label("Email").fill(f"{unique('mallory')}@example.com")
+    await page.get_by_label("Password").fill("guessing")
+    sign_in_button = page.get_by_role("button", name="Sign in")
+    for _attempt in range(5):  # the server's default allowance per account
+        async with page.expect_response("**/api/v1/auth/login") as answer:
+            await sign_in_button.click()
+        assert (await answer.value).status == 401
+        await expect(page.get_by_role("alert")).to_have_text("Invalid credentials")
+    async with page.expect_response("**/api/v1/auth/login") as answer:
+        await sign_in_button.click()
+    assert (await answer.value).status == 429
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Too many failed login attempts; try again later"
+    )
+
+
 async def test_an_edit_form_warns_when_someone_else_changes_its_record(
     new_context: ContextFactory, admin_api: Api
 ) -> None:
