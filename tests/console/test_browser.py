@@ -13,6 +13,7 @@ from playwright.async_api import Locator, Page, expect
 
 from tests.console.conftest import (
     ADMIN_EMAIL,
+    ADMIN_PASSWORD,
     Api,
     ContextFactory,
     Server,
@@ -371,3 +372,42 @@ async def test_a_stale_edit_form_names_who_changed_the_record(
     await expect(page.get_by_role("dialog").get_by_role("alert")).to_contain_text(
         f"changed by {ADMIN_EMAIL}"
     )
+
+
+async def test_the_console_is_usable_by_keyboard_alone(new_context: ContextFactory) -> None:
+    page = await (await new_context()).new_page()
+    await page.goto("/admin")
+    await page.get_by_label("Email").focus()
+    await page.keyboard.type(ADMIN_EMAIL)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(ADMIN_PASSWORD)
+    await page.keyboard.press("Enter")
+    roles = page.get_by_role("link", name="Roles")
+    await expect(roles).to_be_visible()
+    for _press in range(20):  # through the header to the menu
+        if await roles.evaluate("link => link === document.activeElement"):
+            break
+        await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1, name="Roles")).to_be_visible()
+
+    new_role = page.get_by_role("button", name="New role")
+    await new_role.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    await expect(new_role).to_be_focused()
+
+
+async def test_on_a_phone_the_page_fits_the_screen_and_the_table_scrolls_inside_it(
+    new_context: ContextFactory,
+) -> None:
+    page = await (await new_context(viewport={"width": 390, "height": 844})).new_page()
+    await sign_in(page)
+    await expect(page.locator("main tbody tr").first).to_be_visible()
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    await expect(page.get_by_role("link", name="Roles")).to_be_in_viewport()
