@@ -44,10 +44,12 @@ class Server:
                 self.process.wait(5)
 
 
-def start_server(workdir: Path, env: dict[str, str], *, timeout: float = 30) -> Server:
-    """Start `seam-api serve` on a free port with `env` over the environment, and wait until
-    it answers. The database defaults to a SQLite file in `workdir`."""
-    port = free_port()
+def start_server(
+    workdir: Path, env: dict[str, str], *, timeout: float = 30, port: int | None = None
+) -> Server:
+    """Start `seam-api serve` on `port` (default: a free one) with `env` over the environment,
+    and wait until it answers. The database defaults to a SQLite file in `workdir`."""
+    port = port or free_port()
     log = workdir / f"server-{port}.log"
     full_env = {
         **os.environ,
