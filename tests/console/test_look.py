@@ -113,6 +113,7 @@ async def test_screenshots_of_the_users_page(
     await sign_in(page)
     await expect(page.get_by_role("cell", name="linus@example.com")).to_be_visible()
     await expect(page.locator(".toast")).to_have_count(0)
+    await page.evaluate("document.fonts.ready.then(() => true)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(
         path=SCREENSHOTS / f"users-{scheme}.png", animations="disabled", caret="hide"
