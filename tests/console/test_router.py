@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 
 from seam_api.app import Application
@@ -31,9 +34,18 @@ async def test_scripts_are_served_as_javascript_with_the_policy(client: httpx.As
     assert "content-security-policy" in response.headers
 
 
-async def test_vendored_libraries_ship_with_their_licences() -> None:
+def test_vendored_libraries_ship_with_their_licences() -> None:
     for library in ("htm", "preact", "socket.io-client"):
         assert f"vendor/LICENSE.{library}" in FILES
+
+
+def test_the_vendored_client_is_the_version_the_refresh_script_pins() -> None:
+    script = (Path(__file__).parents[2] / "scripts" / "vendor_console.sh").read_text()
+    pinned = re.search(r"^SOCKET_IO=(\S+)", script, re.MULTILINE)
+    assert pinned is not None
+    banner = FILES["vendor/socket.io.esm.min.js"].read_text()[:200]
+    assert f"Socket.IO v{pinned[1]}\n" in banner
+    assert f"socket.io-client {pinned[1]} " in FILES["vendor/VERSIONS"].read_text()
 
 
 async def test_a_missing_or_escaping_file_is_a_404_envelope(client: httpx.AsyncClient) -> None:

@@ -1,7 +1,7 @@
 // The one door to the vendored view library (Preact 10 + hooks + htm, no compiler, no eval),
 // and a tiny store that components subscribe to.
 export {
-  html, render, useState, useEffect, useRef, useCallback, useMemo,
+  html, render, useCallback, useEffect, useRef, useState,
 } from '../vendor/preact-htm.module.js';
 import { useEffect, useState } from '../vendor/preact-htm.module.js';
 

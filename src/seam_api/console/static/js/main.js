@@ -10,9 +10,9 @@ import { PermissionsPage } from './pages/permissions.js';
 import { RolesPage } from './pages/roles.js';
 import { SidebarPage } from './pages/sidebar.js';
 import { UsersPage } from './pages/users.js';
-import { route, navigate } from './route.js';
-import { can, session, updateSession } from './session.js';
 import { Preferences } from './preferences.js';
+import { navigate, route } from './route.js';
+import { can, session, updateSession } from './session.js';
 import { Loader, Toasts } from './ui.js';
 
 const anyOf = (...names) => () => names.some(can);
