@@ -159,11 +159,12 @@ async def test_a_change_made_while_the_socket_was_cut_shows_after_reconnecting(
     await sign_in(page)
     await expect(user_row(page, email)).to_contain_text("Carla Before")
 
-    # Cut the transport (as a network drop would) and hold the reconnect off a little, so the
-    # change below surely happens while this tab is away.
-    await page.evaluate("seam.socket.io.reconnectionDelay(1500); seam.socket.io.engine.close()")
+    # Cut the transport (as a network drop would) and hold the reconnect until the change below
+    # is made, so it surely happens while this tab is away.
+    await page.evaluate("seam.socket.io.reconnection(false); seam.socket.io.engine.close()")
     await expect(page.locator(".connection")).not_to_have_attribute("data-state", "online")
     admin_api.call("PUT", f"/users/{user_id}", {"full_name": "Carla After"})
+    await page.evaluate("seam.socket.io.reconnection(true); seam.socket.connect()")
 
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
     await expect(user_row(page, email)).to_contain_text("Carla After")

@@ -26,10 +26,12 @@ async def test_more_changes_than_the_replay_holds_reload_the_table(
     await sign_in(page)
     await expect(page.locator("main tbody tr")).to_have_count(1)  # the admin
 
-    await page.evaluate("seam.socket.io.reconnectionDelay(1500); seam.socket.io.engine.close()")
+    # Cut the transport and hold the reconnect until the changes below are made.
+    await page.evaluate("seam.socket.io.reconnection(false); seam.socket.io.engine.close()")
     await expect(page.locator(".connection")).not_to_have_attribute("data-state", "online")
     for number in range(3):
         create_user(admin_api, f"missed{number}@example.com", f"Missed {number}")
+    await page.evaluate("seam.socket.io.reconnection(true); seam.socket.connect()")
 
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
     await expect(page.locator("main tbody tr")).to_have_count(4)
