@@ -68,6 +68,8 @@ async def sign_in(page: Page, email: str = ADMIN_EMAIL, password: str = ADMIN_PA
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
+    # Upgraded from long-polling to WebSocket: one event per message from here on.
+    await page.wait_for_function("seam.socket.io.engine.transport.name === 'websocket'")
 
 
 class Api:

@@ -91,6 +91,7 @@ async def test_an_edit_in_one_tab_shows_in_another_without_reload_and_its_steps_
 
     await expect(user_row(watcher, email)).to_contain_text("Bob After")
     await expect(editor.locator(".toast.success")).to_contain_text("User updated successfully")
+    await expect(editor.locator(".loader")).to_have_text("")
     shown = [json.loads(entry) for entry in await editor.evaluate("window.feedback")]
     steps = [entry["loader"] for entry in shown]
     assert any("Saving changes..." in step for step in steps), shown

@@ -2,7 +2,8 @@
 // operation) and the toasts that end it.
 import { createStore } from './lib.js';
 
-/** `{operation, steps: [message, ...]}` while an operation runs, else null. */
+/** `{operation, steps: [message, ...], done}` while an operation runs (and briefly after),
+ * else null. */
 export const loader = createStore(null);
 /** Visible toasts: `{id, kind: 'success' | 'error', text}`. */
 export const toasts = createStore([]);
@@ -30,17 +31,24 @@ export function isRead(operation) {
   return READ.test(operation);
 }
 
+// The finished steps stay this long, so that a fast operation's steps can still be read.
+const LINGER_MS = 800;
+let lingering = null;
+
 /** One `operation:progress` event. */
 export function progress({ operation, status, message }) {
   if (isRead(operation)) return;
+  clearTimeout(lingering);
   if (status === 'start') {
-    loader.set({ operation, steps: [message] });
+    loader.set({ operation, steps: [message], done: false });
   } else if (status === 'processing') {
     const current = loader.get();
     const steps = current?.operation === operation ? current.steps : [];
-    loader.set({ operation, steps: [...steps, message] });
+    loader.set({ operation, steps: [...steps, message], done: false });
   } else {
-    loader.set(null);
+    const current = loader.get();
+    if (current) loader.set({ ...current, done: true });
+    lingering = setTimeout(() => loader.set(null), LINGER_MS);
     toast(status === 'success' ? 'success' : 'error', message);
   }
 }

@@ -158,7 +158,7 @@ export function ErrorLine({ text }) {
 export function Loader() {
   const current = useStore(loader);
   return html`<div class="loader" role="status" aria-live="polite" data-active=${current ? 'yes' : 'no'}>
-    ${current && html`<span class="spinner" aria-hidden="true"></span>
+    ${current && html`<span class=${current.done ? 'spinner done' : 'spinner'} aria-hidden="true"></span>
       <ol class="steps">${current.steps.map((step, index) => html`<li key=${index}>${step}</li>`)}</ol>`}
   </div>`;
 }
