@@ -43,8 +43,10 @@ ContextFactory = Callable[..., Awaitable[BrowserContext]]
 
 @pytest.fixture
 async def new_context(browser: Browser, server: Server) -> AsyncIterator[ContextFactory]:
-    """Fresh browser profiles (separate storage: one per signed-in person)."""
+    """Fresh browser profiles (separate storage: one per signed-in person). An exception
+    thrown in any of their pages fails the test."""
     opened: list[BrowserContext] = []
+    page_errors: list[str] = []
 
     async def factory(**options: object) -> BrowserContext:
         defaults: dict[str, Any] = {
@@ -53,12 +55,14 @@ async def new_context(browser: Browser, server: Server) -> AsyncIterator[Context
             "viewport": {"width": 1280, "height": 800},
         }
         context = await browser.new_context(**{**defaults, **options})
+        context.on("weberror", lambda error: page_errors.append(str(error.error)))
         opened.append(context)
         return context
 
     yield factory
     for context in opened:
         await context.close()
+    assert page_errors == [], "the console threw in the browser"
 
 
 async def sign_in(page: Page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:

@@ -35,6 +35,18 @@ export function useLiveData(load, affects, deps = [], { own: includeOwn = false 
 /** `operation` names one of these entities ("user:edit" -> "user"). */
 export const touches = (...entities) => (operation) => entities.includes(operation.split(':')[0]);
 
+/** Which dialog a page shows: `open({kind, ...})`, `close()`, and `done()`, which closes it
+ * and reloads `data` (this tab's own change: other tabs hear of it by data:changed). */
+export function useDialog(data) {
+  const [dialog, setDialog] = useState(null);
+  const close = () => setDialog(null);
+  const done = () => {
+    setDialog(null);
+    data?.reload();
+  };
+  return { dialog, open: setDialog, close, done };
+}
+
 /** A page's title and its main action. */
 export function PageHead({ id, title, children }) {
   return html`<div class="page-head"><h1 id=${id}>${title}</h1>${children}</div>`;

@@ -1,26 +1,22 @@
 // Permissions: the list, create, delete.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
-import { html, useState } from '../lib.js';
+import { html } from '../lib.js';
 import { can } from '../session.js';
 import {
-  Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useForm, useLiveData,
+  Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useDialog, useForm,
+  useLiveData,
 } from '../ui.js';
 
 const MAY = { create: 'POST /api/v1/permission/register', remove: 'DELETE /api/v1/permission/:id' };
 
 export function PermissionsPage() {
-  const [dialog, setDialog] = useState(null);
   const permissions = useLiveData(() => api('GET', '/permission'), touches('permission'));
-  const close = () => setDialog(null);
-  const done = () => {
-    setDialog(null);
-    permissions.reload();
-  };
+  const { dialog, open, close, done } = useDialog(permissions);
   return html`<section aria-labelledby="permissions-title">
     <${PageHead} id="permissions-title" title=${t('nav.permissions')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
-        onClick=${() => setDialog({ kind: 'create' })}>${t('permissions.new')}</button>`}
+        onClick=${() => open({ kind: 'create' })}>${t('permissions.new')}</button>`}
     <//>
     <${ErrorLine} text=${permissions.error} />
     <${Table} caption=${t('nav.permissions')}
@@ -31,7 +27,7 @@ export function PermissionsPage() {
         <td>${permission.description}</td>
         <td class="row-actions">
           ${can(MAY.remove) && html`<button type="button" class="danger"
-            onClick=${() => setDialog({ kind: 'delete', permission })}>${t('action.delete')}</button>`}
+            onClick=${() => open({ kind: 'delete', permission })}>${t('action.delete')}</button>`}
         </td>
       </tr>`)}
     <//>

@@ -5,7 +5,7 @@ import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import {
   attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table, touches,
-  useForm, useLiveData, useStaleWatch,
+  useDialog, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 
 const MAY = {
@@ -17,14 +17,9 @@ const MAY = {
 };
 
 export function RolesPage() {
-  const [dialog, setDialog] = useState(null);
   const [selected, setSelected] = useState(null);
   const roles = useLiveData(() => api('GET', '/roles'), touches('role'));
-  const close = () => setDialog(null);
-  const done = () => {
-    setDialog(null);
-    roles.reload();
-  };
+  const { dialog, open, close, done } = useDialog(roles);
   const rows = roles.data ?? [];
   const current = rows.find((role) => role.idRole === selected) ?? null;
   const mayCheck = can(MAY.assign) || can(MAY.unassign);
@@ -32,7 +27,7 @@ export function RolesPage() {
   return html`<section aria-labelledby="roles-title">
     <${PageHead} id="roles-title" title=${t('nav.roles')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
-        onClick=${() => setDialog({ kind: 'form' })}>${t('roles.new')}</button>`}
+        onClick=${() => open({ kind: 'form' })}>${t('roles.new')}</button>`}
     <//>
     <${ErrorLine} text=${roles.error} />
     <${Table} caption=${t('nav.roles')}
@@ -45,9 +40,9 @@ export function RolesPage() {
           ${mayCheck && html`<button type="button" aria-pressed=${selected === role.idRole}
             onClick=${() => setSelected(role.idRole)}>${t('roles.permissions')}</button>`}
           ${can(MAY.edit) && html`<button type="button"
-            onClick=${() => setDialog({ kind: 'form', role })}>${t('action.edit')}</button>`}
+            onClick=${() => open({ kind: 'form', role })}>${t('action.edit')}</button>`}
           ${can(MAY.remove) && html`<button type="button" class="danger"
-            onClick=${() => setDialog({ kind: 'delete', role })}>${t('action.delete')}</button>`}
+            onClick=${() => open({ kind: 'delete', role })}>${t('action.delete')}</button>`}
         </td>
       </tr>`)}
     <//>

@@ -9,8 +9,8 @@ import { html, useEffect, useState } from '../lib.js';
 import { onChange } from '../live.js';
 import { can, session } from '../session.js';
 import {
-  attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useForm,
-  useLiveData,
+  attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Table, touches, useDialog,
+  useForm, useLiveData,
 } from '../ui.js';
 
 const MAY = {
@@ -50,12 +50,11 @@ function useKnown() {
 }
 
 export function SidebarPage() {
-  const [dialog, setDialog] = useState(null);
   const [known, learn] = useKnown();
   const mine = useLiveData(() => api('GET', '/sidebar'), touches('sidebar'));
+  const { dialog, open, close } = useDialog(mine);
   const roles = useLiveData(() => api('GET', '/roles'), touches('role'));
   const me = session.get()?.user;
-  const close = () => setDialog(null);
 
   const items = new Map(known.items);
   for (const item of mine.data ?? []) items.set(item.idItem, item);
@@ -75,7 +74,7 @@ export function SidebarPage() {
   return html`<section aria-labelledby="sidebar-title">
     <${PageHead} id="sidebar-title" title=${t('nav.sidebar')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
-        onClick=${() => setDialog({ kind: 'form' })}>${t('sidebar.new')}</button>`}
+        onClick=${() => open({ kind: 'form' })}>${t('sidebar.new')}</button>`}
     <//>
     <p class="muted">${t('sidebar.note')}</p>
     <${ErrorLine} text=${mine.error} />
@@ -89,11 +88,11 @@ export function SidebarPage() {
         <td>${rolesOf(item).join(', ')}</td>
         <td class="row-actions">
           ${(can(MAY.assign) || can(MAY.unassign)) && html`<button type="button"
-            onClick=${() => setDialog({ kind: 'roles', item })}>${t('field.roles')}</button>`}
+            onClick=${() => open({ kind: 'roles', item })}>${t('field.roles')}</button>`}
           ${can(MAY.edit) && html`<button type="button"
-            onClick=${() => setDialog({ kind: 'form', item })}>${t('action.edit')}</button>`}
+            onClick=${() => open({ kind: 'form', item })}>${t('action.edit')}</button>`}
           ${can(MAY.remove) && html`<button type="button" class="danger"
-            onClick=${() => setDialog({ kind: 'delete', item })}>${t('action.delete')}</button>`}
+            onClick=${() => open({ kind: 'delete', item })}>${t('action.delete')}</button>`}
         </td>
       </tr>`)}
     <//>

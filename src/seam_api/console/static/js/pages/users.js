@@ -6,7 +6,7 @@ import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import {
   activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table,
-  touches, useForm, useLiveData, useStaleWatch,
+  touches, useDialog, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 
 const LIMIT = 20;
@@ -20,7 +20,6 @@ const MAY = {
 
 export function UsersPage() {
   const [page, setPage] = useState(1);
-  const [dialog, setDialog] = useState(null);
   // Role renames change the roleName column, so role changes reload the list too.
   const users = useLiveData(
     () => api('GET', `/users?page=${page}&limit=${LIMIT}`),
@@ -28,11 +27,7 @@ export function UsersPage() {
     [page],
   );
   const roles = useLiveData(() => api('GET', '/roles'), touches('role'));
-  const close = () => setDialog(null);
-  const done = () => {
-    setDialog(null);
-    users.reload();
-  };
+  const { dialog, open, close, done } = useDialog(users);
   const rows = users.data ?? [];
 
   const setState = (user) => attempt(async () => {
@@ -43,7 +38,7 @@ export function UsersPage() {
   return html`<section aria-labelledby="users-title">
     <${PageHead} id="users-title" title=${t('nav.users')}>
       ${can(MAY.create) && html`<button type="button" class="primary"
-        onClick=${() => setDialog({ kind: 'create' })}>${t('users.new')}</button>`}
+        onClick=${() => open({ kind: 'create' })}>${t('users.new')}</button>`}
     <//>
     <${ErrorLine} text=${users.error} />
     <${Table} caption=${t('nav.users')} empty=${users.data && rows.length === 0}
@@ -56,13 +51,13 @@ export function UsersPage() {
         <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
         <td class="row-actions">
           ${can(MAY.edit) && html`<button type="button"
-            onClick=${() => setDialog({ kind: 'edit', user })}>${t('action.edit')}</button>`}
+            onClick=${() => open({ kind: 'edit', user })}>${t('action.edit')}</button>`}
           ${can(MAY.state) && html`<button type="button" onClick=${() => setState(user)}>
             ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
           ${can(MAY.reset) && html`<button type="button"
-            onClick=${() => setDialog({ kind: 'reset', user })}>${t('users.reset')}</button>`}
+            onClick=${() => open({ kind: 'reset', user })}>${t('users.reset')}</button>`}
           ${can(MAY.remove) && html`<button type="button" class="danger"
-            onClick=${() => setDialog({ kind: 'delete', user })}>${t('action.delete')}</button>`}
+            onClick=${() => open({ kind: 'delete', user })}>${t('action.delete')}</button>`}
         </td>
       </tr>`)}
     <//>
@@ -81,7 +76,7 @@ export function UsersPage() {
       confirmLabel=${t('users.reset')} onClose=${close}
       onConfirm=${async () => {
         const { temporaryPassword } = await api('PUT', `/users/${dialog.user.idUser}/resetPassword`);
-        setDialog({ kind: 'password', user: dialog.user, password: temporaryPassword });
+        open({ kind: 'password', user: dialog.user, password: temporaryPassword });
       }} />`}
     ${dialog?.kind === 'password' && html`<${TemporaryPassword} user=${dialog.user}
       password=${dialog.password} onClose=${close} />`}
