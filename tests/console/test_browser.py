@@ -397,6 +397,7 @@ async def test_the_console_is_usable_by_keyboard_alone(new_context: ContextFacto
     await new_role.focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("dialog")).to_be_visible()
+    await expect(page.get_by_label("Role name")).to_be_focused()
     await page.keyboard.press("Escape")
     await expect(page.get_by_role("dialog")).to_have_count(0)
     await expect(new_role).to_be_focused()

@@ -75,6 +75,8 @@ export function Dialog({ title, onClose, children, wide }) {
     const dialog = ref.current;
     const opener = document.activeElement;
     dialog.showModal();
+    // Straight to the first field of a form; a dialog without one keeps the browser's choice.
+    dialog.querySelector('input, select, textarea')?.focus();
     return () => {
       if (dialog.open) dialog.close();
       opener?.focus?.();
