@@ -11,6 +11,8 @@ LOCK := requirements.lock
 TEST_LOCK := requirements-test.lock
 FLOORS := .venv-floors
 LOCK_FLAGS := --custom-compile-command "make lock" --universal --python-version 3.11 --generate-hashes --quiet
+# The console's browser tests use the system's chromium; Playwright never downloads one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test lint typecheck bench lock floors clean
 

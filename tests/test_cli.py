@@ -70,6 +70,14 @@ def test_first_start_prints_a_generated_password_that_signs_in(
     assert login_status(server, ADMIN_EMAIL, passwords[0]) == 200
 
 
+def test_first_start_prints_the_console_address_beside_the_password(
+    first_start: tuple[Server, Path],
+) -> None:
+    server, _tmp = first_start
+    assert f"Admin console: {server.url}/admin\n" in server.log.read_text()
+    assert httpx.get(f"{server.url}/admin", timeout=10).status_code == 200
+
+
 def test_first_start_serves_the_docs(first_start: tuple[Server, Path]) -> None:
     server, _tmp = first_start
     assert httpx.get(f"{server.url}/docs", timeout=10).status_code == 200

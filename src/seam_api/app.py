@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
+from seam_api.console.router import router as console_router
 from seam_api.container import Seam
 from seam_api.core import metrics, openapi
 from seam_api.core.forwarded import ClientAddresses
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> Application:
     for router in ROUTERS:
         api.include_router(router)
     api.include_router(probes_router)
+    api.include_router(console_router)  # /admin: static files, outside the API's route table
     openapi.install(api, [*ROUTES, *probes_router.routes])
     api.include_router(metrics.router)
     metrics.watch(seam)

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_admin, set_password
+from seam_api.console.router import CONSOLE_PATH
 from seam_api.core import logs, migrate
 from seam_api.core.http_protocol import bounded_protocol
 from seam_api.core.types import Email
@@ -83,6 +84,7 @@ def serve(
     _announce(report, settings.admin_email.lower())
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"SEAM API on http://{bind_host}:{bind_port} (docs at /docs)")
+    typer.echo(f"Admin console: http://{bind_host}:{bind_port}{CONSOLE_PATH}")
     uvicorn.run(
         application.asgi,
         host=bind_host,
