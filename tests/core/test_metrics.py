@@ -11,9 +11,16 @@ import pytest
 import socketio
 from pydantic import ValidationError
 
-from seam_api.core.metrics import EVENT_QUEUE_DEPTH
 from tests import conftest
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, Server, start_server
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AppFactory,
+    Server,
+    bearer,
+    login,
+    start_server,
+)
 from tests.helpers import API
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -94,15 +101,23 @@ async def test_requests_are_counted_by_route_template_and_status(make_app: AppFa
 
 
 @ON_SQLITE
-async def test_the_event_queue_gauge_is_exported(make_app: AppFactory) -> None:
+async def test_event_metrics_follow_the_log_and_the_queue(make_app: AppFactory) -> None:
     application = await make_app(metrics="open")
     transport = httpx.ASGITransport(app=application.asgi)
-    EVENT_QUEUE_DEPTH.set(3)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
-            assert sample(await scrape(http), "seam_event_queue_depth") == 3
-    finally:
-        EVENT_QUEUE_DEPTH.set(0)
+    changed = {"event": "data:changed"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        before = await scrape(http)
+        response = await http.post(f"{API}/roles", headers=headers, json={"roleName": "metered"})
+        assert response.status_code == 201
+        await application.seam.realtime.drain()
+        after = await scrape(http)
+    for name in ("seam_events_emitted_total", "seam_events_delivered_total"):
+        assert sample(after, name, **changed) - sample(before, name, **changed) == 1
+    assert sample(after, "seam_event_lag_seconds_count") > sample(
+        before, "seam_event_lag_seconds_count"
+    )
+    assert sample(after, "seam_event_queue_depth") == 0  # drained: the gauge reads the queue
 
 
 @pytest.fixture(scope="module")
