@@ -71,7 +71,6 @@ MESSAGES: dict[str, str] = {
     "audit:export.streaming": "Streaming the entries...",
     "audit:export.success": "Audit export started",
     "errors.audit_entry_not_found": "Audit entry not found",
-    "errors.audit_range": "'from' must not be after 'to'",
     # users
     "user:fetchAll.start": "Loading users...",
     "user:fetchAll.querying": "Querying users...",

@@ -68,7 +68,6 @@ MESSAGES: dict[str, str] = {
     "audit:export.streaming": "Enviando las entradas...",
     "audit:export.success": "Exportación de auditoría iniciada",
     "errors.audit_entry_not_found": "Entrada de auditoría no encontrada",
-    "errors.audit_range": "'from' no puede ser posterior a 'to'",
     "user:fetchAll.start": "Obteniendo usuarios...",
     "user:fetchAll.querying": "Consultando usuarios...",
     "user:fetchAll.success": "Usuarios obtenidos exitosamente",
