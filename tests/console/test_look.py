@@ -36,7 +36,7 @@ PEOPLE = [
 
 @pytest.fixture(scope="module")
 def people(server: Any) -> None:
-    """The same few users, an `editor` role, and a menu item on this module's server."""
+    """The same few users, an `editor` role, and the users page's menu item renamed."""
     token = httpx.post(
         f"{server.url}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
     ).json()["data"]["token"]
@@ -44,14 +44,11 @@ def people(server: Any) -> None:
     role_id = create_role_with(api, "editor", "GET /api/v1/users", "PUT /api/v1/users/:id")
     for full_name, email in PEOPLE:
         create_user(api, email, full_name, role_id)
-    roles = api.call("GET", "/roles")
-    assert isinstance(roles, list)
-    admin_role = next(role["idRole"] for role in roles if role["roleName"] == "admin")
-    item = api.call(
-        "POST", "/sidebar", {"nameItem": "People", "iconItem": "users", "route": "/admin/users"}
-    )
-    assert isinstance(item, dict)
-    api.call("POST", f"/sidebar/{item['idItem']}/role/{admin_role}")
+    # The bootstrap's menu item for the users page, renamed as an admin would.
+    items = api.call("GET", "/sidebar")
+    assert isinstance(items, list)
+    users_item = next(item for item in items if item["route"] == "/admin/users")
+    api.call("PUT", f"/sidebar/{users_item['idItem']}", {"nameItem": "People"})
     user_id = create_user(api, "linus@example.com", "Linus Torvalds")
     api.call("PUT", f"/users/{user_id}/state", {"isActive": 0})
     api.close()

@@ -51,6 +51,9 @@ CONTRACT_PERM_ROUTES = {
     "DELETE /api/v1/sidebar/:idItem",
     "POST /api/v1/sidebar/:idItem/role/:idRole",
     "DELETE /api/v1/sidebar/:idItem/role/:idRole",
+    "GET /api/v1/audit",
+    "GET /api/v1/audit/:eventId",
+    "GET /api/v1/audit/export",
 }
 PERMISSION_GUARDS = (permitted, may_register_any_role)
 
