@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 E2E := tests/e2e
+BENCH_NODE := bench/node
 
 .PHONY: run test lint typecheck bench clean
 
@@ -22,6 +23,10 @@ $(E2E)/node_modules/.installed: $(E2E)/package.json $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --silent --no-audit --no-fund
 	touch $@
 
+$(BENCH_NODE)/node_modules/.installed: $(BENCH_NODE)/package.json $(BENCH_NODE)/package-lock.json
+	cd $(BENCH_NODE) && npm ci --silent --no-audit --no-fund
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/seam-api serve
 
@@ -35,8 +40,8 @@ typecheck: $(VENV)/.installed-test
 test: lint typecheck $(E2E)/node_modules/.installed
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(E2E)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(E2E)/node_modules $(BENCH_NODE)/node_modules .pytest_cache .mypy_cache .ruff_cache

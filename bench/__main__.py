@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import resource
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import aiohttp
 import bcrypt
+import httpx
+import orjson
 
 from bench import loadgen, profiling, servers
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
@@ -62,6 +65,8 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    # Figures the ratio rows (f) divide: "reads", "reads-tab", "raw", ("cpu"|"p99"|"kib", who).
+    values: dict[object, float] = field(default_factory=dict)
 
     def markdown(self) -> str:
         lines = [
@@ -203,6 +208,8 @@ def bench_reads(
     else:
         result, events = run({}), 0
     cpu = 100 * cpu_seconds / result.seconds
+    if backend == "SQLite":
+        report.values["reads-tab" if tab else "reads"] = result.rate
     errors = f", {result.errors} errors" if result.errors else ""
     setup = f"{backend}, 1 instance, c={READ_CONNECTIONS}, {options.duration} s"
     if tab:
@@ -236,6 +243,40 @@ def bench_reads(
                 f"Server during (a) reads on {backend}", options.profile / f"{name}.txt"
             )
         )
+
+
+def bench_raw_reads(report: Report, options: Options, url: str, token: str, workdir: Path) -> None:
+    """The same wrk run on raw ASGI + orjson serving the 50 rows SEAM API just returned."""
+    rows = workdir / "rows.json"
+    with httpx.Client() as http:
+        answer = http.get(
+            f"{url}/api/v1/users?limit=50", headers={"Authorization": f"Bearer {token}"}
+        )
+    rows.write_bytes(orjson.dumps(answer.json()["data"]))
+    script = loadgen.get_script(workdir, "raw")
+    with servers.raw_asgi_reference(workdir, rows) as raw:
+        target = f"{raw.url}/api/v1/users?limit=50"
+        headers = {"Authorization": f"Bearer {token}"}
+        loadgen.run_wrk(target, script, connections=READ_CONNECTIONS, seconds=2, headers=headers)
+        before = servers.cpu_seconds(raw)
+        result = loadgen.run_wrk(
+            target, script, connections=READ_CONNECTIONS, seconds=options.duration, headers=headers
+        )
+        cpu = 100 * (servers.cpu_seconds(raw) - before) / result.seconds
+    report.values["raw"] = result.rate
+    errors = f", {result.errors} errors" if result.errors else ""
+    report.rows.append(
+        Row(
+            "(a) reference: raw ASGI + orjson, same list",
+            f"same uvicorn settings, c={READ_CONNECTIONS}, {options.duration} s, right after",
+            f"{result.rate:,.0f} req/s{errors} (server CPU {cpu:.0f} % of a core); "
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms",
+            "—",
+            None,
+            WRK,
+            order=1,
+        )
+    )
 
 
 def bcrypt_ceiling(seconds: float = 4.0, threads: int = BCRYPT_THREADS) -> float:
@@ -303,11 +344,18 @@ async def bench_delivery(
     user_id: int,
     *,
     cluster: bool,
+    who: str = "seam",
 ) -> None:
-    """Connect each size of swarm (largest first), weigh it once, time mutations to it."""
+    """Connect each size of swarm (largest first), weigh it once, time mutations to it.
+
+    `who` is "seam", or "node" for the bare Node Socket.IO reference, measured the same way
+    (only at 1,000 sockets, right after SEAM API, so both see the same machine)."""
     urls = [server.url for server in targets]
+    sizes = sorted(options.sizes, reverse=True)
+    if who == "node":
+        sizes = [size for size in sizes if size == MEMORY_CLIENTS]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        for size in sorted(options.sizes, reverse=True):
+        for size in sizes:
             swarm = Swarm(session)
             try:
                 await asyncio.sleep(1.0)
@@ -315,11 +363,11 @@ async def bench_delivery(
                 await swarm.connect(urls, token, size)
                 if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
                     await asyncio.sleep(2.0)
-                    _memory_row(report, size, before, servers.rss_kib(targets[0]))
+                    _memory_row(report, size, before, servers.rss_kib(targets[0]), who)
                 if "c" not in options.only and not cluster:
                     continue
-                name = f"events-{'cluster' if cluster else 'single'}-{size}"
-                profile = not cluster and size == MEMORY_CLIENTS
+                name = f"events-{'cluster' if cluster else who}-{size}"
+                profile = not cluster and who == "seam" and size == MEMORY_CLIENTS
                 server_cpu = sum(servers.cpu_seconds(server) for server in targets)
                 client_cpu = time.process_time()
                 with _profiled(options, targets[0], name) if profile else nullcontext():
@@ -337,7 +385,10 @@ async def bench_delivery(
             finally:
                 await swarm.close()
             cpu = (server_cpu / result.mutations, client_cpu / result.mutations)
-            _delivery_row(report, result, cluster, cpu)
+            if not cluster and size == MEMORY_CLIENTS:
+                report.values["cpu", who] = 1000 * cpu[0]
+                report.values["p99", who] = result.p99_ms
+            _delivery_row(report, result, cluster, cpu, who)
             if cluster and result.foreign and FOREIGN_NOTE not in report.notes:
                 report.notes.append(FOREIGN_NOTE)
             if profile and options.profile is not None:
@@ -349,30 +400,36 @@ async def bench_delivery(
                 )
 
 
-def _memory_row(report: Report, size: int, before: int, after: int) -> None:
+NODE_SETUP = "reference: bare Node Socket.IO 4.8, `io.emit` from the PUT handler"
+
+
+def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
     per_socket = (after - before) / size
+    report.values["kib", who] = per_socket
+    node = who == "node"
     report.rows.append(
         Row(
             "(d) server memory per idle socket",
-            f"SQLite, {size:,} websocket clients",
+            f"{NODE_SETUP if node else 'SQLite'}, {size:,} websocket clients",
             f"{per_socket:.1f} KiB (RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB)",
-            "< 64 KiB",
-            per_socket < 64,
+            "—" if node else "< 64 KiB",
+            None if node else per_socket < 64,
             SWARM,
+            order=int(node),
         )
     )
 
 
 def _delivery_row(
-    report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float]
+    report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float], who: str
 ) -> None:
     big = result.clients >= 1000
+    node = who == "node"
     met = result.lost == 0 and result.duplicated == 0 and (not big or result.p99_ms < 250)
-    setup = (
-        "2 instances, PostgreSQL + Redis, clients split, mutations to one"
-        if cluster
-        else "SQLite, 1 instance"
-    )
+    if cluster:
+        setup = "2 instances, PostgreSQL + Redis, clients split, mutations to one"
+    else:
+        setup = NODE_SETUP if node else "SQLite, 1 instance"
     foreign = ", ".join(f"{count} {name}" for name, count in sorted(result.foreign.items()))
     if foreign:
         foreign = f"; not ours, ignored: {foreign}"
@@ -382,13 +439,51 @@ def _delivery_row(
             f"{setup}, {result.mutations} mutations",
             f"p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} / max {result.max_ms:.1f} ms; "
             f"lost {result.lost}, dup {result.duplicated}; HTTP p50 {result.http_p50_ms:.0f} ms; "
-            f"CPU per mutation: server{'s' if cluster else ''} {1000 * cpu[0]:.0f} ms, "
+            f"CPU per mutation: server{'s' if cluster else ''} {1000 * cpu[0]:.1f} ms, "
             f"clients {1000 * cpu[1]:.0f} ms" + foreign,
-            "p99 < 250 ms, 0 lost" if big else "0 lost",
-            met,
+            "—" if node else ("p99 < 250 ms, 0 lost" if big else "0 lost"),
+            None if node else met,
             SWARM,
-            order=result.clients,
+            order=2 * result.clients + int(node),
         )
+    )
+
+
+def ratio_rows(report: Report) -> None:
+    """(f): SEAM API against the references measured in the same run."""
+    values = report.values
+
+    def add(
+        metric: str, ours: object, theirs: object, bound: float, unit: str, at_most: bool
+    ) -> None:
+        if ours not in values or theirs not in values:
+            return
+        a, b = values[ours], values[theirs]
+        ratio = a / b if b else math.inf
+        sign = "<=" if at_most else ">="
+        report.rows.append(
+            Row(
+                metric,
+                "one run, references measured right after SEAM API",
+                f"{ratio:.2f}x ({a:,.1f} / {b:,.1f} {unit})",
+                f"{sign} {bound}x",
+                ratio <= bound if at_most else ratio >= bound,
+                "",
+            )
+        )
+
+    to = "`data:changed` to 1,000 sockets"
+    add(f"(f) server CPU per {to}, vs Node", ("cpu", "seam"), ("cpu", "node"), 2.0, "ms", True)
+    add(f"(f) p99 of {to}, vs Node", ("p99", "seam"), ("p99", "node"), 1.3, "ms", True)
+    add("(f) memory per idle socket, vs Node", ("kib", "seam"), ("kib", "node"), 1.3, "KiB", True)
+    add("(f) `GET /users?limit=50` req/s, vs raw ASGI", "reads", "raw", 0.30, "req/s", False)
+    add(
+        "(f) the same with the admin's tab, vs raw ASGI",
+        "reads-tab",
+        "raw",
+        0.25,
+        "req/s",
+        False,
     )
 
 
@@ -403,12 +498,20 @@ def phase_sqlite(report: Report, options: Options, root: Path) -> None:
         if "a" in options.only:
             bench_reads(report, options, server, token, workdir, "SQLite")
             bench_reads(report, options, server, token, workdir, "SQLite", tab=True)
+            bench_raw_reads(report, options, server.url, token, workdir)
         if "b" in options.only:
             bench_logins(report, options, server, workdir)
         if options.only & {"c", "d"}:
             asyncio.run(
                 bench_delivery(report, options, [server], token, user_ids[0], cluster=False)
             )
+    if options.only & {"c", "d"} and MEMORY_CLIENTS in options.sizes:
+        missing = servers.node_available()
+        if missing:
+            report.notes.append(f"Node reference skipped: {missing}")
+            return
+        with servers.node_reference(workdir) as node:
+            asyncio.run(bench_delivery(report, options, [node], "-", 1, cluster=False, who="node"))
 
 
 def phase_postgres(report: Report, options: Options, root: Path) -> None:
@@ -477,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 report.notes.append(f"{phase.__name__} failed: {type(error).__name__}: {error}")
 
+    ratio_rows(report)
     cpus = len(os.sched_getaffinity(0))
     print(
         f"\n## SEAM API bench ({cpus} CPUs, Python {platform.python_version()}, "

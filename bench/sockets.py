@@ -15,7 +15,7 @@ import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -28,8 +28,13 @@ class Client:
     index: int
     ws: aiohttp.ClientWebSocketResponse
     sid: str
+    connected_at: float = 0.0  # perf_counter when the CONNECT reply came
     reader: asyncio.Task[None] | None = None
     progress_events: int = 0
+
+
+class Recorder(Protocol):
+    def record(self, client: int, payload: Any, at: float) -> None: ...
 
 
 @dataclass
@@ -63,7 +68,13 @@ class Swarm:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
         self.clients: list[Client] = []
-        self.arrivals: Arrivals | None = None
+        self.arrivals: Recorder | None = None
+        self._next_index = 0
+
+    @property
+    def issued(self) -> int:
+        """Client indices handed out so far (closed clients included)."""
+        return self._next_index
 
     async def connect(self, urls: list[str], token: str, count: int) -> None:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -72,7 +83,7 @@ class Swarm:
             async with gate:
                 return await self._connect_one(index, urls[index % len(urls)], token)
 
-        start = len(self.clients)
+        start, self._next_index = self._next_index, self._next_index + count
         self.clients += await asyncio.gather(*(one(start + i) for i in range(count)))
 
     async def _connect_one(self, index: int, base_url: str, token: str) -> Client:
@@ -91,7 +102,7 @@ class Swarm:
                 break
             elif message.startswith("44"):
                 raise RuntimeError(f"Socket.IO connect refused: {message[2:]}")
-        client = Client(index=index, ws=ws, sid=sid)
+        client = Client(index=index, ws=ws, sid=sid, connected_at=time.perf_counter())
         client.reader = asyncio.create_task(self._read(client))
         return client
 
@@ -111,7 +122,11 @@ class Swarm:
                 elif name == "operation:progress":
                     client.progress_events += 1
 
-    async def close(self) -> None:
+    async def drop(self, clients: list[Client]) -> None:
+        """Close these clients (a tab closed) and forget them."""
+        gone = {client.index for client in clients}
+        self.clients = [client for client in self.clients if client.index not in gone]
+
         async def one(client: Client) -> None:
             with contextlib.suppress(Exception):
                 await client.ws.close()
@@ -120,8 +135,10 @@ class Swarm:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await client.reader
 
-        await asyncio.gather(*(one(client) for client in self.clients))
-        self.clients = []
+        await asyncio.gather(*(one(client) for client in clients))
+
+    async def close(self) -> None:
+        await self.drop(list(self.clients))
 
 
 def percentile(values: list[float], p: float) -> float:
