@@ -30,7 +30,7 @@ import bcrypt
 import httpx
 import orjson
 
-from bench import loadgen, profiling, servers
+from bench import loadgen, profiling, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
 
@@ -42,6 +42,7 @@ MEMORY_CLIENTS = 1000
 
 WRK = "wrk, 1 thread, Lua `done` hook"
 SWARM = "1 asyncio process, raw aiohttp websockets"
+SOAK_GENERATOR = "1 asyncio process: raw aiohttp websockets + aiohttp HTTP"
 IN_PROCESS = "bench process, 2 threads"
 FOREIGN_NOTE = (
     "(e) clients also received events of another SEAM deployment using the same Redis prefix "
@@ -89,6 +90,7 @@ class Options:
     sizes: list[int]
     only: set[str]
     profile: Path | None
+    soak_seconds: float = 480.0
 
 
 # -- HTTP helpers ----------------------------------------------------------------------------
@@ -543,12 +545,177 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
         )
 
 
+def phase_soak(report: Report, options: Options, root: Path) -> None:
+    """(s): the soak on PostgreSQL + Redis, one instance."""
+    workdir = root / "soak"
+    workdir.mkdir()
+    with ExitStack() as stack:
+        try:
+            env = {
+                "SEAM_DATABASE_URL": stack.enter_context(servers.postgres_database()),
+                "SEAM_REDIS_URL": stack.enter_context(servers.redis_database()),
+            }
+        except Exception as error:
+            report.notes.append(f"Soak skipped: {type(error).__name__}: {error}")
+            return
+        server = stack.enter_context(servers.running(workdir, env))
+        token, ids = asyncio.run(_seed(server.url, soak.MUTATED_USERS + 1, "soak"))
+        tab = ("soak0@seam.bench", "bench-password-0")  # as _seed registered user 0
+        with _profiled(options, server, "soak"):
+            result = asyncio.run(
+                soak.soak(
+                    server,
+                    token=token,
+                    user_ids=ids[1:],
+                    tab_credentials=tab,
+                    seconds=options.soak_seconds,
+                    run_id=uuid.uuid4().hex[:8],
+                )
+            )
+    _soak_rows(report, result)
+    if options.profile is not None:
+        report.profiles.append(
+            profiling.markdown("Server during (s) the soak", options.profile / "soak.txt")
+        )
+
+
+def _soak_rows(report: Report, result: soak.SoakResult) -> None:
+    setup = (
+        f"PostgreSQL + Redis, 1 instance, {soak.SOAK_SOCKETS} sockets, a third replaced every "
+        f"{soak.CHURN_EVERY:.0f} s ({result.sockets_opened:,} opened), "
+        f"{soak.REQUESTS_PER_S:.0f} req/s open-loop of which {soak.MUTATIONS_PER_S:.0f} "
+        f"mutations/s, {result.seconds:.0f} s"
+    )
+    held = result.lost == 0 and result.duplicated == 0 and result.p99_ms < 1000
+    late = ", ".join(f"{value:.1f}" for value in result.late_minute)
+    rss = ", ".join(f"{at:.0f} s: {mib:.0f}" for at, mib in result.rss_mib)
+    closed = (
+        "still open after 60 s"
+        if result.logout_close_s is None
+        else f"{1000 * result.logout_close_s:.0f} ms"
+    )
+    report.rows += [
+        Row(
+            "(s) soak: `data:changed` deliveries",
+            setup,
+            f"{result.deliveries:,} deliveries of {result.mutations:,} mutations; lost "
+            f"{result.lost:,}, dup {result.duplicated:,}; p50 {result.p50_ms:.0f} ms, p99 "
+            f"{result.p99_ms:.0f} ms, latest {result.max_late_s:.1f} s; server CPU "
+            f"{result.server_cpu_pct:.0f} % of a core",
+            "p99 < 1 s, 0 lost, 0 dup",
+            held,
+            SOAK_GENERATOR,
+        ),
+        Row(
+            "(s) soak: latest delivery per minute",
+            "worst lateness among each minute's mutations, s",
+            late,
+            "< 1 s",
+            all(value < 1 for value in result.late_minute),
+            "",
+            order=1,
+        ),
+        Row(
+            "(s) soak: HTTP",
+            "",
+            f"{result.requests:,} answered ({result.requests / result.seconds:.0f}/s), "
+            f"{result.errors:,} errors, {result.skipped:,} not sent (256 already waiting); "
+            f"p99 {result.http_p99_ms:.0f} ms",
+            "0 errors, 0 not sent",
+            result.errors == 0 and result.skipped == 0,
+            "",
+            order=2,
+        ),
+        Row(
+            "(s) soak: server RSS over time",
+            "seconds since start: MiB",
+            rss,
+            "flat after warm-up",
+            None,
+            "",
+            order=3,
+        ),
+        Row(
+            "(s) soak: a logged-out tab closed",
+            "midway: log in, open a tab, `POST /auth/logout`, time to the tab's close",
+            closed,
+            "< 1 s",
+            result.logout_close_s is not None and result.logout_close_s < 1,
+            "",
+            order=4,
+        ),
+    ]
+
+
+def phase_sustained(report: Report, options: Options, root: Path) -> None:
+    """(t): the highest mutation rate 1,000 sockets follow, SEAM API then Node, same run."""
+    workdir = root / "sustained"
+    workdir.mkdir()
+    run_id = uuid.uuid4().hex[:8]
+    found: dict[str, int] = {}
+    with servers.running(workdir, {}) as server:
+        token, ids = asyncio.run(_seed(server.url, 1, "sustained"))
+        steps = asyncio.run(soak.sustained(server, token=token, user_id=ids[0], run_id=run_id))
+        found["seam"] = _sustained_row(report, "SQLite, 1 instance", steps, 0)
+    missing = servers.node_available()
+    if missing:
+        report.notes.append(f"Node sustained reference skipped: {missing}")
+    else:
+        with servers.node_reference(workdir) as node:
+            steps = asyncio.run(soak.sustained(node, token="-", user_id=1, run_id=run_id))
+            found["node"] = _sustained_row(report, NODE_SETUP, steps, 1)
+    if len(found) == 2 and found["node"]:
+        ratio = found["seam"] / found["node"]
+        report.rows.append(
+            Row(
+                "(t) sustained rate, vs Node",
+                "one run, Node right after SEAM API",
+                f"{ratio:.2f}x ({found['seam']} / {found['node']} mutations/s)",
+                "—",
+                None,
+                "",
+                order=2,
+            )
+        )
+
+
+def _sustained_row(report: Report, setup: str, steps: list[soak.Step], order: int) -> int:
+    best = max((step.rate for step in steps if step.held), default=0)
+    tried = "; ".join(
+        f"{step.rate}/s: p99 {step.p99_ms:.0f} ms, lost {step.lost}, server CPU "
+        f"{step.server_cpu_pct:.0f} %, clients {step.client_cpu_pct:.0f} %"
+        for step in steps
+    )
+    report.rows.append(
+        Row(
+            f"(t) sustained mutations/s to {soak.SUSTAINED_SOCKETS:,} sockets, p99 < 250 ms",
+            f"{setup}; each rate for {soak.SUSTAINED_STEP:.0f} s, open-loop, until one fails",
+            f"**{best}/s** ({tried})",
+            "—",
+            None,
+            SWARM,
+            order=order,
+        )
+    )
+    return best
+
+
+WORDS = {"soak": "s", "sustained": "t"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--mutations", type=int, default=20, help="mutations per socket count")
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
-    parser.add_argument("--only", default="abcde", help="phases to run, e.g. 'ac'")
+    parser.add_argument(
+        "--only",
+        default="abcde",
+        help="phases to run, e.g. 'ac'; opt-in: s (or 'soak'), t (or 'sustained')",
+    )
+    parser.add_argument(
+        "--soak-seconds", type=float, default=480, help="length of the soak (s), default 480"
+    )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the server during (a) and (c)"
     )
@@ -557,8 +724,11 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         mutations=args.mutations,
         sizes=[int(size) for size in args.sizes.split(",")],
-        only=set(args.only),
+        only={WORDS.get(word, word) for word in args.only.split(",")}
+        if args.only in WORDS or "," in args.only
+        else set(args.only),
         profile=args.profile,
+        soak_seconds=args.soak_seconds,
     )
     # A thousand sockets need a thousand descriptors here and in the servers we start.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -571,7 +741,13 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="seam-bench-") as tmp:
-        for phase, letters in ((phase_sqlite, "abcd"), (phase_postgres, "ae")):
+        phases = (
+            (phase_sqlite, "abcd"),
+            (phase_postgres, "ae"),
+            (phase_sustained, "t"),
+            (phase_soak, "s"),
+        )
+        for phase, letters in phases:
             if not options.only & set(letters):
                 continue
             try:

@@ -2,7 +2,8 @@
 
 Each client is a bare aiohttp websocket on `/socket.io/?EIO=4&transport=websocket`:
 Engine.IO open `0{...}`, Socket.IO connect `40{"token": ...}` answered by `40{"sid": ...}`,
-pings `2` answered with `3`, events `42["name", payload]`. No polling, no upgrade, no acks:
+pings `2` answered with `3` (and websocket PING frames with PONG), events
+`42["name", payload]`; `41` (disconnect) ends the client. No polling, no upgrade, no acks:
 that is all a connected dashboard tab does while it listens, and it costs a fraction of a
 full client, so one process can hold a thousand of them without starving the server.
 """
@@ -109,11 +110,17 @@ class Swarm:
     async def _read(self, client: Client) -> None:
         ws = client.ws
         async for message in ws:
+            if message.type == aiohttp.WSMsgType.PING:
+                # uvicorn pings every websocket each 20 s and closes it unanswered.
+                await ws.pong(message.data)
+                continue
             if message.type != aiohttp.WSMsgType.TEXT:
                 break
             text: str = message.data
             if text == "2":
                 await ws.send_str("3")
+            elif text.startswith(("41", "1")):
+                break  # the server disconnected this tab (Socket.IO `41`, Engine.IO `1`)
             elif text.startswith("42"):
                 at = time.perf_counter()
                 name, payload = orjson.loads(text[2:])[:2]
