@@ -354,8 +354,9 @@ async def bench_delivery(
     (only at 1,000 sockets, right after SEAM API, so both see the same machine)."""
     urls = [server.url for server in targets]
     sizes = sorted(options.sizes, reverse=True)
-    if who == "node":
-        sizes = [size for size in sizes if size == MEMORY_CLIENTS]
+    if who != "seam":
+        sizes = [MEMORY_CLIENTS]
+    variant = who in VARIANTS
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for size in sizes:
             swarm = Swarm(session)
@@ -363,10 +364,10 @@ async def bench_delivery(
                 await asyncio.sleep(1.0)
                 before = servers.rss_kib(targets[0])
                 await swarm.connect(urls, token, size)
-                if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
+                if not cluster and ("d" in options.only or variant) and size == MEMORY_CLIENTS:
                     await asyncio.sleep(2.0)
                     _memory_row(report, size, before, servers.rss_kib(targets[0]), who)
-                if "c" not in options.only and not cluster:
+                if "c" not in options.only and not cluster and not variant:
                     continue
                 name = f"events-{'cluster' if cluster else who}-{size}"
                 profile = not cluster and who == "seam" and size == MEMORY_CLIENTS
@@ -403,21 +404,27 @@ async def bench_delivery(
 
 
 NODE_SETUP = "reference: bare Node Socket.IO 4.8, `io.emit` from the PUT handler"
+VARIANTS = {
+    "library": "SQLite, python-engineio's own `AsyncSocket.poll`",
+    "writer": "SQLite, `engineio_writer.install()`",
+}
+SETUPS = {"seam": "SQLite, 1 instance", "node": NODE_SETUP, **VARIANTS}
+ORDER = {"seam": 0, "node": 1, "library": 2, "writer": 3}
 
 
 def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
     per_socket = (after - before) / size
     report.values["kib", who] = per_socket
-    node = who == "node"
+    ours = who != "node"
     report.rows.append(
         Row(
-            "(d) server memory per idle socket",
-            f"{NODE_SETUP if node else 'SQLite'}, {size:,} websocket clients",
+            f"({'w' if who in VARIANTS else 'd'}) server memory per idle socket",
+            f"{SETUPS[who]}, {size:,} websocket clients",
             f"{per_socket:.1f} KiB (RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB)",
-            "—" if node else "< 64 KiB",
-            None if node else per_socket < 64,
+            "< 64 KiB" if ours else "—",
+            per_socket < 64 if ours else None,
             SWARM,
-            order=int(node),
+            order=ORDER[who],
         )
     )
 
@@ -431,13 +438,14 @@ def _delivery_row(
     if cluster:
         setup = "2 instances, PostgreSQL + Redis, clients split, mutations to one"
     else:
-        setup = NODE_SETUP if node else "SQLite, 1 instance"
+        setup = SETUPS[who]
+    letter = "e" if cluster else ("w" if who in VARIANTS else "c")
     foreign = ", ".join(f"{count} {name}" for name, count in sorted(result.foreign.items()))
     if foreign:
         foreign = f"; not ours, ignored: {foreign}"
     report.rows.append(
         Row(
-            f"({'e' if cluster else 'c'}) `data:changed` to {result.clients:,} sockets",
+            f"({letter}) `data:changed` to {result.clients:,} sockets",
             f"{setup}, {result.mutations} mutations",
             f"p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} / max {result.max_ms:.1f} ms; "
             f"lost {result.lost}, dup {result.duplicated}; HTTP p50 {result.http_p50_ms:.0f} ms; "
@@ -446,7 +454,7 @@ def _delivery_row(
             "—" if node else ("p99 < 250 ms, 0 lost" if big else "0 lost"),
             None if node else met,
             SWARM,
-            order=2 * result.clients + int(node),
+            order=4 * result.clients + ORDER[who],
         )
     )
 
@@ -479,6 +487,14 @@ def ratio_rows(report: Report) -> None:
     add(f"(f) p99 of {to}, vs Node", ("p99", "seam"), ("p99", "node"), 1.3, "ms", True)
     add("(f) memory per idle socket, vs Node", ("kib", "seam"), ("kib", "node"), 1.3, "KiB", True)
     add("(f) `GET /users?limit=50` req/s, vs raw ASGI", "reads", "raw", 0.30, "req/s", False)
+    add(
+        "(w) server CPU per `data:changed` to 1,000 sockets, engineio_writer vs library",
+        ("cpu", "writer"),
+        ("cpu", "library"),
+        1.0,
+        "ms",
+        True,
+    )
     add(
         "(f) the same with the admin's tab, vs raw ASGI",
         "reads-tab",
@@ -543,6 +559,19 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
         asyncio.run(
             bench_delivery(report, options, [first, second], token, user_ids[0], cluster=True)
         )
+
+
+def phase_writer(report: Report, options: Options, root: Path) -> None:
+    """(w): 1,000-socket delivery on python-engineio's own writer, then on engineio_writer's,
+    each on a fresh server, back to back."""
+    for variant in VARIANTS:
+        workdir = root / f"writer-{variant}"
+        workdir.mkdir()
+        with servers.running(workdir, {}, variant) as server:
+            token, ids = asyncio.run(_seed(server.url, 1, "writer"))
+            asyncio.run(
+                bench_delivery(report, options, [server], token, ids[0], cluster=False, who=variant)
+            )
 
 
 def phase_soak(report: Report, options: Options, root: Path) -> None:
@@ -744,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         phases = (
             (phase_sqlite, "abcd"),
             (phase_postgres, "ae"),
+            (phase_writer, "w"),
             (phase_sustained, "t"),
             (phase_soak, "s"),
         )

@@ -44,13 +44,18 @@ def cpu_seconds(server: Server) -> float:
 
 
 @contextmanager
-def running(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
+def running(workdir: Path, env: dict[str, str], variant: str | None = None) -> Iterator[Server]:
+    """`seam-api serve`; with `variant` ("library" or "writer"), through bench/serve_variant.py
+    with python-engineio's writer chosen."""
     defaults = {
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEAM_JWT_SECRET": JWT_SECRET,
     }
-    server = start_server(workdir, {**defaults, **env}, timeout=60)
+    command = None
+    if variant is not None:
+        command = [sys.executable, str(Path(__file__).with_name("serve_variant.py")), variant]
+    server = start_server(workdir, {**defaults, **env}, timeout=60, command=command)
     try:
         yield server
     finally:

@@ -44,9 +44,12 @@ class Server:
                 self.process.wait(5)
 
 
-def start_server(workdir: Path, env: dict[str, str], *, timeout: float = 30) -> Server:
-    """Start `seam-api serve` on a free port with `env` over the environment, and wait until
-    it answers. The database defaults to a SQLite file in `workdir`."""
+def start_server(
+    workdir: Path, env: dict[str, str], *, timeout: float = 30, command: list[str] | None = None
+) -> Server:
+    """Start `seam-api serve` (or `command`, which serves as it does) on a free port with `env`
+    over the environment, and wait until it answers. The database defaults to a SQLite file in
+    `workdir`."""
     port = free_port()
     log = workdir / f"server-{port}.log"
     full_env = {
@@ -59,7 +62,7 @@ def start_server(workdir: Path, env: dict[str, str], *, timeout: float = 30) -> 
     seam_api = Path(sys.executable).with_name("seam-api")
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(seam_api), "serve"],
+            command or [str(seam_api), "serve"],
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
