@@ -165,6 +165,7 @@ class SoakResult:
     http_p99_ms: float
     rss_mib: list[tuple[float, float]]  # (seconds since start, MiB)
     server_cpu_pct: float
+    generator_cpu_pct: float  # this process: websockets and HTTP
     logout_close_s: float | None  # None: still open after the wait
     sockets_opened: int
 
@@ -196,7 +197,7 @@ async def soak(
         swarm.arrivals = ledger
         started = time.perf_counter()
         until = started + seconds
-        cpu_before = cpu_seconds(server)
+        cpu_before, own_before = cpu_seconds(server), time.process_time()
 
         def named(client: Client | None) -> dict[str, str]:
             return {**headers, "X-Socket-ID": client.sid} if client else headers
@@ -247,6 +248,7 @@ async def soak(
         sample_rss()
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(server) - cpu_before
+        own_cpu = time.process_time() - own_before
         swarm.arrivals = None
         await swarm.close()
 
@@ -271,6 +273,7 @@ async def soak(
         http_p99_ms=percentile(traffic.http_ms, 99),
         rss_mib=rss,
         server_cpu_pct=100 * server_cpu / elapsed,
+        generator_cpu_pct=100 * own_cpu / elapsed,
         logout_close_s=logout_close[0] if logout_close else None,
         sockets_opened=len(lifetimes.opened),
     )
