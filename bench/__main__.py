@@ -68,6 +68,13 @@ class Report:
     profiles: list[str] = field(default_factory=list)
     # Figures the ratio rows (f) divide: "reads", "reads-tab", "raw", ("cpu"|"p99"|"kib", who).
     values: dict[object, float] = field(default_factory=dict)
+    samples: dict[object, list[float]] = field(default_factory=dict)
+
+    def measured(self, key: object, value: float) -> None:
+        """One more sample of `key`; its value is the mean of its samples."""
+        samples = self.samples.setdefault(key, [])
+        samples.append(value)
+        self.values[key] = sum(samples) / len(samples)
 
     def markdown(self) -> str:
         lines = [
@@ -389,8 +396,8 @@ async def bench_delivery(
                 await swarm.close()
             cpu = (server_cpu / result.mutations, client_cpu / result.mutations)
             if not cluster and size == MEMORY_CLIENTS:
-                report.values["cpu", who] = 1000 * cpu[0]
-                report.values["p99", who] = result.p99_ms
+                report.measured(("cpu", who), 1000 * cpu[0])
+                report.measured(("p99", who), result.p99_ms)
             _delivery_row(report, result, cluster, cpu, who)
             if cluster and result.foreign and FOREIGN_NOTE not in report.notes:
                 report.notes.append(FOREIGN_NOTE)
@@ -414,7 +421,7 @@ ORDER = {"seam": 0, "node": 1, "library": 2, "writer": 3}
 
 def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
     per_socket = (after - before) / size
-    report.values["kib", who] = per_socket
+    report.measured(("kib", who), per_socket)
     ours = who != "node"
     report.rows.append(
         Row(
@@ -500,7 +507,7 @@ def ratio_rows(report: Report) -> None:
         1.0,
         "ms",
         True,
-        "one run, fresh servers, the library's first",
+        "means of 2 runs each, fresh servers, order A B B A",
     )
     add(
         "(f) the same with the admin's tab, vs raw ASGI",
@@ -569,10 +576,11 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
 
 
 def phase_writer(report: Report, options: Options, root: Path) -> None:
-    """(w): 1,000-socket delivery on python-engineio's own writer, then on engineio_writer's,
-    each on a fresh server, back to back."""
-    for variant in VARIANTS:
-        workdir = root / f"writer-{variant}"
+    """(w): 1,000-socket delivery on python-engineio's own writer and on engineio_writer's,
+    each on a fresh server, in the order A B B A so that a drift in the machine's load
+    weighs on both alike; the ratio divides the means."""
+    for run, variant in enumerate(("library", "writer", "writer", "library")):
+        workdir = root / f"writer-{run}-{variant}"
         workdir.mkdir()
         with servers.running(workdir, {}, variant) as server:
             token, ids = asyncio.run(_seed(server.url, 1, "writer"))
