@@ -31,9 +31,10 @@ EXPECT_WITHIN = 2.0  # a client closed this soon after a mutation is not owed it
 RSS_EVERY = 30.0
 
 SUSTAINED_SOCKETS = 1000
-SUSTAINED_RATES = (4, 8, 12, 16, 24, 32, 48, 64)
+SUSTAINED_RATES = (2, 4, 8, 12, 16, 24, 32, 48, 64)
 SUSTAINED_STEP = 6.0  # seconds of mutations per rate
 SUSTAINED_P99_MS = 250.0
+SUSTAINED_GIVE_UP_MS = 2000.0  # past this p99 (or any loss) the server is saturated: stop
 
 
 class Ledger:
@@ -318,15 +319,22 @@ class Step:
     lost: int
     server_cpu_pct: float
     client_cpu_pct: float
+    server_cpu_ms: float  # per mutation
 
     @property
     def held(self) -> bool:
         return self.lost == 0 and self.p99_ms < SUSTAINED_P99_MS
 
+    @property
+    def saturated(self) -> bool:
+        return self.lost > 0 or self.p99_ms >= SUSTAINED_GIVE_UP_MS
+
 
 async def sustained(server: Server, *, token: str, user_id: int, run_id: str) -> list[Step]:
-    """1,000 sockets; mutations at each rate in turn for 6 s; stops at the first rate whose
-    p99 delivery is 250 ms or more, or that loses an event."""
+    """1,000 sockets; mutations at each rate in turn for 6 s, until one loses an event or its
+    p99 reaches 2 s. A rate is held when its p99 is under 250 ms with nothing lost; on a busy
+    machine an early rate can miss that by scheduling noise while a later one holds, hence
+    not stopping at the first miss."""
     steps: list[Step] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         swarm = Swarm(session)
@@ -353,16 +361,18 @@ async def sustained(server: Server, *, token: str, user_id: int, run_id: str) ->
                 elapsed = time.perf_counter() - started
                 swarm.arrivals = None
                 latencies = list(ledger.latencies)
+                used = cpu_seconds(server) - server_cpu
                 step = Step(
                     rate=rate,
                     mutations=len(ledger.sent),
                     p99_ms=1000 * percentile(latencies, 99),
                     lost=lost(ledger, lifetimes, range(len(ledger.sent))) + traffic.errors,
-                    server_cpu_pct=100 * (cpu_seconds(server) - server_cpu) / elapsed,
+                    server_cpu_pct=100 * used / elapsed,
                     client_cpu_pct=100 * (time.process_time() - client_cpu) / elapsed,
+                    server_cpu_ms=1000 * used / max(1, len(ledger.sent)),
                 )
                 steps.append(step)
-                if not step.held:
+                if step.saturated:
                     break
                 await asyncio.sleep(1.0)
         finally:
