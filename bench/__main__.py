@@ -1,9 +1,11 @@
 """`python -m bench`: start real servers, load them, print one Markdown table.
 
-Phases: (a) reads on SQLite and PostgreSQL, (b) logins against the bcrypt ceiling,
-(c) `data:changed` delivery to 100 and 1,000 sockets, (d) memory per idle socket,
-(e) delivery across two instances sharing PostgreSQL and Redis. A phase whose service is
-missing is reported as skipped; missed targets are printed, never failed on.
+Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against the bcrypt
+ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
+(d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
+(f) ratios to the references, (w) python-engineio's writer against engineio_writer; opt-in:
+(s) the soak, (t) the sustained rate. A phase whose service is missing is reported as
+skipped; missed targets are printed, never failed on.
 """
 
 from __future__ import annotations
