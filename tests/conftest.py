@@ -184,14 +184,16 @@ async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
 # -- a real server process ------------------------------------------------------------------
 
 
-def start_server(tmp: Path, env: dict[str, str], *, timeout: float = 30) -> Server:
+def start_server(
+    tmp: Path, env: dict[str, str], *, timeout: float = 30, port: int | None = None
+) -> Server:
     """A real server with the tests' admin and secret, `env` over them."""
     defaults = {
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEAM_JWT_SECRET": JWT_SECRET,
     }
-    return server_process.start_server(tmp, {**defaults, **env}, timeout=timeout)
+    return server_process.start_server(tmp, {**defaults, **env}, timeout=timeout, port=port)
 
 
 @pytest.fixture(scope="module")

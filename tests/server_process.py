@@ -45,12 +45,17 @@ class Server:
 
 
 def start_server(
-    workdir: Path, env: dict[str, str], *, timeout: float = 30, command: list[str] | None = None
+    workdir: Path,
+    env: dict[str, str],
+    *,
+    timeout: float = 30,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> Server:
-    """Start `seam-api serve` (or `command`, which serves as it does) on a free port with `env`
-    over the environment, and wait until it answers. The database defaults to a SQLite file in
-    `workdir`."""
-    port = free_port()
+    """Start `seam-api serve` (or `command`, which serves as it does) on `port` (default: a
+    free one) with `env` over the environment, and wait until it answers. The database
+    defaults to a SQLite file in `workdir`."""
+    port = port or free_port()
     log = workdir / f"server-{port}.log"
     full_env = {
         **os.environ,

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.container import Seam
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
@@ -26,7 +27,14 @@ from seam_api.settings import Settings
 from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
 
-ROUTERS = (auth_router, users_router, roles_router, permissions_router, sidebar_router)
+ROUTERS = (
+    auth_router,
+    users_router,
+    roles_router,
+    permissions_router,
+    sidebar_router,
+    audit_router,
+)
 
 
 @dataclass(frozen=True, slots=True)

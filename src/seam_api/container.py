@@ -7,6 +7,9 @@ every instance (with Redis) drops the stale cache entries and closes revoked soc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from seam_api.auth import repository as auth_repository
@@ -14,6 +17,7 @@ from seam_api.core.access import PermissionCache
 from seam_api.core.bus import Bus
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
+from seam_api.core.eventlog import EventLog, now_ms
 from seam_api.core.limits import LoginLimiter
 from seam_api.core.realtime import Realtime
 from seam_api.core.security import TokenSigner
@@ -23,6 +27,10 @@ from seam_api.roles import repository as roles_repository
 from seam_api.settings import Settings
 from seam_api.users import repository as users_repository
 
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 600.0  # seconds between retention passes
+
 
 class Seam:
     """Settings, database, caches, the bus and the real-time server of one app."""
@@ -30,6 +38,7 @@ class Seam:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
+        self.events = EventLog(self.db, record_addresses=settings.audit_ip)
         self.signer = TokenSigner(
             settings.signing_secret, settings.jwt_algorithm, settings.jwt_expires_in
         )
@@ -47,11 +56,17 @@ class Seam:
         self.realtime = Realtime(
             sessions=self.sessions,
             permissions=self.permissions,
+            log=self.events,
             redis_url=settings.redis_url,
             redis_names=settings.redis_name,
             cors_origin=settings.cors_origin,
             max_message_bytes=settings.max_socket_message_bytes,
+            pid_secret=settings.signing_secret,
+            replay_max=settings.event_replay_max,
+            replay_window=settings.event_replay_window,
+            max_sockets_per_user=settings.max_sockets_per_user,
         )
+        self._pruner: asyncio.Task[None] | None = None
         self.bus.on_notice(self._on_notice)
         self.bus.on_resync(self._resync)
 
@@ -59,8 +74,15 @@ class Seam:
         await self.sessions.warm()
         await self.bus.start()
         await self.realtime.start()
+        if self.settings.audit_retention and self._pruner is None:
+            self._pruner = asyncio.create_task(self._prune_forever(), name="seam-prune")
 
     async def stop(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
+            self._pruner = None
         await self.realtime.stop()
         await self.bus.stop()
         await self.limiter.close()
@@ -87,6 +109,8 @@ class Seam:
         kind = notice.get("kind")
         if kind == "data":
             self.reads.clear()
+            if notice.get("remote"):
+                self.realtime.log_advanced()
         elif kind == "permissions":
             self.permissions.clear()
         elif kind == "account":
@@ -105,6 +129,19 @@ class Seam:
         self.sessions.forget_all()
         await self.sessions.warm()
         await self.realtime.recheck_sockets()
+
+    async def _prune_forever(self) -> None:
+        """Retention (SEAM_AUDIT_RETENTION): old entries go in short batches, every instance
+        trying now and then; deleting what another instance already deleted is harmless."""
+        while True:
+            try:
+                cutoff = now_ms() - self.settings.audit_retention * 1000
+                removed = await self.events.prune(older_than_ms=cutoff)
+                if removed:
+                    log.info("pruned %d audit entries past retention", removed)
+            except Exception as error:
+                log.warning("pruning the event log failed: %s", type(error).__name__)
+            await asyncio.sleep(PRUNE_EVERY)
 
     # -- cache loaders ---------------------------------------------------------------------
 

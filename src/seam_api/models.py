@@ -10,11 +10,13 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
     String,
     Table,
+    Text,
 )
 from sqlalchemy.dialects import mysql
 
@@ -125,4 +127,35 @@ revoked_tokens = Table(
     metadata,
     Column("jti", String(36), primary_key=True),
     Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# The event log: the audit trail, the replay source of Socket.IO recovery and the relay between
+# instances. `event_id` is not an auto-increment: ids come from `event_sequence`, whose one row
+# each writer locks just before commit, so ids follow commit order and a reader that has seen
+# id N has seen every id below it (see core/eventlog.py).
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("operation", String(50), nullable=False, index=True),
+    Column("message", String(255), nullable=False),
+    # No foreign key: the trail outlives the accounts it names.
+    Column("actor_id", Integer, nullable=True, index=True),
+    Column("actor_email", String(255), nullable=True),
+    Column("ip", String(45), nullable=True),
+    Column("user_agent", String(255), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", String(64), nullable=True),
+    Column("changes", Text, nullable=False),  # JSON {field: [before, after]}
+    Column("payload", Text, nullable=True),  # the data:changed payload; null: audit only
+    Column("occurred_at", BigInteger, nullable=False, index=True),  # epoch milliseconds
+    Index("ix_events_entity", "entity", "entity_id"),
+)
+
+event_sequence = Table(
+    "event_sequence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", BigInteger, nullable=False),
 )

@@ -51,13 +51,27 @@ class Settings(BaseSettings):
     locale: Literal["en", "es"] = "en"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_socket_message_bytes: int = Field(64 * 1024, ge=1024)
+    max_sockets_per_user: int = Field(50, ge=1)
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_address: int = Field(20, ge=1)
     login_failure_window: int = 900
+    event_replay_window: int = 86400
+    event_replay_max: int = Field(500, ge=1, le=100_000)
+    # Seconds an audit entry is kept; 0 keeps them forever.
+    audit_retention: int = 90 * 86400
+    audit_ip: bool = True
 
-    @field_validator("jwt_expires_in", "login_failure_window", mode="before")
+    @field_validator("jwt_expires_in", "login_failure_window", "event_replay_window", mode="before")
     @classmethod
     def _duration(cls, value: str | int) -> int:
+        return parse_duration(value)
+
+    @field_validator("audit_retention", mode="before")
+    @classmethod
+    def _retention(cls, value: str | int) -> int:
+        """`0` (keep forever) or a duration such as `90d`."""
+        if isinstance(value, str) and value.strip() == "0":
+            return 0
         return parse_duration(value)
 
     @field_validator("redis_url", "jwt_secret", "admin_password", mode="before")

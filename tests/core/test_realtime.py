@@ -26,7 +26,8 @@ import socketio
 
 from seam_api.app import ROUTERS, Application
 from seam_api.core.access import name_uri
-from seam_api.core.context import RequestContext
+from seam_api.core.context import RequestContext, begin
+from seam_api.core.operations import record
 from seam_api.core.realtime import Realtime, is_mutation
 from seam_api.messages.es import MESSAGES as ES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, Server
@@ -70,7 +71,8 @@ class Tab:
         self.progress.append(payload)
         self._arrived.set()
 
-    def _on_changed(self, payload: Event) -> None:
+    def _on_changed(self, payload: Event, event_id: str | None = None) -> None:
+        assert event_id == payload["eventId"], "the packet's last argument is the eventId"
         marker = payload.get("initiatorSocketId") in self._marker_ids
         (self.markers if marker else self.changed).append(payload)
         self._arrived.set()
@@ -732,7 +734,9 @@ async def test_mutation_emits_data_changed_once_to_every_socket_of_every_user(
         "message": response.json()["message"],
         "data": response.json()["data"],
         "initiatorSocketId": tab.id,
+        "eventId": tab.changed[0]["eventId"],  # one log entry, one id for every socket
     }
+    assert expected["eventId"].isdigit()
     assert [t.changed for t in everyone] == [[expected]] * 5
 
 
@@ -808,6 +812,7 @@ async def test_user_data_reaches_only_roles_that_may_read_users(
         "message": response.json()["message"],
         "data": response.json()["data"],
         "initiatorSocketId": tab.id,
+        "eventId": tab.changed[0]["eventId"],
     }
     assert tab.changed == reader_tab.changed == [seen]
     assert member_tab.changed == [{**seen, "data": None}]
@@ -1126,7 +1131,10 @@ async def test_request_succeeds_when_its_tab_has_gone(clients: Clients, admin: A
     await clients.settle(stays)
 
     assert response.status_code == 201
-    assert [e["operation"] for e in stays.changed_by(gone_id)] == ["sidebar:create"]
+    # A socket that is no longer connected is not named as the initiator (see the security tests).
+    assert [(e["operation"], e["initiatorSocketId"]) for e in stays.changed] == [
+        ("sidebar:create", None)
+    ]
 
 
 # In-process: the delivery path itself failing or stalling must not reach the request.
@@ -1140,12 +1148,17 @@ async def _admin_holds_a_socket(realtime: Realtime) -> None:
     await realtime.owners.add("admin-tab", ADMIN_ID)
 
 
+def _payload(data: Event | tuple[Event, str]) -> Event:
+    """An emit's event payload: data:changed is sent as (payload, eventId)."""
+    return data[0] if isinstance(data, tuple) else data
+
+
 def _record_emits(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Event]]:
     """Replace the server's emit with a recorder: what would have been sent, in order."""
     emitted: list[tuple[str, Event]] = []
 
-    async def recording_emit(event: str, payload: Event, **_: Any) -> None:
-        emitted.append((event, payload))
+    async def recording_emit(event: str, data: Event | tuple[Event, str], **_: Any) -> None:
+        emitted.append((event, _payload(data)))
 
     monkeypatch.setattr(realtime.server, "emit", recording_emit)
     return emitted
@@ -1161,7 +1174,8 @@ async def test_failing_delivery_never_fails_a_request_and_later_events_still_go_
     realtime = app.seam.realtime
     delivered: list[str] = []
 
-    async def flaky_emit(event: str, payload: Event, **_: Any) -> None:
+    async def flaky_emit(event: str, data: Event | tuple[Event, str], **_: Any) -> None:
+        payload = _payload(data)
         if payload.get("status") == "start":
             raise ConnectionResetError("the transport broke")
         delivered.append(payload.get("status", event))
@@ -1187,9 +1201,9 @@ async def test_stalled_delivery_never_blocks_a_request(
     release = asyncio.Event()
     delivered: list[Event] = []
 
-    async def stalled_emit(event: str, payload: Event, **_: Any) -> None:
+    async def stalled_emit(event: str, data: Event | tuple[Event, str], **_: Any) -> None:
         await release.wait()
-        delivered.append(payload)
+        delivered.append(_payload(data))
 
     monkeypatch.setattr(realtime.server, "emit", stalled_emit)
     await _admin_holds_a_socket(realtime)
@@ -1214,9 +1228,12 @@ async def test_unserialisable_event_data_never_fails_the_emitter(
     delivered = _record_emits(realtime, monkeypatch)
     await _admin_holds_a_socket(realtime)
     context = RequestContext(locale="en", user_id=ADMIN_ID, operation="role:create")
+    begin(context)
 
     realtime.progress(context, "success", "Role created", object())
-    realtime.changed(context, "Role created", object())
+    async with app.seam.db.transaction() as conn:
+        await record(app.seam, conn, entity="role", entity_id=None, changes={}, result=object())
+    realtime.committed(context.recorded)
     await realtime.drain()
 
     assert [(event, payload["data"]) for event, payload in delivered] == [

@@ -11,14 +11,17 @@ import time
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.container import Seam
+from seam_api.core.context import current
 from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
-from seam_api.core.operations import operation, step
+from seam_api.core.operations import operation, record, step
 from seam_api.core.security import hash_password, verify_password
 from seam_api.core.sessions import Caller
+from seam_api.messages import t
 from seam_api.permissions import service as permissions_service
 from seam_api.roles import service as roles_service
 from seam_api.sidebar import service as sidebar_service
 from seam_api.users import repository as users_repository
+from seam_api.users import service as users_service
 from seam_api.users.schemas import UserOut
 
 
@@ -58,7 +61,10 @@ async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> 
             role_id=role_id,
         )
         row = await users_repository.get(conn, user_id=user_id)
-    return UserOut.model_validate(dict(row))  # type: ignore[arg-type]
+        user = UserOut.model_validate(dict(row))  # type: ignore[arg-type]
+        changes = users_service.user_changes(None, row, password=True)
+        await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)
+    return user
 
 
 def _login_summary(result: LoginResult) -> dict[str, object]:
@@ -78,8 +84,12 @@ async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> L
     valid = await verify_password(form.password, account["password_hash"] if account else None)
     if account is None or not valid or not account["is_active"]:
         await seam.limiter.failed(email, client_address)
+        await _audit_session(
+            seam, "auth:loginFailed", account["id_user"] if account else None, email
+        )
         raise Unauthorized("errors.credentials")
     await seam.limiter.succeeded(email)
+    await _audit_session(seam, "auth:login", account["id_user"], account["email"])
     step(seam, "loading")
     role_id = account["role_id"]
     async with seam.db.read() as conn:
@@ -112,4 +122,31 @@ async def logout(seam: Seam, *, caller: Caller) -> None:
             expires_at=caller.token_expires_at,
             now=int(time.time()),
         )
+        entry = await seam.events.append(
+            conn,
+            context=current(),
+            operation="auth:logout",
+            message=t("auth:logout.success"),
+            entity="session",
+            entity_id=caller.user_id,
+            changes={},
+        )
+    seam.realtime.committed(entry)
     await seam.token_revoked(caller.token_id, caller.token_expires_at)
+
+
+async def _audit_session(seam: Seam, name: str, user_id: int | None, email: str) -> None:
+    """Sign-ins, failed or not, are audit entries only (contract 6): never broadcast."""
+    async with seam.db.transaction() as conn:
+        entry = await seam.events.append(
+            conn,
+            context=current(),
+            operation=name,
+            message=t(f"{name}.audit"),
+            entity="session",
+            entity_id=user_id,
+            changes={},
+            actor_id=user_id,
+            actor_email=email,
+        )
+    seam.realtime.committed(entry)

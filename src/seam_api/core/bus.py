@@ -94,6 +94,7 @@ class Bus:
                         continue
                     notice = orjson.loads(message["data"])
                     if notice.pop("origin", None) != self._origin:
+                        notice["remote"] = True
                         await self._handle(notice)
             except asyncio.CancelledError:
                 raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -31,6 +32,9 @@ class RequestContext:
     # `Realtime.operation_reported`): ("user", id) or ("token", id). None until there are any,
     # so the common request allocates nothing for it.
     closing: list[tuple[str, int | str]] | None = None
+    # The log entry the running mutation wrote in its transaction, delivered after the commit
+    # (a `LoggedEvent`, see core/eventlog.py).
+    recorded: Any = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

@@ -1,19 +1,29 @@
 """The Socket.IO server: its handshake, and the one place that decides who receives an event.
 
-Services never emit directly: they call `progress` / `changed`, which queue the event and return
-at once. One delivery task drains the queue in order, so the events of a request arrive in the
-order they were made, a slow or absent client never holds a request up, and a failing emit is
-logged instead of failing the request.
+Services never emit directly. `progress` queues an `operation:progress` and returns at once;
+`data:changed` comes from the event log (core/eventlog.py): a follower hands every committed
+broadcast, in id order, to the same queue, straight from memory for this instance's own commits
+and from the database for the others' (woken by the bus, or by polling while Redis is away).
+One delivery task drains the queue in order, so the events of a request arrive in the order
+they were made, a slow or absent client never holds a request up, and a failing emit is logged
+instead of failing the request. The same task lets new sockets in, after sending them what they
+missed (contract 5.4), so each socket gets every broadcast once and in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,18 +36,26 @@ from redis.exceptions import RedisError
 from seam_api.core.access import USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError
+from seam_api.core.eventlog import EventLog, LoggedEvent, now_ms
 from seam_api.core.fanout import DirectFanout, RedisFanout
-from seam_api.core.sessions import SessionGuard
+from seam_api.core.sessions import Caller, SessionGuard
+from seam_api.core.sio_server import SeamSocketServer
 from seam_api.messages import pick_locale, t
 
 log = logging.getLogger(__name__)
 
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout"})
-# Operations whose data is a user: only roles that may read users receive it (contract 5.2).
-USER_DATA_PREFIXES = ("user:", "auth:register")
+# `audit:export` reads, although the contract's list of reads predates it.
+READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
 
+# Progress beyond this many queued events is dropped (it is live feedback only); broadcasts wait
+# in the log instead, and closes are never dropped.
 QUEUE_LIMIT = 100_000
+POLL_SECONDS = 1.0  # how often the log is read without a wake-up (Redis away, lost notices)
+FETCH_BATCH = 1000
+JOIN_TIMEOUT = 10.0
+LIVE_ROOM = "live"  # sockets that receive data:changed; joined after their replay
+MAX_CURSOR_DIGITS = 19
 Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
 
@@ -75,7 +93,7 @@ class _CompactJson:
 class EventPacket(socketio.packet.Packet):  # type: ignore[misc]
     """Socket.IO packets encoded by orjson, without the recursive scan for binary data.
 
-    Every payload this server emits went through `_jsonable` first, so none holds bytes and
+    Every payload this server emits went through `jsonable` first, so none holds bytes and
     the scan (which walks each event's whole payload) would always answer no.
     """
 
@@ -86,7 +104,7 @@ class EventPacket(socketio.packet.Packet):  # type: ignore[misc]
         return False
 
 
-def _jsonable(data: Any) -> Any:
+def jsonable(data: Any) -> Any:
     """An event's data as JSON values. This runs in the request, and emitting must never fail
     it, so data that cannot be serialised is logged and sent as null."""
     try:
@@ -148,18 +166,36 @@ class SocketOwners:
         return int(value)
 
 
+@dataclass(slots=True)
+class _Join:
+    """A socket waiting to receive broadcasts, with what it missed while away."""
+
+    sid: str
+    role_id: int
+    cursor: int | None  # None: a first connect, answered with data:synced
+    reason: str | None  # why its cursor cannot be replayed (data:resync)
+    missed: list[LoggedEvent] | None  # read from the log: every broadcast in (cursor, covered]
+    covered: int
+    done: asyncio.Future[bool]  # True once it recovered
+
+
 class Realtime:
-    """The Socket.IO server and the event queue in front of it."""
+    """The Socket.IO server, the log follower and the event queue in front of them."""
 
     def __init__(
         self,
         *,
         sessions: SessionGuard,
         permissions: PermissionCache,
+        log: EventLog,
         redis_url: str | None,
         redis_names: Callable[[str], str],
         cors_origin: str,
         max_message_bytes: int,
+        pid_secret: str,
+        replay_max: int,
+        replay_window: int,
+        max_sockets_per_user: int,
     ) -> None:
         manager = (
             RedisFanout(redis_url, channel=redis_names("socketio")) if redis_url else DirectFanout()
@@ -168,7 +204,7 @@ class Realtime:
         origins: str | list[str] = (
             "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
         )
-        self.server = socketio.AsyncServer(
+        self.server = SeamSocketServer(
             async_mode="asgi",
             client_manager=manager,
             serializer=EventPacket,
@@ -177,47 +213,135 @@ class Realtime:
         )
         self.sessions = sessions
         self.permissions = permissions
+        self.log = log
         self.owners = SocketOwners(
-            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+            Redis.from_url(
+                redis_url, socket_connect_timeout=1, socket_timeout=1, max_connections=20
+            )
             if redis_url
             else None,
             key=redis_names("socket-owners"),
         )
+        self.max_sockets_per_user = max_sockets_per_user
+        self._pid_key = hashlib.sha256(b"seam-socket-pid:" + pid_secret.encode()).digest()
+        self._replay_max = replay_max
+        self._replay_window_ms = replay_window * 1000
         # The token each local socket connected with, to re-check it when notices were missed
         # and to close the sockets of a token that logged out.
         self._tokens: dict[str, tuple[str, str]] = {}
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue(QUEUE_LIMIT)
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # Following the log: every id up to `_position` has been handed to the queue.
+        self._position = 0
+        self._local: dict[int, LoggedEvent | None] = {}  # committed here, not yet handed on
+        self._unread = True  # the log may hold what another instance committed
+        self._wake = asyncio.Event()
+        self._follower: asyncio.Task[None] | None = None
+        # The delivery task's view: what it has sent, and the latest broadcasts for replay.
+        self._delivered = 0
+        self._recent: deque[LoggedEvent] = deque(maxlen=replay_max)
+        self._recent_floor = 0  # `_recent` holds every broadcast after this id
+        self._deferred: list[_Join] = []
         self.server.on("connect", self._on_connect)
         self.server.on("disconnect", self._on_disconnect)
 
     # -- the handshake -------------------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
-        """Contract 5: a valid token of an active account joins `user:{idUser}`."""
+        """Contract 5: a valid token of an active account joins `user:{idUser}`; then 5.4:
+        the socket gets what it missed (or `data:synced`) before the CONNECT reply."""
         if self.server.manager.is_connected(sid, "/"):
             return  # a client *event* named "connect", not a handshake
         locale = pick_locale(environ.get("HTTP_ACCEPT_LANGUAGE"))
-        token = auth.get("token") if isinstance(auth, dict) else None
+        auth = auth if isinstance(auth, dict) else {}
+        token = auth.get("token")
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.token_required", locale))
-        try:
-            caller = await self.sessions.authenticate(token)
-        except AppError:
-            caller = None
+        caller = await self._authenticate(token)
         if caller is None:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
+        if len(self.owners.by_user.get(caller.user_id, ())) >= self.max_sockets_per_user:
+            raise socketio.exceptions.ConnectionRefusedError(t("socket.too_many", locale))
         await self.server.save_session(sid, {"user_id": caller.user_id, "role_id": caller.role_id})
         await self.server.enter_room(sid, f"user:{caller.user_id}")
-        # Role rooms let data:changed tell readers of user data from the others (contract 5.2).
-        await self.server.enter_room(sid, f"role:{caller.role_id}")
         await self.owners.add(sid, caller.user_id)
         self._tokens[sid] = (token, caller.token_id)
+        # Registered first, checked again: a revocation that landed while the first check
+        # awaited finds this socket now, and one that landed before fails this check.
+        recovered = False
+        try:
+            if await self._authenticate(token) is None:
+                raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
+            pid = auth.get("pid")
+            pid = pid if isinstance(pid, str) and self._pid_is_valid(pid, caller.user_id) else None
+            join = await self._prepare_join(sid, caller.role_id, auth, pid)
+            self._queue.put_nowait(("join", {"operation": "connect"}, join))
+            async with asyncio.timeout(JOIN_TIMEOUT):
+                recovered = await join.done
+        except BaseException:
+            await self._forget(sid)
+            raise
+        self.server.pids[sid] = pid if recovered and pid else self._new_pid(caller.user_id)
+
+    async def _authenticate(self, token: str) -> Caller | None:
+        try:
+            return await self.sessions.authenticate(token)
+        except AppError:
+            return None
+
+    async def _prepare_join(
+        self, sid: str, role_id: int, auth: dict[str, Any], pid: str | None
+    ) -> _Join:
+        """Read from the log what the socket missed, unless the recent broadcasts in memory
+        cover it; the delivery task sends it in order with the live ones."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        join = _Join(sid, role_id, None, None, None, 0, done)
+        if "offset" in auth and pid is None:
+            join.reason = "unknown_session"  # a recovery whose session is not this user's
+            return join
+        raw = auth.get("offset") if pid is not None else auth.get("since")
+        if raw is None:
+            return join
+        cursor = _as_cursor(raw)
+        if cursor is None:
+            join.reason = "unknown_cursor"
+            return join
+        join.cursor = cursor
+        if self._recent_floor <= cursor <= self._delivered:
+            return join
+        missed = await self.log.missed(
+            cursor, limit=self._replay_max, window_ms=self._replay_window_ms
+        )
+        if isinstance(missed, str):
+            join.reason = missed
+        else:
+            join.missed, join.covered = missed
+        if cursor > self._delivered:
+            self._read_log_now()  # the client has seen further than this instance has sent
+        return join
+
+    def _new_pid(self, user_id: int) -> str:
+        """A private session id that only this deployment could have made for this user, so
+        a recovery can be trusted across instances and restarts without stored sessions."""
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}.{self._pid_mac(user_id, nonce)}"
+
+    def _pid_is_valid(self, pid: str, user_id: int) -> bool:
+        nonce, _, mac = pid.partition(".")
+        return bool(nonce) and hmac.compare_digest(mac, self._pid_mac(user_id, nonce))
+
+    def _pid_mac(self, user_id: int, nonce: str) -> str:
+        digest = hmac.new(self._pid_key, f"{user_id}.{nonce}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:15]).decode()
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         if self.server.manager.is_connected(sid, "/"):
             return  # a client *event* named "disconnect": the socket is still here
+        await self._forget(sid)
+
+    async def _forget(self, sid: str) -> None:
         self._tokens.pop(sid, None)
+        self.server.pids.pop(sid, None)
         await self.owners.remove(sid)
 
     def disconnect_user(self, user_id: int) -> None:
@@ -237,13 +361,13 @@ class Realtime:
                 context.closing = []
             context.closing.append(sockets)
         else:
-            self._enqueue("close", {"operation": "revocation"}, sockets)
+            self._queue.put_nowait(("close", {"operation": "revocation"}, sockets))
 
     def operation_reported(self, context: RequestContext) -> None:
         """The operation queued its `success`: the sockets it revoked may close now."""
         if context.closing:
             for sockets in context.closing:
-                self._enqueue("close", {"operation": context.operation}, sockets)
+                self._queue.put_nowait(("close", {"operation": context.operation}, sockets))
             context.closing = None
 
     async def _close_sockets(self, sockets: Closing) -> None:
@@ -259,6 +383,7 @@ class Realtime:
         """Close every local socket whose token no longer counts (after missed notices).
 
         A database error propagates: the bus then retries the whole resync."""
+        self._read_log_now()
         for sid, (token, _token_id) in list(self._tokens.items()):
             if await self.sessions.authenticate(token) is None:
                 await self.server.disconnect(sid)
@@ -273,48 +398,115 @@ class Realtime:
             return  # anonymous: no socket can be proven to be the caller's
         if self._single_instance and context.user_id not in self.owners.by_user:
             return  # nobody to tell: the caller holds no socket, and no other instance exists
+        if self._queue.qsize() >= QUEUE_LIMIT:
+            log.warning("event queue full; dropped progress of %s", context.operation)
+            return
         payload = {
             "operation": context.operation,
             "status": status,
             "message": message,
-            "data": _jsonable(data),
+            "data": jsonable(data),
             "timestamp": _now_iso(),
         }
-        self._enqueue("progress", payload, (context.socket_id, context.user_id))
+        self._queue.put_nowait(("progress", payload, (context.socket_id, context.user_id)))
 
-    def changed(self, context: RequestContext, message: str, data: Any) -> None:
-        """Queue a `data:changed` for every client (contract 5.2)."""
-        operation = context.operation or ""
-        payload = {
-            "operation": operation,
-            "message": message,
-            "data": _jsonable(data),
-            "initiatorSocketId": context.socket_id,
-        }
-        self._enqueue("changed", payload, operation.startswith(USER_DATA_PREFIXES))
+    async def initiator(self, context: RequestContext) -> str | None:
+        """The request's `X-Socket-ID` when it names a connected socket of the caller: echoing
+        anything else would let a caller write into every client's event, or make another
+        tab skip its refresh."""
+        socket_id = context.socket_id
+        owned = socket_id and context.user_id is not None
+        if owned and await self.owners.owner(socket_id or "") == context.user_id:
+            return socket_id
+        return None
 
-    def _enqueue(self, kind: str, payload: dict[str, Any], target: Any) -> None:
-        try:
-            self._queue.put_nowait((kind, payload, target))
-        except asyncio.QueueFull:
-            log.warning("event queue full; dropped %s for %s", kind, payload["operation"])
+    def committed(self, event: LoggedEvent | int) -> None:
+        """An entry of the log committed here (an audit-only one as its bare id): hand it on
+        now if it is the next, so the initiator hears `success` then `data:changed`."""
+        event_id = event if isinstance(event, int) else event.event_id
+        if event_id <= self._position:
+            return
+        self._local[event_id] = None if isinstance(event, int) else event
+        self._hand_on_local()
+        if self._local:
+            self._wake.set()  # a gap: another writer's entry sits in between
+
+    def log_advanced(self) -> None:
+        """Another instance committed to the log (a bus notice)."""
+        self._read_log_now()
+
+    def _read_log_now(self) -> None:
+        self._unread = True
+        self._wake.set()
+
+    def _hand_on_local(self) -> None:
+        while self._position + 1 in self._local:
+            self._position += 1
+            event = self._local.pop(self._position)
+            if event is not None:
+                self._queue.put_nowait(("changed", event.payload, event))
+        if self._position and self._local:
+            for stale in [key for key in self._local if key <= self._position]:
+                del self._local[stale]
+
+    async def _follow_forever(self) -> None:
+        """Read the log whenever this instance may be behind it, and every POLL_SECONDS."""
+        while True:
+            woken = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_SECONDS):
+                    woken = await self._wake.wait()
+            self._wake.clear()
+            if woken and not self._local and not self._unread:
+                continue
+            self._unread = False
+            try:
+                await self._read_log()
+            except Exception as error:  # the database is away: the next poll tries again
+                self._unread = True
+                log.warning("reading the event log failed: %s", type(error).__name__)
+
+    async def _read_log(self) -> None:
+        while True:
+            events, last = await self.log.after(self._position, limit=FETCH_BATCH)
+            if last <= self._position:
+                return
+            if self._queue.qsize() >= QUEUE_LIMIT:  # the log keeps them meanwhile
+                await self._queue.join()
+            for event in events:
+                if event.event_id > self._position:
+                    self._queue.put_nowait(("changed", event.payload, event))
+            self._position = last
+            self._queue.put_nowait(("advance", {"operation": "log"}, last))
+            self._hand_on_local()
 
     async def start(self) -> None:
         if self._worker is None:
+            self._position = self._delivered = self._recent_floor = await self.log.latest()
             self._worker = asyncio.create_task(self._deliver_forever(), name="seam-events")
+            self._follower = asyncio.create_task(self._follow_forever(), name="seam-log")
 
     async def stop(self) -> None:
         if self._worker is not None:
             await self.drain()
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+            for task in (self._follower, self._worker):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._worker = self._follower = None
         await self.owners.close()
 
     async def drain(self) -> None:
-        """Wait until every queued event has been handed to Socket.IO."""
+        """Wait until every event committed here so far has been handed to Socket.IO."""
+        for _ in range(300):
+            if not self._local:
+                break
+            self._wake.set()
+            await asyncio.sleep(0.01)
         await self._queue.join()
+
+    # -- the delivery task -----------------------------------------------------------------
 
     async def _deliver_forever(self) -> None:
         while True:
@@ -323,7 +515,11 @@ class Realtime:
                 if kind == "progress":
                     await self._deliver_progress(payload, *target)
                 elif kind == "changed":
-                    await self._deliver_changed(payload, user_data=target)
+                    await self._deliver_changed(target)
+                elif kind == "advance":
+                    self._advance(int(target))
+                elif kind == "join":
+                    await self._join(target)
                 else:
                     await self._close_sockets(target)
             except Exception:
@@ -341,13 +537,90 @@ class Realtime:
         else:
             await self.server.emit("operation:progress", payload, to=f"user:{user_id}")
 
-    async def _deliver_changed(self, payload: dict[str, Any], *, user_data: bool) -> None:
-        if not user_data or payload["data"] is None:
-            await self.server.emit("data:changed", payload, to=None)
+    async def _deliver_changed(self, event: LoggedEvent) -> None:
+        """To this instance's live sockets only: every instance delivers the log itself."""
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_floor = self._recent[0].event_id
+        self._recent.append(event)
+        self._advance(event.event_id)
+        arguments = (event.payload, event.payload["eventId"])
+        if not event.user_data:
+            await self.server.emit("data:changed", arguments, to=LIVE_ROOM, ignore_queue=True)
             return
         readers, others = await self.permissions.split_roles(USERS_READ)
         if readers:
-            await self.server.emit("data:changed", payload, to=[f"role:{r}" for r in readers])
+            rooms = [f"role:{r}" for r in readers]
+            await self.server.emit("data:changed", arguments, to=rooms, ignore_queue=True)
         if others:
-            redacted = {**payload, "data": None}
-            await self.server.emit("data:changed", redacted, to=[f"role:{r}" for r in others])
+            redacted = ({**event.payload, "data": None}, event.payload["eventId"])
+            rooms = [f"role:{r}" for r in others]
+            await self.server.emit("data:changed", redacted, to=rooms, ignore_queue=True)
+
+    def _advance(self, event_id: int) -> None:
+        self._delivered = max(self._delivered, event_id)
+        if self._deferred:
+            ready = [j for j in self._deferred if (j.cursor or 0) <= self._delivered]
+            self._deferred = [j for j in self._deferred if (j.cursor or 0) > self._delivered]
+            for join in ready:
+                self._queue.put_nowait(("join", {"operation": "connect"}, join))
+
+    async def _join(self, join: _Join) -> None:
+        """Send what the socket missed, in order, then let it into the live rooms. Everything
+        up to `_delivered` went to the live rooms already, everything after will: so the
+        socket gets each broadcast exactly once."""
+        if join.done.done():
+            return  # its handshake gave up
+        if join.reason is None and join.cursor is not None and join.cursor > self._delivered:
+            self._deferred.append(join)  # wait until this instance has sent up to the cursor
+            return
+        recovered = False
+        try:
+            if join.reason is None and join.cursor is not None:
+                missed = self._missed(join)
+                if isinstance(missed, str):
+                    join.reason = missed
+                else:
+                    may_read_users = await self.permissions.holds(join.role_id, USERS_READ)
+                    for event in missed:
+                        payload = event.payload
+                        if event.user_data and not may_read_users:
+                            payload = {**payload, "data": None}
+                        await self._send(join.sid, "data:changed", payload, payload["eventId"])
+                    recovered = True
+            if not recovered:
+                if join.reason is not None:
+                    await self._send(join.sid, "data:resync", {"reason": join.reason})
+                latest = str(self._delivered)
+                await self._send(join.sid, "data:synced", {"eventId": latest}, latest)
+            await self.server.enter_room(join.sid, LIVE_ROOM)
+            await self.server.enter_room(join.sid, f"role:{join.role_id}")
+        except Exception as error:
+            if not join.done.done():
+                join.done.set_exception(error)
+            return
+        if not join.done.done():
+            join.done.set_result(recovered)
+
+    def _missed(self, join: _Join) -> list[LoggedEvent] | str:
+        cursor = join.cursor or 0
+        recent = [e for e in self._recent if e.event_id > cursor]
+        if cursor < self._recent_floor:
+            if join.missed is None or join.covered < self._recent_floor:
+                return "too_many"
+            older = [e for e in join.missed if e.event_id <= self._delivered]
+            recent = older + [e for e in self._recent if e.event_id > join.covered]
+        if len(recent) > self._replay_max:
+            return "too_many"
+        if recent and recent[0].occurred_at < now_ms() - self._replay_window_ms:
+            return "too_old"
+        return recent
+
+    async def _send(self, sid: str, event: str, *arguments: Any) -> None:
+        await self.server.emit(event, arguments, to=sid, ignore_queue=True)
+
+
+def _as_cursor(value: Any) -> int | None:
+    """An event id from a client: a decimal string (or integer), else None."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    valid = isinstance(text, str) and text.isascii() and text.isdigit()
+    return int(text) if valid and len(text) <= MAX_CURSOR_DIGITS else None

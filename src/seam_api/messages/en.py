@@ -4,6 +4,7 @@ MESSAGES: dict[str, str] = {
     # Socket.IO handshake (contract 5)
     "socket.token_required": "Token required to connect",
     "socket.token_invalid": "Invalid or expired token",
+    "socket.too_many": "Too many open connections for this account; close some tabs",
     # Errors
     "errors.token_required": "Authentication required: send Authorization: Bearer <token>",
     "errors.token_invalid": "Invalid or expired token",
@@ -50,6 +51,20 @@ MESSAGES: dict[str, str] = {
     "auth:logout.start": "Signing out...",
     "auth:logout.revoking": "Revoking the session token...",
     "auth:logout.success": "Signed out successfully",
+    "auth:login.audit": "Signed in",
+    "auth:loginFailed.audit": "Sign-in failed",
+    # audit
+    "audit:fetchAll.start": "Loading the audit trail...",
+    "audit:fetchAll.querying": "Querying the audit trail...",
+    "audit:fetchAll.success": "Audit entries retrieved successfully",
+    "audit:fetchOne.start": "Loading the audit entry...",
+    "audit:fetchOne.querying": "Querying the audit entry...",
+    "audit:fetchOne.success": "Audit entry retrieved successfully",
+    "audit:export.start": "Exporting the audit trail...",
+    "audit:export.streaming": "Streaming the entries...",
+    "audit:export.success": "Audit export started",
+    "errors.audit_entry_not_found": "Audit entry not found",
+    "errors.audit_range": "'from' must not be after 'to'",
     # users
     "user:fetchAll.start": "Loading users...",
     "user:fetchAll.querying": "Querying users...",

@@ -9,14 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
 from seam_api.core.errors import Conflict, Invalid, NotFound
-from seam_api.core.operations import operation, step
+from seam_api.core.eventlog import changes_between
+from seam_api.core.operations import operation, record, step
 from seam_api.permissions import repository
 from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
 from seam_api.roles import service as roles_service
 
+AUDITED_FIELDS = ("nameUri", "description")
+
 
 def _permission(row: Any) -> PermissionOut:
     return PermissionOut.model_validate(dict(row))
+
+
+def _changes(before: Any, after: Any) -> dict[str, list[Any]]:
+    return changes_between(
+        None if before is None else _permission(before).model_dump(by_alias=True),
+        None if after is None else _permission(after).model_dump(by_alias=True),
+        fields=AUDITED_FIELDS,
+    )
 
 
 async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str]:
@@ -60,22 +71,35 @@ async def create(seam: Seam, *, form: PermissionCreate) -> PermissionOut:
             conn, name_uri=form.name_uri, description=form.description
         )
         row = await repository.get(conn, permission_id=permission_id)
-    return _permission(row)
+        permission = _permission(row)
+        await record(
+            seam,
+            conn,
+            entity="permission",
+            entity_id=permission_id,
+            changes=_changes(None, row),
+            result=permission,
+        )
+    return permission
 
 
-async def _check_assignment(conn: AsyncConnection, assignment: Assignment) -> None:
-    """Unknown ids in a body are bad input (400), not missing resources."""
+async def _check_assignment(conn: AsyncConnection, assignment: Assignment) -> str:
+    """Unknown ids in a body are bad input (400), not missing resources. Returns the
+    permission's nameUri, which the audit entry names."""
     if not await roles_service.exists(conn, role_id=assignment.role_id):
         raise Invalid("errors.role_unknown")
-    if await repository.get(conn, permission_id=assignment.permission_id) is None:
+    permission = await repository.get(conn, permission_id=assignment.permission_id)
+    if permission is None:
         raise Invalid("errors.permission_unknown")
+    return str(permission["name_uri"])
 
 
 @operation("permission:assign")
 async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
     async with seam.db.transaction() as conn:
         step(seam, "checking")
-        await _check_assignment(conn, assignment)
+        name_uri = await _check_assignment(conn, assignment)
+        changes: dict[str, list[Any]] = {}
         if not await repository.is_assigned(
             conn, role_id=assignment.role_id, permission_id=assignment.permission_id
         ):
@@ -83,6 +107,15 @@ async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
             await repository.assign(
                 conn, role_id=assignment.role_id, permission_id=assignment.permission_id
             )
+            changes = {"permissions": [None, name_uri]}
+        await record(
+            seam,
+            conn,
+            entity="role",
+            entity_id=assignment.role_id,
+            changes=changes,
+            result=assignment,
+        )
     await seam.permissions_changed()
     return assignment
 
@@ -91,12 +124,20 @@ async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
 async def unassign(seam: Seam, *, assignment: Assignment) -> Assignment:
     async with seam.db.transaction() as conn:
         step(seam, "checking")
-        await _check_assignment(conn, assignment)
+        name_uri = await _check_assignment(conn, assignment)
         step(seam, "saving")
         if not await repository.unassign(
             conn, role_id=assignment.role_id, permission_id=assignment.permission_id
         ):
             raise NotFound("errors.assignment_not_found")
+        await record(
+            seam,
+            conn,
+            entity="role",
+            entity_id=assignment.role_id,
+            changes={"permissions": [name_uri, None]},
+            result=assignment,
+        )
     await seam.permissions_changed()
     return assignment
 
@@ -106,7 +147,17 @@ async def delete(seam: Seam, *, permission_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        if not await repository.delete_one(conn, permission_id=permission_id):
+        current = await repository.get(conn, permission_id=permission_id)
+        if current is None or not await repository.delete_one(conn, permission_id=permission_id):
             raise NotFound("errors.permission_not_found")
+        result = {"idPermission": permission_id}
+        await record(
+            seam,
+            conn,
+            entity="permission",
+            entity_id=permission_id,
+            changes=_changes(current, None),
+            result=result,
+        )
     await seam.permissions_changed()
-    return {"idPermission": permission_id}
+    return result

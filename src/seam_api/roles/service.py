@@ -11,14 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from seam_api.bootstrap import ADMIN_ROLE
 from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
-from seam_api.core.operations import operation, step
+from seam_api.core.eventlog import changes_between
+from seam_api.core.operations import operation, record, step
 from seam_api.roles import repository
 from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
 from seam_api.users import service as users_service
 
+AUDITED_FIELDS = ("roleName", "description")
+
 
 def _role(row: Any) -> RoleOut:
     return RoleOut.model_validate(dict(row))
+
+
+def _changes(before: RoleOut | None, after: RoleOut | None) -> dict[str, list[Any]]:
+    return changes_between(
+        None if before is None else before.model_dump(by_alias=True),
+        None if after is None else after.model_dump(by_alias=True),
+        fields=AUDITED_FIELDS,
+    )
 
 
 def _same_name(name: str, other: str) -> bool:
@@ -41,6 +52,11 @@ async def get_or_raise(conn: AsyncConnection, *, role_id: int) -> RoleOut:
     if row is None:
         raise NotFound("errors.role_not_found")
     return _role(row)
+
+
+async def get_by_id(conn: AsyncConnection, *, role_id: int) -> RoleOut | None:
+    row = await repository.get(conn, role_id=role_id)
+    return None if row is None else _role(row)
 
 
 async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | None:
@@ -66,6 +82,8 @@ async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
             conn, role_name=form.role_name, description=form.description
         )
         role = await get_or_raise(conn, role_id=role_id)
+        changes = _changes(None, role)
+        await record(seam, conn, entity="role", entity_id=role_id, changes=changes, result=role)
     await seam.permissions_changed()  # the set of roles changed (data:changed audiences)
     return role
 
@@ -74,7 +92,7 @@ async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
 async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
     async with seam.db.transaction() as conn:
         step(seam, "loading")
-        role = await get_or_raise(conn, role_id=role_id)
+        role = before = await get_or_raise(conn, role_id=role_id)
         values = changes.model_dump(exclude_none=True)
         if changes.role_name is not None:
             step(seam, "checking_name")
@@ -90,6 +108,8 @@ async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
             step(seam, "saving")
             await repository.update_fields(conn, role_id=role_id, values=values)
             role = await get_or_raise(conn, role_id=role_id)
+        audit = _changes(before, role)
+        await record(seam, conn, entity="role", entity_id=role_id, changes=audit, result=role)
         return role
 
 
@@ -105,5 +125,8 @@ async def delete(seam: Seam, *, role_id: int) -> dict[str, int]:
             raise Conflict("errors.role_in_use")
         step(seam, "deleting")
         await repository.delete_one(conn, role_id=role_id)
+        result = {"idRole": role_id}
+        changes = _changes(role, None)
+        await record(seam, conn, entity="role", entity_id=role_id, changes=changes, result=result)
     await seam.permissions_changed()
-    return {"idRole": role_id}
+    return result

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
-from seam_api.core.operations import operation, step
+from seam_api.core.eventlog import changes_between
+from seam_api.core.operations import operation, record, step
 from seam_api.roles import service as roles_service
 from seam_api.sidebar import repository
 from seam_api.sidebar.schemas import (
@@ -18,9 +19,19 @@ from seam_api.sidebar.schemas import (
     SidebarItemUpdate,
 )
 
+AUDITED_FIELDS = ("nameItem", "iconItem", "route")
+
 
 def _item(row: Any) -> SidebarItemOut:
     return SidebarItemOut.model_validate(dict(row))
+
+
+def _changes(before: SidebarItemOut | None, after: SidebarItemOut | None) -> dict[str, list[Any]]:
+    return changes_between(
+        None if before is None else before.model_dump(by_alias=True),
+        None if after is None else after.model_dump(by_alias=True),
+        fields=AUDITED_FIELDS,
+    )
 
 
 async def items_for_role(conn: AsyncConnection, *, role_id: int) -> list[SidebarItemOut]:
@@ -47,18 +58,24 @@ async def create(seam: Seam, *, form: SidebarItemCreate) -> SidebarItemOut:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         item_id = await repository.create(conn, values=form.model_dump())
-        return await _get_or_raise(conn, item_id)
+        item = await _get_or_raise(conn, item_id)
+        changes = _changes(None, item)
+        await record(seam, conn, entity="sidebar", entity_id=item_id, changes=changes, result=item)
+        return item
 
 
 @operation("sidebar:edit")
 async def update(seam: Seam, *, item_id: int, changes: SidebarItemUpdate) -> SidebarItemOut:
     async with seam.db.transaction() as conn:
         step(seam, "loading")
-        await _get_or_raise(conn, item_id)
+        before = await _get_or_raise(conn, item_id)
         step(seam, "saving")
         values = changes.model_dump(exclude_unset=True)
         await repository.update_fields(conn, item_id=item_id, values=values)
-        return await _get_or_raise(conn, item_id)
+        item = await _get_or_raise(conn, item_id)
+        audit = _changes(before, item)
+        await record(seam, conn, entity="sidebar", entity_id=item_id, changes=audit, result=item)
+        return item
 
 
 @operation("sidebar:delete")
@@ -66,9 +83,14 @@ async def delete(seam: Seam, *, item_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        if not await repository.delete_one(conn, item_id=item_id):
-            raise NotFound("errors.item_not_found")
-    return {"idItem": item_id}
+        before = await _get_or_raise(conn, item_id)
+        await repository.delete_one(conn, item_id=item_id)
+        result = {"idItem": item_id}
+        changes = _changes(before, None)
+        await record(
+            seam, conn, entity="sidebar", entity_id=item_id, changes=changes, result=result
+        )
+    return result
 
 
 @operation("sidebar:assign")
@@ -81,18 +103,33 @@ async def assign(seam: Seam, *, item_id: int, role_id: int) -> SidebarAssignment
             raise Conflict("errors.item_already_assigned")
         step(seam, "saving")
         await repository.assign(conn, item_id=item_id, role_id=role_id)
-    return SidebarAssignmentOut(
-        id_role=role.id_role,
-        id_item=item.id_item,
-        role_name=role.role_name,
-        name_item=item.name_item,
-    )
+        assignment = SidebarAssignmentOut(
+            id_role=role.id_role,
+            id_item=item.id_item,
+            role_name=role.role_name,
+            name_item=item.name_item,
+        )
+        await record(
+            seam,
+            conn,
+            entity="sidebar",
+            entity_id=item_id,
+            changes={"roles": [None, role.role_name]},
+            result=assignment,
+        )
+    return assignment
 
 
 @operation("sidebar:unassign")
 async def unassign(seam: Seam, *, item_id: int, role_id: int) -> dict[str, int]:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
+        role = await roles_service.get_by_id(conn, role_id=role_id)
         if not await repository.unassign(conn, item_id=item_id, role_id=role_id):
             raise NotFound("errors.assignment_not_found")
-    return {"idItem": item_id, "idRole": role_id}
+        result = {"idItem": item_id, "idRole": role_id}
+        changes = {"roles": [role.role_name if role else role_id, None]}
+        await record(
+            seam, conn, entity="sidebar", entity_id=item_id, changes=changes, result=result
+        )
+    return result

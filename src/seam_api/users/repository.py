@@ -73,11 +73,13 @@ async def create(
 
 async def update_fields(
     conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
-) -> None:
-    """Write `values`; with `revoke_sessions`, every token issued so far stops counting."""
+) -> bool:
+    """Write `values`; with `revoke_sessions`, every token issued so far stops counting.
+    False when no such user exists."""
     if revoke_sessions:
         values = {**values, "token_version": users.c.token_version + 1}
-    await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
+    result = await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
+    return result.rowcount > 0
 
 
 async def delete_one(conn: AsyncConnection, *, user_id: int) -> bool:

@@ -13,15 +13,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from seam_api.container import Seam
 from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
-from seam_api.core.operations import operation, step
+from seam_api.core.eventlog import changes_between
+from seam_api.core.operations import operation, record, step
 from seam_api.core.security import hash_password, temporary_password
 from seam_api.roles import service as roles_service
 from seam_api.users import repository
 from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
 
+# The fields an audit entry compares (contract names); the password only by name.
+AUDITED_FIELDS = ("full_name", "email", "roleId", "isActive")
+
 
 def _user(row: Any) -> UserOut:
     return UserOut.model_validate(dict(row))
+
+
+def _audited(row: Any) -> dict[str, Any]:
+    return _user(row).model_dump(by_alias=True)
+
+
+def user_changes(before: Any, after: Any, *, password: bool = False) -> dict[str, list[Any]]:
+    """An audit entry's `changes` between two user rows (either may be None)."""
+    return changes_between(
+        None if before is None else _audited(before),
+        None if after is None else _audited(after),
+        fields=AUDITED_FIELDS,
+        secrets=("password",) if password else (),
+    )
 
 
 async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
@@ -74,9 +92,12 @@ async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
         step(seam, "saving")
         await repository.update_fields(conn, user_id=user_id, values=values, revoke_sessions=revoke)
         row = await repository.get(conn, user_id=user_id)
+        user = _user(row)
+        audit = user_changes(current, row, password=changes.password is not None)
+        await record(seam, conn, entity="user", entity_id=user_id, changes=audit, result=user)
     if revoke:
         await seam.account_changed(user_id, revoked=True)
-    return _user(row)
+    return user
 
 
 @operation("user:setState")
@@ -92,8 +113,11 @@ async def set_state(seam: Seam, *, user_id: int, state: UserStateUpdate) -> User
             conn, user_id=user_id, values={"is_active": state.is_active}, revoke_sessions=disabling
         )
         row = await repository.get(conn, user_id=user_id)
+        user = _user(row)
+        changes = user_changes(current, row)
+        await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)
     await seam.account_changed(user_id, revoked=disabling)
-    return _user(row)
+    return user
 
 
 def _reset_summary(_result: TemporaryPassword) -> None:
@@ -110,13 +134,17 @@ async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
     password = temporary_password()
     step(seam, "hashing")
     password_hash = await hash_password(password)
+    result = TemporaryPassword(temporary_password=password)
     async with seam.db.transaction() as conn:
         step(seam, "saving")
-        await repository.update_fields(
+        if not await repository.update_fields(
             conn, user_id=user_id, values={"password_hash": password_hash}, revoke_sessions=True
-        )
+        ):
+            raise NotFound("errors.user_not_found")  # deleted while the hash was made
+        changes = changes_between(None, None, fields=(), secrets=("password",))
+        await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=result)
     await seam.account_changed(user_id, revoked=True)
-    return TemporaryPassword(temporary_password=password)
+    return result
 
 
 @operation("user:delete")
@@ -124,7 +152,11 @@ async def delete(seam: Seam, *, user_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        if not await repository.delete_one(conn, user_id=user_id):
+        current = await repository.get(conn, user_id=user_id)
+        if current is None or not await repository.delete_one(conn, user_id=user_id):
             raise NotFound("errors.user_not_found")
+        result = {"idUser": user_id}
+        changes = user_changes(current, None)
+        await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=result)
     await seam.account_changed(user_id, revoked=True)
-    return {"idUser": user_id}
+    return result

@@ -1,0 +1,97 @@
+"""The audit routes (contract 6): thin, like every router. `export` is declared before
+`/{eventId}` so that the word is never read as an id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from seam_api.audit import service
+from seam_api.audit.schemas import AuditEntry, AuditFilters, Entity, epoch_ms
+from seam_api.core.access import Permitted
+from seam_api.core.errors import FieldError, Invalid
+from seam_api.core.params import API_PREFIX, Limit
+from seam_api.core.types import MAX_ID
+from seam_api.core.web import Envelope, ok
+from seam_api.messages import t
+
+router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
+
+MAX_EVENT_ID = 2**63 - 1
+
+
+def audit_filters(
+    actor_id: Annotated[int | None, Query(alias="actorId", ge=1, le=MAX_ID)] = None,
+    operation: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
+    entity: Entity | None = None,
+    entity_id: Annotated[str | None, Query(alias="entityId", min_length=1, max_length=64)] = None,
+    occurred_from: Annotated[
+        datetime | None, Query(alias="from", description="ISO 8601; without a zone, UTC")
+    ] = None,
+    occurred_to: Annotated[
+        datetime | None, Query(alias="to", description="ISO 8601; without a zone, UTC")
+    ] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_EVENT_ID, description="Older than this eventId (paging)")
+    ] = None,
+) -> AuditFilters:
+    filters = AuditFilters(
+        actor_id=actor_id,
+        operation=operation,
+        entity=entity,
+        entity_id=entity_id,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        before=before,
+    )
+    if occurred_from and occurred_to and epoch_ms(occurred_from) > epoch_ms(occurred_to):
+        raise Invalid("errors.validation", errors=[FieldError("from", t("errors.audit_range"))])
+    return filters
+
+
+Filters = Annotated[AuditFilters, Depends(audit_filters)]
+
+
+@router.get(
+    "",
+    response_model=Envelope[list[AuditEntry]],
+    summary="Audit entries, newest first; page with `before`",
+)
+async def list_audit(
+    request: Request, _caller: Permitted, filters: Filters, limit: Limit = 50
+) -> Response:
+    return ok(await service.list_newest(request.app.state.seam, filters=filters, limit=limit))
+
+
+@router.get(
+    "/export",
+    summary="The filtered trail as a streamed CSV or NDJSON file, oldest first",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+async def export_audit(
+    request: Request,
+    _caller: Permitted,
+    filters: Filters,
+    format: Literal["csv", "ndjson"] = "ndjson",
+) -> StreamingResponse:
+    chunks = await service.export(request.app.state.seam, filters=filters, format=format)
+    media_type = "text/csv" if format == "csv" else "application/x-ndjson"
+    filename = f"seam-audit.{format}"
+    return StreamingResponse(
+        chunks,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/{eventId}", response_model=Envelope[AuditEntry], summary="One audit entry")
+async def get_audit_entry(
+    request: Request,
+    _caller: Permitted,
+    eventId: Annotated[int, Path(ge=1, le=MAX_EVENT_ID, description="An audit entry's id")],
+) -> Response:
+    return ok(await service.get(request.app.state.seam, event_id=eventId))

@@ -1,0 +1,323 @@
+"""The audit routes (contract 6) on every database: entries written by the mutations themselves,
+filters and paging, one entry, the streamed export, who may read it, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import func, insert, select
+
+from seam_api.core.db import Database
+from seam_api.models import event_sequence, events
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AppFactory,
+    Databases,
+    bearer,
+    login,
+    start_server,
+)
+from tests.helpers import API, create_role, data, failure, grant, member, register, unique
+
+ADMIN_ID = 1
+
+
+async def audit(
+    http: httpx.AsyncClient, headers: dict[str, str], **filters: Any
+) -> list[dict[str, Any]]:
+    return list(data(await http.get(f"{API}/audit", headers=headers, params=filters)))
+
+
+async def test_a_mutation_records_who_changed_what_with_before_and_after(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    headers = {**admin_headers, "User-Agent": "audit-test/1.0", "X-Request-ID": "req-audit-1"}
+    body = {"roleName": unique("renamed"), "description": "Now described"}
+    data(await client.put(f"{API}/roles/{role_id}", headers=headers, json=body))
+
+    newest = (await audit(client, admin_headers, entity="role", entityId=str(role_id)))[0]
+    assert newest["operation"] == "role:edit"
+    assert newest["message"] == "Role updated successfully"
+    assert newest["actorId"] == ADMIN_ID and newest["actorEmail"] == ADMIN_EMAIL
+    assert newest["entity"] == "role" and newest["entityId"] == str(role_id)
+    assert newest["changes"]["description"] == [None, "Now described"]
+    assert newest["changes"]["roleName"][1] == body["roleName"]
+    assert newest["userAgent"] == "audit-test/1.0"
+    assert newest["ip"]  # the test client's address
+    assert newest["eventId"].isdigit()
+    assert newest["occurredAt"].endswith("Z")
+    assert set(newest) >= {
+        "eventId", "operation", "message", "actorId", "actorEmail", "ip", "userAgent",
+        "entity", "entityId", "changes", "occurredAt",
+    }  # fmt: skip
+
+
+async def test_a_password_appears_by_name_never_by_value(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    user = await register(client, admin_headers)
+    body = {"password": "a-brand-new-password"}
+    data(await client.put(f"{API}/users/{user['idUser']}", headers=admin_headers, json=body))
+    data(await client.put(f"{API}/users/{user['idUser']}/resetPassword", headers=admin_headers))
+
+    entries = await audit(client, admin_headers, entity="user", entityId=str(user["idUser"]))
+    assert [e["operation"] for e in entries] == [
+        "user:resetPassword",
+        "user:edit",
+        "auth:register",
+    ]
+    assert all(e["changes"]["password"] == [None, None] for e in entries)
+    export = await client.get(f"{API}/audit/export", headers=admin_headers)
+    for secret in ("a-brand-new-password", "member-password-1", "$2b$", "$argon2", "password_hash"):
+        assert secret not in export.text
+
+
+async def test_a_failed_mutation_leaves_no_entry(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    name = unique("taken")
+    data(await client.post(f"{API}/roles", headers=admin_headers, json={"roleName": name}), 201)
+    before = await audit(client, admin_headers)
+    failure(await client.post(f"{API}/roles", headers=admin_headers, json={"roleName": name}), 409)
+    failure(await client.delete(f"{API}/users/999999", headers=admin_headers), 404)
+    assert await audit(client, admin_headers) == before
+
+
+async def test_sign_ins_and_sign_outs_are_entries(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    bad = {"email": ADMIN_EMAIL, "password": "not-the-password"}
+    failure(await client.post(f"{API}/auth/login", json=bad), 401)
+    unknown = {"email": "nobody@example.com", "password": "whatever-it-is"}
+    failure(await client.post(f"{API}/auth/login", json=unknown), 401)
+    token = await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    data(await client.post(f"{API}/auth/logout", headers=bearer(token)))
+
+    sessions = await audit(client, admin_headers, entity="session")
+    assert [e["operation"] for e in sessions[:4]] == [
+        "auth:logout",
+        "auth:login",
+        "auth:loginFailed",
+        "auth:loginFailed",
+    ]
+    assert sessions[2]["actorEmail"] == "nobody@example.com" and sessions[2]["actorId"] is None
+    assert sessions[3]["actorId"] == ADMIN_ID
+    assert all(e["changes"] == {} for e in sessions[:4])
+
+
+async def test_filters_and_paging_with_before(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    created = [await create_role(client, admin_headers) for _ in range(3)]
+    creates = await audit(client, admin_headers, operation="role:create", limit=2)
+    assert [int(e["entityId"]) for e in creates] == created[:0:-1]
+    older = await audit(
+        client, admin_headers, operation="role:create", before=creates[-1]["eventId"]
+    )
+    assert int(older[0]["entityId"]) == created[0]
+
+    plain = await member(client, admin_headers)
+    mine = await audit(client, admin_headers, actorId=plain.id)
+    assert [e["operation"] for e in mine] == ["auth:login"]
+
+    now = time.time()
+    recent = await audit(
+        client, admin_headers, operation="role:create",
+        **{"from": _iso(now - 60), "to": _iso(now + 60)},
+    )  # fmt: skip
+    assert len(recent) >= 3
+    assert await audit(client, admin_headers, **{"to": _iso(now - 3600)}) == []
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"before": "abc"},
+        {"actorId": -1},
+        {"entity": "planet"},
+        {"from": "yesterday"},
+        {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+    ],
+)
+async def test_bad_filters_are_400(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], params: dict[str, Any]
+) -> None:
+    body = failure(await client.get(f"{API}/audit", headers=admin_headers, params=params), 400)
+    assert body["errors"]
+
+
+async def test_one_entry_by_its_id(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    newest = (await audit(client, admin_headers, limit=1))[0]
+    one = data(await client.get(f"{API}/audit/{newest['eventId']}", headers=admin_headers))
+    assert one == newest and one["entityId"] == str(role_id)
+    failure(await client.get(f"{API}/audit/999999999", headers=admin_headers), 404)
+    failure(await client.get(f"{API}/audit/nope", headers=admin_headers), 400)
+
+
+async def test_a_role_without_the_audit_permissions_sees_nothing(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    plain = await member(client, admin_headers)
+    failure(await client.get(f"{API}/audit", headers=plain.headers), 403)
+    failure(await client.get(f"{API}/audit/1", headers=plain.headers), 403)
+    failure(await client.get(f"{API}/audit/export", headers=plain.headers), 403)
+    failure(await client.get(f"{API}/audit"), 401)
+
+    auditor_role = await create_role(client, admin_headers)
+    await grant(client, admin_headers, role_id=auditor_role, name_uri="GET /api/v1/audit")
+    auditor = await member(client, admin_headers, role_id=auditor_role)
+    assert await audit(client, auditor.headers, limit=1)
+
+
+async def test_export_as_csv_and_ndjson(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    formula = "=HYPERLINK(1)"
+    role = data(
+        await client.post(f"{API}/roles", headers=admin_headers, json={"roleName": formula}), 201
+    )
+    ndjson = await client.get(
+        f"{API}/audit/export", headers=admin_headers, params={"format": "ndjson", "entity": "role"}
+    )
+    assert ndjson.status_code == 200
+    assert ndjson.headers["content-type"].startswith("application/x-ndjson")
+    lines = [orjson.loads(line) for line in ndjson.text.splitlines()]
+    assert lines[-1]["entityId"] == str(role["idRole"])
+    assert [int(e["eventId"]) for e in lines] == sorted(int(e["eventId"]) for e in lines)
+
+    exported = await client.get(
+        f"{API}/audit/export", headers=admin_headers, params={"format": "csv", "entity": "role"}
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [row["eventId"] for row in rows] == [e["eventId"] for e in lines]
+    changes = orjson.loads(rows[-1]["changes"])
+    assert changes["roleName"] == [None, formula]  # inside JSON the value stays as it was
+    assert rows[-1]["message"] == "Role created successfully"
+
+
+async def test_a_cell_that_would_run_as_a_formula_is_written_as_text(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    bad = {"email": "=cmd@example.com", "password": "whatever-it-is"}
+    failure(await client.post(f"{API}/auth/login", json=bad), 401)
+    exported = await client.get(
+        f"{API}/audit/export",
+        headers=admin_headers,
+        params={"format": "csv", "operation": "auth:loginFailed"},
+    )
+    emails = [row["actorEmail"] for row in csv.DictReader(io.StringIO(exported.text))]
+    assert "'=cmd@example.com" in emails
+
+
+async def test_addresses_are_not_recorded_when_turned_off(make_app: AppFactory) -> None:
+    application = await make_app(audit_ip=False)
+    transport = httpx.ASGITransport(app=application.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        await create_role(http, headers)
+        entries = await audit(http, headers)
+    assert entries and all(e["ip"] is None and e["userAgent"] is None for e in entries)
+
+
+EXPORTED = 100_000
+
+
+async def _fill(db: Database, count: int) -> None:
+    """`count` entries written straight into the log, as a year of use would leave them."""
+    row = {
+        "operation": "role:edit",
+        "message": "Role updated successfully",
+        "actor_id": ADMIN_ID,
+        "actor_email": ADMIN_EMAIL,
+        "ip": "203.0.113.9",
+        "user_agent": "bulk",
+        "entity": "role",
+        "entity_id": "1",
+        "changes": orjson.dumps({"description": ["before " * 8, "after " * 8]}).decode(),
+        "occurred_at": 1_700_000_000_000,
+    }
+    async with db.transaction() as conn:
+        start = int(await conn.scalar(select(event_sequence.c.last_id)) or 0)
+        for first in range(0, count, 5000):
+            batch = range(first, min(first + 5000, count))
+            await conn.execute(insert(events), [{**row, "event_id": start + 1 + i} for i in batch])
+        await conn.execute(event_sequence.update().values(last_id=start + count))
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
+async def test_an_export_of_100k_entries_streams_in_flat_memory(
+    databases: Databases, backend: str, tmp_path: Path
+) -> None:
+    """A real server, since the in-process test client buffers whole bodies."""
+    url = await databases.create(backend)
+    server = start_server(tmp_path, {"SEAM_DATABASE_URL": url, "SEAM_AUDIT_RETENTION": "0"})
+    db = Database(url)
+    try:
+        await _fill(db, EXPORTED)
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+            headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+            await http.get(f"{API}/audit", headers=headers)
+            await asyncio.sleep(2)  # the log follower reads past the new entries meanwhile
+            peak_before = _peak_rss(server.pid)
+            lines = size = 0
+            params = {"format": "ndjson", "operation": "role:edit"}
+            async with http.stream(
+                "GET", f"{API}/audit/export", headers=headers, params=params
+            ) as response:
+                assert response.status_code == 200
+                async for chunk in response.aiter_bytes():
+                    lines += chunk.count(b"\n")
+                    size += len(chunk)
+            growth = _peak_rss(server.pid) - peak_before
+    finally:
+        await db.dispose()
+        server.stop()
+    assert lines == EXPORTED
+    # The body is tens of megabytes (loaded at once, its rows would take hundreds); what the
+    # server held at a time is a page of entries.
+    assert size > 30_000_000
+    assert growth < 16 * 1024 * 1024, f"peak memory grew {growth} bytes for a {size}-byte export"
+
+
+async def test_retention_prunes_only_entries_past_it(make_app: AppFactory) -> None:
+    application = await make_app(audit_retention="0")
+    await _fill(application.seam.db, 2500)  # from 2023
+    transport = httpx.ASGITransport(app=application.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        await create_role(http, headers)
+        cutoff = int(time.time() * 1000) - 90 * 86400 * 1000
+        removed = await application.seam.events.prune(older_than_ms=cutoff)
+        async with application.seam.db.read() as conn:
+            left = await conn.scalar(select(func.count()).select_from(events))
+            oldest = await conn.scalar(select(func.min(events.c.occurred_at)))
+    assert removed == 2500
+    assert left and left >= 2  # the bootstrap's sign-in and the new role are recent
+    assert oldest is not None and oldest > cutoff
