@@ -51,6 +51,9 @@ def running(workdir: Path, env: dict[str, str], variant: str | None = None) -> I
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEAM_JWT_SECRET": JWT_SECRET,
+        # Every swarm client carries the admin's token, where real tabs would belong to many
+        # users: the per-account socket cap would refuse the 51st.
+        "SEAM_MAX_SOCKETS_PER_USER": "100000",
     }
     command = None
     if variant is not None:
