@@ -41,6 +41,7 @@ READ_CONNECTIONS = 50
 LOGIN_CONNECTIONS = 8
 BCRYPT_THREADS = 2
 MEMORY_CLIENTS = 1000
+WARM_UP_MUTATIONS = 3
 
 WRK = "wrk, 1 thread, Lua `done` hook"
 SWARM = "1 asyncio process, raw aiohttp websockets"
@@ -378,6 +379,17 @@ async def bench_delivery(
                     _memory_row(report, size, before, servers.rss_kib(targets[0]), who)
                 if "c" not in options.only and not cluster and not variant:
                     continue
+                # Unmeasured first: Node's JIT and Python's caches warm up on the first events.
+                await measure_delivery(
+                    swarm,
+                    session,
+                    mutate_url=urls[0],
+                    token=token,
+                    user_id=user_id,
+                    mutations=WARM_UP_MUTATIONS,
+                    run_id=uuid.uuid4().hex[:8],
+                    grace=0.5,
+                )
                 name = f"events-{'cluster' if cluster else who}-{size}"
                 profile = not cluster and who == "seam" and size == MEMORY_CLIENTS
                 server_cpu = sum(servers.cpu_seconds(server) for server in targets)
