@@ -1,4 +1,4 @@
-"""The `seam-api` command as a real process (contract 6): first start, secrets, the other
+"""The `seam-api` command as a real process (reference §10): first start, secrets, the other
 commands, and several instances starting at once."""
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def login_status(server: Server, email: str, password: str) -> int:
     return response.status_code
 
 
-def run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     """Run `seam-api ARGS` in `tmp` on a SQLite database there, with `env` over it."""
     full_env = {
         **os.environ,
@@ -40,7 +42,13 @@ def run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         **env,
     }
     return subprocess.run(
-        [SEAM_API, *args], env=full_env, cwd=tmp, capture_output=True, text=True, timeout=60
+        [SEAM_API, *args],
+        env=full_env,
+        cwd=tmp,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -60,6 +68,14 @@ def test_first_start_prints_a_generated_password_that_signs_in(
     passwords = GENERATED_PASSWORD.findall(server.log.read_text())
     assert len(passwords) == 1
     assert login_status(server, ADMIN_EMAIL, passwords[0]) == 200
+
+
+def test_first_start_prints_the_console_address_beside_the_password(
+    first_start: tuple[Server, Path],
+) -> None:
+    server, _tmp = first_start
+    assert f"Admin console: {server.url}/admin\n" in server.log.read_text()
+    assert httpx.get(f"{server.url}/admin", timeout=10).status_code == 200
 
 
 def test_first_start_serves_the_docs(first_start: tuple[Server, Path]) -> None:

@@ -18,7 +18,12 @@ from starlette.routing import BaseRoute
 
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
+from seam_api.console.router import router as console_router
 from seam_api.container import Seam
+from seam_api.core import metrics, openapi
+from seam_api.core.forwarded import ClientAddresses
+from seam_api.core.probes import Probes
+from seam_api.core.probes import router as probes_router
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
 from seam_api.messages import set_default_locale
 from seam_api.permissions.router import router as permissions_router
@@ -35,6 +40,7 @@ ROUTERS = (
     sidebar_router,
     audit_router,
 )
+ROUTES = tuple(route for router in ROUTERS for route in router.routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +54,13 @@ class Application:
     @property
     def routes(self) -> list[BaseRoute]:
         """The route table, which the bootstrap derives permissions from."""
-        return [route for router in ROUTERS for route in router.routes]
+        return list(ROUTES)
 
 
 def create_app(settings: Settings) -> Application:
     set_default_locale(settings.locale)
     seam = Seam(settings)
+    probes = Probes(settings, seam.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +71,7 @@ def create_app(settings: Settings) -> Application:
         try:
             yield
         finally:
+            await probes.close()
             await seam.stop()
 
     api = FastAPI(
@@ -72,8 +80,11 @@ def create_app(settings: Settings) -> Application:
         description="Auth, users, roles, route permissions and menus, with live progress "
         "and change events over Socket.IO.",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged files by core.openapi, not from a CDN
+        redoc_url=None,
     )
     api.state.seam = seam
+    api.state.probes = probes
     origins = ["*"] if settings.cors_origin == "*" else settings.cors_origin.split(",")
     api.add_middleware(
         CORSMiddleware,
@@ -84,6 +95,15 @@ def create_app(settings: Settings) -> Application:
     install_error_handlers(api)
     for router in ROUTERS:
         api.include_router(router)
-    http = RequestContextMiddleware(api, max_body_bytes=settings.max_body_bytes)
+    api.include_router(probes_router)
+    api.include_router(console_router)  # /admin: static files, outside the API's route table
+    openapi.install(api, [*ROUTES, *probes_router.routes])
+    api.include_router(metrics.router)
+    metrics.watch(seam)
+    http = RequestContextMiddleware(
+        api,
+        max_body_bytes=settings.max_body_bytes,
+        addresses=ClientAddresses(settings.trusted_networks),
+    )
     asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
     return Application(asgi=asgi, api=api, seam=seam)

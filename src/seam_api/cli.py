@@ -1,22 +1,32 @@
-"""The `seam-api` command: serve, db upgrade, bootstrap."""
+"""The `seam-api` command: serve, db upgrade, bootstrap, admin set-password and create."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import sys
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 
 from seam_api.app import Application, create_app
-from seam_api.bootstrap import BootstrapReport, bootstrap
-from seam_api.core import migrate
+from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_admin, set_password
+from seam_api.console.router import CONSOLE_PATH
+from seam_api.core import logs, migrate
+from seam_api.core.http_protocol import bounded_protocol
+from seam_api.core.types import Email
 from seam_api.settings import Settings
+
+# The API's password rule (core/types.py `Password`).
+MIN_PASSWORD, MAX_PASSWORD = 6, 100
 
 app = typer.Typer(help="SEAM API: auth, permissions and live events for admin front ends.")
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
+admin_app = typer.Typer(help="Recover or add admin accounts from the command line.")
+app.add_typer(admin_app, name="admin")
 
 
 def _settings() -> Settings:
@@ -54,6 +64,11 @@ def _announce(report: BootstrapReport, email: str) -> None:
         )
     elif report.admin_created:
         typer.echo(f"Admin created: {email} (password from SEAM_ADMIN_PASSWORD)")
+    elif report.admin_password_ignored:
+        typer.echo(
+            f"The admin {email} exists: SEAM_ADMIN_PASSWORD changed nothing. "
+            f"To set its password: seam-api admin set-password {email}"
+        )
 
 
 @app.command()
@@ -63,12 +78,13 @@ def serve(
 ) -> None:
     """Apply pending migrations, bootstrap, and serve HTTP and Socket.IO on one port."""
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(level=settings.log_level, json=settings.log_format == "json")
     application = create_app(settings)
     report = asyncio.run(_prepare(application))
     _announce(report, settings.admin_email.lower())
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"SEAM API on http://{bind_host}:{bind_port} (docs at /docs)")
+    typer.echo(f"Admin console: http://{bind_host}:{bind_port}{CONSOLE_PATH}")
     uvicorn.run(
         application.asgi,
         host=bind_host,
@@ -77,7 +93,7 @@ def serve(
         # late (wrk -c50, p99 up to 130 ms) where asyncio, once warm, kept the maximum under
         # 31 ms at the same throughput (bench/README.md, "Event loop").
         loop="asyncio",
-        http="httptools",
+        http=bounded_protocol(settings.request_head_timeout),  # bounds on header size and time
         ws="websockets-sansio",
         # Off, as in Socket.IO's own server: compression state costs memory on every socket
         # and the events are small.
@@ -86,7 +102,8 @@ def serve(
         timeout_graceful_shutdown=5,
         lifespan="on",
         access_log=False,
-        log_level="info",
+        log_level=settings.log_level,
+        log_config=None,  # our handler and format (logs.configure), not uvicorn's
     )
 
 
@@ -104,3 +121,69 @@ def run_bootstrap() -> None:
     report = asyncio.run(_prepare(create_app(settings)))
     _announce(report, settings.admin_email.lower())
     typer.echo(f"Bootstrap done: {report.permissions_created} permissions created.")
+
+
+def _read_password() -> str:
+    """Prompted twice on a terminal; otherwise the first line of stdin (for scripts)."""
+    if sys.stdin.isatty():
+        password: str = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        typer.echo(
+            f"seam-api: the password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return password
+
+
+async def _on_account(application: Application, change: Awaitable[None]) -> None:
+    seam = application.seam
+    try:
+        await change
+    finally:
+        await seam.bus.stop()
+        await seam.db.dispose()
+
+
+def _run_account_change(settings: Settings, make: Callable[[Application], Awaitable[None]]) -> None:
+    application = create_app(settings)
+    try:
+        asyncio.run(_on_account(application, make(application)))
+    except AccountError as error:
+        typer.echo(f"seam-api: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@admin_app.command("set-password")
+def admin_set_password(email: Annotated[str, typer.Argument(help="The account's email")]) -> None:
+    """Set an account's password (prompted, or read from stdin) and end all its sessions."""
+    settings = _settings()
+    password = _read_password()
+    _run_account_change(
+        settings, lambda application: set_password(application.seam, email=email, password=password)
+    )
+    typer.echo(f"Password set for {email}; its earlier sessions are revoked.")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Argument(help="The new admin's email")],
+    full_name: Annotated[str, typer.Option("--name", help="Full name")] = "Administrator",
+) -> None:
+    """Create an account in the admin role (password prompted, or read from stdin)."""
+    settings = _settings()
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+    except ValidationError:
+        typer.echo(f"seam-api: {email!r} is not a deliverable email address", err=True)
+        raise typer.Exit(2) from None
+    password = _read_password()
+    _run_account_change(
+        settings,
+        lambda application: create_admin(
+            application.seam, email=email, password=password, full_name=full_name
+        ),
+    )
+    typer.echo(f"Admin created: {email}")

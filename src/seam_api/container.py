@@ -49,6 +49,7 @@ class Seam:
         self.limiter = LoginLimiter(
             per_account=settings.login_max_failures_per_account,
             per_address=settings.login_max_failures_per_address,
+            registrations_per_address=settings.registrations_per_address,
             window=settings.login_failure_window,
             redis_url=settings.redis_url,
             key_prefix=settings.redis_name("login"),

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+# `sqlite_autoincrement` on the tables whose ids name things outside the database (tokens,
+# clients' tables): SQLite would otherwise give a deleted row's id to the next row.
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -45,6 +47,7 @@ roles = Table(
     Column("role_name", String(50), nullable=False),
     Column("role_name_key", CASE_FOLDED_NAME, nullable=False, unique=True, index=True),
     Column("description", String(255), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 permissions = Table(
@@ -55,6 +58,7 @@ permissions = Table(
     Column("name_uri", String(100), nullable=False),
     Column("name_uri_key", String(100), nullable=False, unique=True),
     Column("description", String(255), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 role_permissions = Table(
@@ -92,7 +96,9 @@ users = Table(
     ),
     Column("is_active", SmallInteger, nullable=False, default=1),
     # Raised to revoke every token issued before; tokens carry the version they were signed at.
+    # It starts at a random value, which binds a token to its account beyond the id.
     Column("token_version", Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,
 )
 
 sidebar_items = Table(
@@ -102,6 +108,7 @@ sidebar_items = Table(
     Column("name_item", String(100), nullable=False),
     Column("icon_item", String(50), nullable=True),
     Column("route", String(100), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 role_sidebar_items = Table(

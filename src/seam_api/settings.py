@@ -1,7 +1,8 @@
-"""Every SEAM_* setting (contract section 6) in one pydantic-settings class."""
+"""Every SEAM_* setting (docs/reference.md §10) in one pydantic-settings class."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -15,6 +16,7 @@ from redis.asyncio.connection import parse_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./seam.db"
 MIN_SECRET_BYTES = 32
+MIN_METRICS_TOKEN = 16
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -60,6 +62,42 @@ class Settings(BaseSettings):
     # Seconds an audit entry is kept; 0 keeps them forever.
     audit_retention: int = 90 * 86400
     audit_ip: bool = True
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    # Comma-separated addresses or networks (`10.0.0.0/8, 127.0.0.1`) of the proxies whose
+    # X-Forwarded-For is believed; from anyone else the header is ignored.
+    trusted_proxies: str = ""
+    # `off`, `open`, or a bearer token (at least 16 characters) that /metrics requires.
+    metrics: str = "off"
+    registrations_per_address: int = Field(10, ge=1)
+    request_head_timeout: float = Field(10.0, gt=0)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _entries(value):
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: str) -> str:
+        if value not in ("off", "open") and len(value) < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"SEAM_METRICS is off, open, or a token of at least {MIN_METRICS_TOKEN} characters"
+            )
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies)
+        )
 
     @field_validator("jwt_expires_in", "login_failure_window", "event_replay_window", mode="before")
     @classmethod
@@ -107,19 +145,15 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_secret(self) -> str:
-        """The JWT secret; on embedded SQLite it is generated once and kept beside the file.
+        """The JWT secret, at least 32 bytes on every database; on embedded SQLite without
+        Redis it may be left unset, and is then generated once and kept beside the file.
 
         A server database or Redis means several instances share tokens, so there the secret
-        must be given and long enough: a per-machine generated one would split the cluster.
+        must be given: a per-machine generated one would split the cluster.
         """
         if self.jwt_secret is not None:
-            if (not self.is_sqlite or self.redis_url) and len(
-                self.jwt_secret.encode()
-            ) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    f"SEAM_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes "
-                    "with a server database or Redis"
-                )
+            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"SEAM_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
             return self.jwt_secret
         if not self.is_sqlite or self.redis_url:
             raise ValueError(
@@ -128,19 +162,50 @@ class Settings(BaseSettings):
         return _secret_beside(self.sqlite_path)
 
 
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
 def _secret_beside(database: Path | None) -> str:
     """Read or create `<database>.secret` (mode 0600); in-memory databases get a fresh one."""
     if database is None:
         return secrets.token_urlsafe(48)
     path = database.with_name(database.name + ".secret")
     if path.exists():
-        return path.read_text().strip()
+        return _read_secret_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race to create it
-        return path.read_text().strip()
+    # Written whole under a private name, then linked into place: a process that loses the
+    # race to create it reads a complete secret, never an empty file.
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process won the race to create it
+        return _read_secret_file(path)
+    finally:
+        draft.unlink()
+    return secret
+
+
+def _read_secret_file(path: Path) -> str:
+    """The secret a file holds, refused when others may read it, or when it is unreadable,
+    empty or short: a server that signs with a guessable key must not start."""
+    try:
+        mode = path.stat().st_mode
+        secret = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the JWT secret file {path}: {error}") from error
+    if mode & 0o077:
+        raise ValueError(
+            f"the JWT secret file {path} may be read by other users (mode {mode & 0o777:o}); "
+            "make it private with chmod 600"
+        )
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"the JWT secret file {path} holds fewer than {MIN_SECRET_BYTES} bytes; "
+            "delete it to have a new one generated"
+        )
     return secret

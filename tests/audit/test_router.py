@@ -137,6 +137,9 @@ async def test_filters_and_paging_with_before(
     )  # fmt: skip
     assert len(recent) >= 3
     assert await audit(client, admin_headers, **{"to": _iso(now - 3600)}) == []
+    assert (
+        await audit(client, admin_headers, **{"from": _iso(now + 60), "to": _iso(now - 60)}) == []
+    )
 
 
 def _iso(epoch: float) -> str:
@@ -152,7 +155,6 @@ def _iso(epoch: float) -> str:
         {"actorId": -1},
         {"entity": "planet"},
         {"from": "yesterday"},
-        {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
     ],
 )
 async def test_bad_filters_are_400(

@@ -1,4 +1,4 @@
-"""Route permissions (contract 3): nameUri derivation, and what the bootstrap seeds from the
+"""Route permissions (reference §3): nameUri derivation, and what the bootstrap seeds from the
 route table."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.helpers import (
     unique_email,
 )
 
-# The **perm** routes of contract section 4, and registration (4.1), as the contract writes them.
+# The **perm** routes of reference §4, and registration (4.1), as the contract writes them.
 CONTRACT_PERM_ROUTES = {
     "POST /api/v1/auth/register",
     "GET /api/v1/users",

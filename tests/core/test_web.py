@@ -1,4 +1,4 @@
-"""What every route shares (contract 1): unknown routes, bad bodies, status codes, language."""
+"""What every route shares (reference §1): unknown routes, bad bodies, status codes, language."""
 
 from __future__ import annotations
 
@@ -110,3 +110,31 @@ async def test_the_locale_setting_picks_the_language_when_the_request_names_none
         english = failure(await http.get("/x", headers={"Accept-Language": "en"}), 404)
     assert body["message"] == "Token inválido o expirado"
     assert english["message"] == "Route GET /x not found"
+
+
+async def test_field_messages_of_a_validation_error_follow_the_language(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"full_name": " a ", "email": "not-an-email", "roleId": "x", "password": "a\u0000bcdefg"}
+    spanish = await client.post(
+        f"{API}/auth/register", headers={**admin_headers, **SPANISH}, json=body
+    )
+    english = await client.post(f"{API}/auth/register", headers=admin_headers, json=body)
+    messages_es = {e["field"]: e["message"] for e in failure(spanish, 400)["errors"]}
+    messages_en = {e["field"]: e["message"] for e in failure(english, 400)["errors"]}
+    assert messages_es == {
+        "full_name": "Debe tener al menos 2 caracteres",
+        "email": "No es una dirección de correo válida",
+        "roleId": "Debe ser un número entero",
+        "password": "No debe contener caracteres NUL",
+    }
+    assert messages_en["full_name"] == "String should have at least 2 characters"
+    assert messages_en["email"].startswith("value is not a valid email address")
+
+
+async def test_a_body_naming_no_field_is_explained_in_the_language(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.put(f"{API}/roles/1", headers={**admin_headers, **SPANISH}, json={})
+    (error,) = failure(response, 400)["errors"]
+    assert error["message"] == "Indique al menos uno de: roleName, description"

@@ -1,4 +1,4 @@
-"""The permission routes (contract 4) and how assignments rule the **perm** routes (contract 3)."""
+"""The permission routes (reference §4) and how assignments rule the **perm** routes (§3)."""
 
 from __future__ import annotations
 
@@ -244,3 +244,14 @@ async def test_permission_names_match_the_route_case_insensitively(
     assign = {"roleId": role_id, "permissionId": created["idPermission"]}
     data(await client.post(f"{API}/permission/assign", headers=admin, json=assign))
     data(await client.get(f"{API}/users/{user.id}", headers=user.headers))
+
+
+async def test_a_name_uri_too_long_once_lower_cased_is_400(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """`İ` lower-cases to two characters: 65 characters become 125 in the stored key."""
+    body = {"nameUri": "GET /" + "İ" * 60}
+
+    answer = await client.post(f"{API}/permission/register", headers=admin_headers, json=body)
+
+    assert "lower-cased" in failure(answer, 400)["errors"][0]["message"]

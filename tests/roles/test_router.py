@@ -1,4 +1,4 @@
-"""The role routes (contract 4): list, create, edit, delete."""
+"""The role routes (reference §4): list, create, edit, delete."""
 
 from __future__ import annotations
 
@@ -233,3 +233,39 @@ async def test_the_protected_default_role_is_the_one_the_settings_name(
         failure(await http.put(f"{API}/roles/{crew_id}", headers=admin, json=body), 409)
         renamed = data(await http.put(f"{API}/roles/{other['idRole']}", headers=admin, json=body))
     assert renamed["roleName"] == body["roleName"]
+
+
+# -- names that only look like a seeded role's ------------------------------------------------
+
+CYRILLIC_A = "\u0430"
+FULL_WIDTH_ADMIN = "\uff41\uff44\uff4d\uff49\uff4e"
+
+
+async def test_role_names_that_only_look_like_admin_are_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for lookalike in (f"{CYRILLIC_A}dmin", FULL_WIDTH_ADMIN, "Àdmin", f"{CYRILLIC_A}DMIN"):
+        answer = await client.post(
+            f"{API}/roles", headers=admin_headers, json={"roleName": lookalike}
+        )
+        assert "'admin'" in failure(answer, 409)["message"], lookalike
+
+
+async def test_renaming_a_role_to_look_like_the_default_role_is_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+
+    answer = await client.put(
+        f"{API}/roles/{role_id}", headers=admin_headers, json={"roleName": "us\u0435r"}
+    )
+
+    failure(answer, 409)
+
+
+async def test_names_in_other_scripts_that_look_like_no_seeded_role_are_accepted(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for name in ("\u0410\u0434\u043c\u0438\u043d", f"{unique('Árbol')}"):
+        answer = await client.post(f"{API}/roles", headers=admin_headers, json={"roleName": name})
+        data(answer, 201)

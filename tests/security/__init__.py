@@ -47,6 +47,8 @@ class Tab:
         await self._close_sessions()
         await self.client.eio.wait()  # its read and write loops have ended
         await self.client.disconnect()
+        if self.client.eio.state != "disconnected":  # a refused CONNECT leaves Engine.IO open
+            await self.client.eio.disconnect(abort=True)
         await self._close_sessions()
 
     async def _close_sessions(self) -> None:

@@ -1,4 +1,4 @@
-"""Contract 1 and 4: bad input is refused with 400 (or 413 for size), never a 500, and a refused
+"""Reference §1 and 4: bad input is refused with 400 (or 413 for size), never a 500, and a refused
 request writes nothing. Run on every backend: NUL bytes, lone surrogates and out-of-range
 numbers are exactly what PostgreSQL and MariaDB turn into server errors when they get through.
 """

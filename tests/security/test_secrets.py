@@ -1,6 +1,7 @@
-"""Contract 2 and 6: passwords exist only as bcrypt hashes of cost 12, and neither they nor their
-hashes reach an answer, an event or a log; a reset shows a random password once; a signing
-secret shorter than 32 bytes is refused where several instances would share it.
+"""Reference §2 and 10: passwords exist only as Argon2id hashes, and neither they nor their hashes
+reach an answer, an event or a log; a reset shows a random password once; a signing secret
+shorter than 32 bytes, or a secret file that is empty, unreadable or readable by others, stops
+the server at start on every database; the SQLite files are the owner's alone.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import httpx
 import pytest
 import socketio
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from seam_api.app import Application
@@ -30,13 +31,14 @@ from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     REDIS_URL,
+    AppFactory,
     Server,
     bearer,
     login,
 )
 
 API = "/api/v1"
-HASH_PREFIX = "$2b$12$"
+HASH_PREFIX = "$argon2id$v=19$m=65536,t=3,p=4$"
 SHORT_SECRET = "s" * 31
 ENOUGH_SECRET = "s" * 32
 # Answers and logs do not depend on the database; storage is checked on every backend.
@@ -97,15 +99,16 @@ async def password_flow(http: httpx.AsyncClient, admin: dict[str, str]) -> Flow:
 
 
 def leaked(text: str, passwords: list[str]) -> list[str]:
-    """Which secrets (the passwords, any bcrypt hash, the hash's column name) `text` holds."""
-    markers = [*passwords, "$2b$", "password_hash"]
+    """Which secrets (the passwords, any bcrypt or Argon2 hash, the hash's column name) `text`
+    holds."""
+    markers = [*passwords, "$2b$", "$argon2", "password_hash"]
     return [marker for marker in markers if marker in text]
 
 
 # -- storage ---------------------------------------------------------------------------------
 
 
-async def test_passwords_are_stored_as_bcrypt_hashes_of_cost_12(
+async def test_passwords_are_stored_as_argon2id_hashes(
     app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     first, second = new_password(), new_password()
@@ -126,10 +129,10 @@ async def test_passwords_are_stored_as_bcrypt_hashes_of_cost_12(
         (temporary, after_reset),
     ):
         assert stored.startswith(HASH_PREFIX), stored
-        assert bcrypt.checkpw(password.encode(), stored.encode())
+        assert PasswordHasher().verify(stored, password)
 
 
-async def test_the_bootstrapped_admin_password_is_a_bcrypt_hash_of_cost_12(
+async def test_the_bootstrapped_admin_password_is_an_argon2id_hash(
     app: Application,
 ) -> None:
     async with app.seam.db.read() as conn:
@@ -255,6 +258,7 @@ SHARED_SETUPS = {
     **{name: {"database_url": url} for name, url in SERVER_DATABASES.items()},
     "sqlite with redis": {"database_url": "sqlite+aiosqlite:///./seam.db", "redis_url": REDIS_URL},
 }
+EVERY_SETUP = {**SHARED_SETUPS, "sqlite": {"database_url": "sqlite+aiosqlite:///./seam.db"}}
 
 
 @pytest.mark.parametrize("setup", SHARED_SETUPS.values(), ids=SHARED_SETUPS.keys())
@@ -266,6 +270,70 @@ def test_a_short_or_missing_secret_is_refused_where_instances_share_tokens(
 
     with pytest.raises(ValueError, match="SEAM_JWT_SECRET"):
         _ = settings.signing_secret
+
+
+@pytest.mark.parametrize("setup", EVERY_SETUP.values(), ids=EVERY_SETUP.keys())
+def test_a_short_secret_is_refused_on_every_database(setup: dict[str, str]) -> None:
+    settings = Settings(_env_file=None, jwt_secret="abc", **setup)
+
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        _ = settings.signing_secret
+
+
+def sqlite_beside(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'seam.db'}")
+
+
+def test_a_generated_secret_file_is_private_and_reused(tmp_path: Path) -> None:
+    secret = sqlite_beside(tmp_path).signing_secret
+
+    assert (tmp_path / "seam.db.secret").stat().st_mode & 0o777 == 0o600
+    assert sqlite_beside(tmp_path).signing_secret == secret
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["seam.db.secret"]
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "complaint"),
+    [
+        ("", 0o600, "fewer than 32 bytes"),
+        ("short", 0o600, "fewer than 32 bytes"),
+        ("s" * 48, 0o644, "read by other users"),
+        ("s" * 48, 0o640, "read by other users"),
+    ],
+    ids=["empty", "short", "world-readable", "group-readable"],
+)
+def test_a_weak_or_exposed_secret_file_is_refused(
+    tmp_path: Path, content: str, mode: int, complaint: str
+) -> None:
+    path = tmp_path / "seam.db.secret"
+    path.write_text(content)
+    path.chmod(mode)
+
+    with pytest.raises(ValueError, match=complaint):
+        _ = sqlite_beside(tmp_path).signing_secret
+
+
+def test_an_unreadable_secret_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "seam.db.secret").mkdir()  # unreadable as a file, even by root
+
+    with pytest.raises(ValueError, match="cannot read the JWT secret file"):
+        _ = sqlite_beside(tmp_path).signing_secret
+
+
+@SQLITE_ONLY
+async def test_the_sqlite_files_are_readable_by_their_owner_only(make_app: AppFactory) -> None:
+    application = await make_app()
+    database = application.seam.settings.sqlite_path
+    assert database is not None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application.asgi), base_url="http://seam.test"
+    ) as http:
+        await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        files = [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
+
+        modes = {path.name[-4:]: path.stat().st_mode & 0o777 for path in files}
+
+    assert set(modes.values()) == {0o600}, modes
 
 
 @pytest.mark.parametrize("setup", SHARED_SETUPS.values(), ids=SHARED_SETUPS.keys())

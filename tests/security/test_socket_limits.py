@@ -178,8 +178,12 @@ class RawSocket:
         socket = cls(await session.ws_connect(endpoint, autoping=False))
         assert (await socket.ws.receive_str(timeout=DEADLINE)).startswith("0")
         await socket._send("40", {"token": token})
-        while (frame := await socket.ws.receive_str(timeout=DEADLINE)) == "2":
-            await socket.ws.send_str("3")
+        # Pings are answered; the catch-up events sent before the CONNECT reply are skipped.
+        while (frame := await socket.ws.receive_str(timeout=DEADLINE)) == "2" or frame.startswith(
+            "42"
+        ):
+            if frame == "2":
+                await socket.ws.send_str("3")
         assert frame.startswith("40") and "sid" in json.loads(frame[2:]), frame
         socket._reader = asyncio.create_task(socket._read())
         return socket

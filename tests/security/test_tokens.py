@@ -1,4 +1,4 @@
-"""Contract 3 and 5: a token counts only if it is ours, unexpired, unrevoked and its account is
+"""Reference §3 and 5: a token counts only if it is ours, unexpired, unrevoked and its account is
 unchanged. Logout revokes the presented token; disabling or deleting a user, resetting or
 changing their password, or changing their role revokes every token issued before and closes
 their live sockets within a second.

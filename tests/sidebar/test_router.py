@@ -1,4 +1,4 @@
-"""The sidebar routes (contract 4): the caller's menu, items, and which roles see them."""
+"""The sidebar routes (reference §4): the caller's menu, items, and which roles see them."""
 
 from __future__ import annotations
 
@@ -207,3 +207,28 @@ async def test_unassigning_what_is_not_assigned_is_404(
     item = await create_item(client, admin_headers)
     path = f"{API}/sidebar/{item['idItem']}/role/{role_id}"
     failure(await client.delete(path, headers=admin_headers), 404)
+
+
+# -- routes that would run code ---------------------------------------------------------------
+
+
+async def test_a_route_with_a_script_scheme_is_400(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for route in (
+        "javascript:alert(1)",
+        "JaVa\tScript:alert(1)",
+        " data:text/html,x",
+        "vbscript:x",
+    ):
+        body = {"nameItem": unique("item"), "route": route}
+        answer = await client.post(f"{API}/sidebar", headers=admin_headers, json=body)
+        failure(answer, 400)
+
+
+async def test_paths_and_http_addresses_are_accepted_as_routes(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for route in ("/users", "reports/daily", "https://example.com/help", "/search?q=a:b"):
+        body = {"nameItem": unique("item"), "route": route}
+        assert data(await client.post(f"{API}/sidebar", headers=admin_headers, json=body), 201)

@@ -1,4 +1,4 @@
-"""The user routes (contract 4): list, get, edit, state, password reset, delete."""
+"""The user routes (reference §4): list, get, edit, state, password reset, delete."""
 
 from __future__ import annotations
 

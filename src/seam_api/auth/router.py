@@ -20,13 +20,18 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     "/register",
     status_code=201,
     response_model=Envelope[UserOut],
-    summary="Register a user (contract 4.1)",
+    summary="Register a user; anonymous callers only when self-registration is on",
+    operation_id="register",
 )
 async def register(
     request: Request, may_choose_role: MayRegisterAnyRole, body: RegisterForm
 ) -> Response:
     seam = request.app.state.seam
-    user = await service.register(seam, form=body, may_choose_role=may_choose_role)
+    context = current()
+    address = context.client_address if context else None
+    user = await service.register(
+        seam, form=body, may_choose_role=may_choose_role, client_address=address
+    )
     return ok(user, status=201)
 
 
@@ -34,6 +39,7 @@ async def register(
     "/login",
     response_model=Envelope[LoginResult],
     summary="Sign in: a token, the user, their menu and permissions",
+    operation_id="login",
 )
 async def login(request: Request, body: LoginForm) -> Response:
     context = current()
@@ -41,7 +47,12 @@ async def login(request: Request, body: LoginForm) -> Response:
     return ok(await service.login(request.app.state.seam, form=body, client_address=address))
 
 
-@router.post("/logout", response_model=Envelope[None], summary="Revoke the presented token")
+@router.post(
+    "/logout",
+    response_model=Envelope[None],
+    summary="Revoke the presented token",
+    operation_id="logout",
+)
 async def logout(request: Request, caller: Authenticated) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)

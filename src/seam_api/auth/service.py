@@ -1,20 +1,26 @@
 """Registration, login and logout.
 
 Login answers one message, in comparable time, for an unknown email, a wrong password and an
-inactive account, and counts failures per account and per client address.
+inactive account. Every attempt is counted before its password is checked (core/limits.py),
+keyed on the account the database finds for the email, and self-registration per address
+before its password is hashed.
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
+
+from sqlalchemy import RowMapping
 
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.container import Seam
+from seam_api.core import delegation
 from seam_api.core.context import current
 from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from seam_api.core.operations import operation, record, step
-from seam_api.core.security import hash_password, verify_password
+from seam_api.core.security import hash_password, needs_rehash, verify_password
 from seam_api.core.sessions import Caller
 from seam_api.messages import t
 from seam_api.permissions import service as permissions_service
@@ -26,11 +32,16 @@ from seam_api.users.schemas import UserOut
 
 
 @operation("auth:register")
-async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> UserOut:
-    """Contract 4.1: anonymous callers only when self-registration is on, into the default role;
-    callers whose role holds the register permission, into any existing role."""
+async def register(
+    seam: Seam, *, form: RegisterForm, may_choose_role: bool, client_address: str | None
+) -> UserOut:
+    """Anonymous callers only when self-registration is on, into the default role; callers
+    whose role holds the register permission, into any existing role (docs/reference.md §4.1)."""
     if not may_choose_role and not seam.settings.self_registration:
         raise Forbidden("errors.registration_closed")
+    if not may_choose_role:
+        await seam.limiter.admit_registration(client_address)
+    await delegation.check_role_grant(seam, role_id=form.role_id if may_choose_role else None)
     async with seam.db.read() as conn:
         step(seam, "checking_role")
         default = await roles_service.get_by_name(conn, role_name=seam.settings.default_role)
@@ -64,6 +75,7 @@ async def register(seam: Seam, *, form: RegisterForm, may_choose_role: bool) -> 
         user = UserOut.model_validate(dict(row))  # type: ignore[arg-type]
         changes = users_service.user_changes(None, row, password=True)
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)
+    await seam.account_changed(user_id, revoked=False)  # no cached "no such account" survives
     return user
 
 
@@ -72,24 +84,37 @@ def _login_summary(result: LoginResult) -> dict[str, object]:
     return {"idUser": result.user.id_user, "email": result.user.email}
 
 
+def _limit_key(account: RowMapping | None, email: str) -> str:
+    """What the login limits count on: the account the database found, or, for an email that
+    matches none, its form without case or accents (MariaDB's collation ignores both), so
+    spellings of one address share a count whether or not it has an account."""
+    if account is not None:
+        return f"id:{account['id_user']}"
+    decomposed = unicodedata.normalize("NFKD", email.casefold())
+    return "email:" + "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 @operation("auth:login", summary=_login_summary)
 async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> LoginResult:
     email = form.email.strip().lower()
-    retry_after = await seam.limiter.retry_after(email, client_address)
-    if retry_after is not None:
-        raise TooManyRequests("errors.too_many_logins", retry_after=retry_after)
-    step(seam, "verifying")
     async with seam.db.read() as conn:
         account = await users_repository.get_credentials(conn, email=email)
-    valid = await verify_password(form.password, account["password_hash"] if account else None)
+    attempt = await seam.limiter.admit_login(_limit_key(account, email), client_address)
+    step(seam, "verifying")
+    try:
+        valid = await verify_password(form.password, account["password_hash"] if account else None)
+    except TooManyRequests:
+        await seam.limiter.not_checked(attempt)
+        raise
     if account is None or not valid or not account["is_active"]:
-        await seam.limiter.failed(email, client_address)
         await _audit_session(
             seam, "auth:loginFailed", account["id_user"] if account else None, email
         )
         raise Unauthorized("errors.credentials")
-    await seam.limiter.succeeded(email)
+    await seam.limiter.succeeded(attempt)
     await _audit_session(seam, "auth:login", account["id_user"], account["email"])
+    if needs_rehash(account["password_hash"]):
+        await _rehash(seam, user_id=account["id_user"], old=account["password_hash"], form=form)
     step(seam, "loading")
     role_id = account["role_id"]
     async with seam.db.read() as conn:
@@ -110,6 +135,14 @@ async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> L
         sidebar_items=sidebar_items,
         permissions=permissions,
     )
+
+
+async def _rehash(seam: Seam, *, user_id: int, old: str, form: LoginForm) -> None:
+    """Move a verified bcrypt (or outdated Argon2) hash to today's Argon2id, unless the password
+    changed meanwhile; tokens stay valid, since the password did not change."""
+    new = await hash_password(form.password)
+    async with seam.db.transaction() as conn:
+        await users_repository.replace_password_hash(conn, user_id=user_id, old=old, new=new)
 
 
 @operation("auth:logout", summary=lambda _: None)

@@ -136,7 +136,7 @@ async def permitted(request: Request) -> Caller:
 
 
 async def may_register_any_role(request: Request) -> bool:
-    """Registration guard (contract 4.1): True when the caller's role holds this route's
+    """Registration guard (docs/reference.md §4.1): True when the caller's role holds this route's
     permission; anonymous callers (and callers without it) fall under self-registration."""
     caller = await optional_caller(request)
     if caller is None:

@@ -7,11 +7,12 @@ contract's schemas, without an ORM identity map on the hot path.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -33,6 +34,7 @@ class Database:
     def __init__(self, url: str) -> None:
         options: dict[str, Any] = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
+            _create_private(make_url(url).database)
             options = {"connect_args": {"timeout": 30}}
         else:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
@@ -68,6 +70,16 @@ def _raise_unavailable_if_unreachable(error: Exception) -> None:
     if _is_unreachable(error):
         log.warning("database unreachable: %s", type(error).__name__)
         raise ServiceUnavailable("errors.unavailable") from error
+
+
+def _create_private(database: str | None) -> None:
+    """Create a missing SQLite file readable by its owner only: it holds the password hashes.
+    SQLite gives its -wal and -shm files the database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    os.makedirs(os.path.dirname(database) or ".", exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

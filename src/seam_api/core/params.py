@@ -1,6 +1,6 @@
 """The API prefix, and the path and query parameter types the routers share.
 
-Contract: ids are positive integers; anything else is a 400, never a 500.
+Ids are positive integers (docs/reference.md §4); anything else is a 400, never a 500.
 """
 
 from __future__ import annotations

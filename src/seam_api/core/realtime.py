@@ -38,6 +38,13 @@ from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError
 from seam_api.core.eventlog import EventLog, LoggedEvent, now_ms
 from seam_api.core.fanout import DirectFanout, RedisFanout
+from seam_api.core.metrics import (
+    EVENT_LAG,
+    EVENT_QUEUE_DEPTH,
+    EVENT_REPLAYS,
+    EVENTS_DELIVERED,
+    EVENTS_EMITTED,
+)
 from seam_api.core.sessions import Caller, SessionGuard
 from seam_api.core.sio_server import SeamSocketServer
 from seam_api.messages import pick_locale, t
@@ -56,6 +63,14 @@ FETCH_BATCH = 1000
 JOIN_TIMEOUT = 10.0
 LIVE_ROOM = "live"  # sockets that receive data:changed; joined after their replay
 MAX_CURSOR_DIGITS = 19
+
+# Metric children bound once: a labelled lookup per event would cost more than the increment.
+_PROGRESS_EMITTED = EVENTS_EMITTED.labels("operation:progress")
+_PROGRESS_DELIVERED = EVENTS_DELIVERED.labels("operation:progress")
+_CHANGED_EMITTED = EVENTS_EMITTED.labels("data:changed")
+_CHANGED_DELIVERED = EVENTS_DELIVERED.labels("data:changed")
+_RECOVERED = EVENT_REPLAYS.labels("recovered")
+_RESYNC = EVENT_REPLAYS.labels("resync")
 Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
 
@@ -242,6 +257,7 @@ class Realtime:
         self._recent: deque[LoggedEvent] = deque(maxlen=replay_max)
         self._recent_floor = 0  # `_recent` holds every broadcast after this id
         self._deferred: list[_Join] = []
+        EVENT_QUEUE_DEPTH.set_function(self._queue.qsize)
         self.server.on("connect", self._on_connect)
         self.server.on("disconnect", self._on_disconnect)
 
@@ -409,6 +425,7 @@ class Realtime:
             "timestamp": _now_iso(),
         }
         self._queue.put_nowait(("progress", payload, (context.socket_id, context.user_id)))
+        _PROGRESS_EMITTED.inc()
 
     async def initiator(self, context: RequestContext) -> str | None:
         """The request's `X-Socket-ID` when it names a connected socket of the caller: echoing
@@ -427,6 +444,8 @@ class Realtime:
         if event_id <= self._position:
             return
         self._local[event_id] = None if isinstance(event, int) else event
+        if not isinstance(event, int):
+            _CHANGED_EMITTED.inc()
         self._hand_on_local()
         if self._local:
             self._wake.set()  # a gap: another writer's entry sits in between
@@ -536,6 +555,7 @@ class Realtime:
             await self.server.emit("operation:progress", payload, to=socket_id, ignore_queue=local)
         else:
             await self.server.emit("operation:progress", payload, to=f"user:{user_id}")
+        _PROGRESS_DELIVERED.inc()
 
     async def _deliver_changed(self, event: LoggedEvent) -> None:
         """To this instance's live sockets only: every instance delivers the log itself."""
@@ -543,6 +563,8 @@ class Realtime:
             self._recent_floor = self._recent[0].event_id
         self._recent.append(event)
         self._advance(event.event_id)
+        _CHANGED_DELIVERED.inc()
+        EVENT_LAG.observe(max(0, now_ms() - event.occurred_at) / 1000)
         arguments = (event.payload, event.payload["eventId"])
         if not event.user_data:
             await self.server.emit("data:changed", arguments, to=LIVE_ROOM, ignore_queue=True)
@@ -600,6 +622,8 @@ class Realtime:
             return
         if not join.done.done():
             join.done.set_result(recovered)
+        if join.cursor is not None or join.reason is not None:
+            (_RECOVERED if recovered else _RESYNC).inc()
 
     def _missed(self, join: _Join) -> list[LoggedEvent] | str:
         cursor = join.cursor or 0

@@ -1,51 +1,105 @@
-"""Password hashing and token signing: the only place bcrypt and PyJWT are called.
+"""Password hashing and token signing: the only place argon2, bcrypt and PyJWT are called.
 
-bcrypt runs in the default thread pool: the library releases the GIL, so logins use every core
-while the event loop keeps serving. `asyncio.to_thread` copies the request context along.
+New hashes are Argon2id (RFC 9106's low-memory profile: 64 MiB, 3 passes), over every byte of
+the password. bcrypt hashes (ours before, and the Node original's) still verify, and login
+re-hashes them: bcrypt reads only the first 72 bytes, so on those accounts the rest of a long
+password counted for nothing until then.
+
+Hashing runs in the default thread pool (both libraries release the GIL), with a bound on how
+many hashes are in flight: beyond it a request is refused at once (429) rather than queued, so
+a flood of guesses cannot make every real login wait behind it. `asyncio.to_thread` copies the
+request context along.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import bcrypt
 import jwt
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
 
-BCRYPT_COST = 12
+from seam_api.core.errors import TooManyRequests
+
+PASSWORD_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 # Verified against when no account matches, so a miss costs as long as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"seam-api timing equaliser", bcrypt.gensalt(BCRYPT_COST))
-
-
-# bcrypt reads at most 72 bytes; bcrypt 5 raises beyond that instead of ignoring the rest, and
-# the contract allows 100 characters, so the input is cut where bcrypt always cut it.
+_DUMMY_HASH = PASSWORD_HASHER.hash("seam-api timing equaliser")
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# bcrypt hashed only the first 72 bytes (bcrypt 5 raises beyond them): verifying an old hash
+# must cut the input where hashing it did.
 BCRYPT_MAX_BYTES = 72
+# Twice the cores: enough to keep every core hashing, at most 64 MiB of Argon2 memory each.
+MAX_HASHES_IN_FLIGHT = 2 * (os.cpu_count() or 1)
+
+T = TypeVar("T")
 
 
-def _secret_bytes(password: str) -> bytes:
-    return password.encode()[:BCRYPT_MAX_BYTES]
+class _HashSlots:
+    """Counts the hashes in flight; a plain counter, since the event loop is the only caller."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        if self.in_flight >= self.limit:
+            raise TooManyRequests("errors.busy", retry_after=1)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
 
-def _hash_sync(password: str) -> str:
-    return bcrypt.hashpw(_secret_bytes(password), bcrypt.gensalt(BCRYPT_COST)).decode()
+hash_slots = _HashSlots(MAX_HASHES_IN_FLIGHT)
+
+
+async def _off_loop(work: Callable[..., T], *args: Any) -> T:
+    with hash_slots.take():
+        return await asyncio.to_thread(work, *args)
 
 
 async def hash_password(password: str) -> str:
-    """A bcrypt hash (cost 12), computed off the event loop."""
-    return await asyncio.to_thread(_hash_sync, password)
+    """An Argon2id hash of the whole password, computed off the event loop."""
+    return await _off_loop(PASSWORD_HASHER.hash, password)
+
+
+def _verify_sync(password: str, password_hash: str) -> bool:
+    if password_hash.startswith(_BCRYPT_PREFIXES):
+        candidate = password.encode()[:BCRYPT_MAX_BYTES]
+        return bcrypt.checkpw(candidate, password_hash.encode())
+    try:
+        return PASSWORD_HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
     """Check a password; with no hash, burn the same time against a dummy and say no."""
-    candidate = _secret_bytes(password)
     if password_hash is None:
-        await asyncio.to_thread(bcrypt.checkpw, candidate, _DUMMY_HASH)
+        await _off_loop(_verify_sync, password, _DUMMY_HASH)
         return False
-    return await asyncio.to_thread(bcrypt.checkpw, candidate, password_hash.encode())
+    return await _off_loop(_verify_sync, password, password_hash)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True for a bcrypt hash, or an Argon2 one made with other parameters than today's."""
+    if password_hash.startswith(_BCRYPT_PREFIXES):
+        return True
+    try:
+        return PASSWORD_HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
 
 
 def temporary_password() -> str:

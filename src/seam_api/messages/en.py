@@ -1,7 +1,7 @@
 """English messages (the default locale)."""
 
 MESSAGES: dict[str, str] = {
-    # Socket.IO handshake (contract 5)
+    # Socket.IO handshake (docs/reference.md §5)
     "socket.token_required": "Token required to connect",
     "socket.token_invalid": "Invalid or expired token",
     "socket.too_many": "Too many open connections for this account; close some tabs",
@@ -36,6 +36,13 @@ MESSAGES: dict[str, str] = {
     "errors.registration_closed": "Self-registration is disabled",
     "errors.registration_role": "Self-registration cannot choose a role",
     "errors.default_role_missing": "The default role does not exist; run the bootstrap",
+    "errors.busy": "The server is busy checking passwords; try again in a moment",
+    "errors.too_many_registrations": "Too many registrations from this address; try again later",
+    "errors.delegation_permission": "You cannot grant a permission your own role does not hold",
+    "errors.delegation_role": "You cannot give a role holding permissions your own role lacks",
+    "errors.delegation_own_role": "You cannot change your own role or what your own role holds",
+    "errors.delegation_superior": "That account holds more than your role: not yours to change",
+    "errors.role_name_lookalike": "That role name looks like the reserved {name!r}; choose another",
     # auth
     "auth:register.start": "Registering user...",
     "auth:register.checking_role": "Checking the role...",
@@ -64,7 +71,6 @@ MESSAGES: dict[str, str] = {
     "audit:export.streaming": "Streaming the entries...",
     "audit:export.success": "Audit export started",
     "errors.audit_entry_not_found": "Audit entry not found",
-    "errors.audit_range": "'from' must not be after 'to'",
     # users
     "user:fetchAll.start": "Loading users...",
     "user:fetchAll.querying": "Querying users...",
@@ -153,4 +159,34 @@ MESSAGES: dict[str, str] = {
     "sidebar:unassign.start": "Removing menu item from role...",
     "sidebar:unassign.saving": "Removing the assignment...",
     "sidebar:unassign.success": "Menu item removed from role successfully",
+    # Field messages of validation errors, by pydantic error type (`validation.<type>`)
+    "validation.invalid": "Invalid value",
+    "validation.missing": "Field required",
+    "validation.string_type": "Input should be a valid string",
+    "validation.string_too_short": "String should have at least {min_length} characters",
+    "validation.string_too_long": "String should have at most {max_length} characters",
+    "validation.string_pattern_mismatch": "String should match pattern '{pattern}'",
+    "validation.string_nul": "must not contain NUL characters",
+    "validation.int_type": "Input should be a valid integer",
+    "validation.int_parsing": (
+        "Input should be a valid integer, unable to parse string as an integer"
+    ),
+    "validation.int_from_float": (
+        "Input should be a valid integer, got a number with a fractional part"
+    ),
+    "validation.greater_than_equal": "Input should be greater than or equal to {ge}",
+    "validation.less_than_equal": "Input should be less than or equal to {le}",
+    "validation.greater_than": "Input should be greater than {gt}",
+    "validation.less_than": "Input should be less than {lt}",
+    "validation.bool_type": "Input should be a valid boolean",
+    "validation.bool_parsing": "Input should be a valid boolean, unable to interpret input",
+    "validation.literal_error": "Input should be {expected}",
+    "validation.model_attributes_type": (
+        "Input should be a valid dictionary or object to extract fields from"
+    ),
+    "validation.dict_type": "Input should be a valid dictionary",
+    "validation.list_type": "Input should be a valid list",
+    "validation.email": "value is not a valid email address: {reason}",
+    "validation.fields_missing": "give at least one of {fields}",
+    "validation.null_not_allowed": "{field} cannot be null",
 }

@@ -17,7 +17,12 @@ from seam_api.permissions.schemas import Assignment, PermissionCreate, Permissio
 router = APIRouter(prefix=f"{API_PREFIX}/permission", tags=["permissions"])
 
 
-@router.get("", response_model=Envelope[list[PermissionOut]], summary="Every permission")
+@router.get(
+    "",
+    response_model=Envelope[list[PermissionOut]],
+    summary="Every permission",
+    operation_id="listPermissions",
+)
 async def list_permissions(request: Request, _caller: Authenticated) -> Response:
     return ok(await service.list_all(request.app.state.seam))
 
@@ -27,6 +32,7 @@ async def list_permissions(request: Request, _caller: Authenticated) -> Response
     status_code=201,
     response_model=Envelope[PermissionOut],
     summary="Create a permission",
+    operation_id="createPermission",
 )
 async def create_permission(
     request: Request, _caller: Permitted, body: PermissionCreate
@@ -38,6 +44,7 @@ async def create_permission(
     "/getByRoleId",
     response_model=Envelope[list[PermissionOut]],
     summary="The permissions a role holds",
+    operation_id="listRolePermissions",
 )
 async def permissions_of_role(
     request: Request,
@@ -51,6 +58,7 @@ async def permissions_of_role(
     "/getByNameUri",
     response_model=Envelope[list[PermissionOut]],
     summary="Permissions by nameUri (case-insensitive)",
+    operation_id="findPermissionsByNameUri",
 )
 async def permissions_by_name_uri(
     request: Request,
@@ -61,21 +69,32 @@ async def permissions_by_name_uri(
 
 
 @router.post(
-    "/assign", response_model=Envelope[None], summary="Give a role a permission (idempotent)"
+    "/assign",
+    response_model=Envelope[None],
+    summary="Give a role a permission (idempotent)",
+    operation_id="assignPermission",
 )
 async def assign_permission(request: Request, _caller: Permitted, body: Assignment) -> Response:
     await service.assign(request.app.state.seam, assignment=body)
     return ok(None)
 
 
-@router.delete("/unassign", response_model=Envelope[None], summary="Take a permission from a role")
+@router.delete(
+    "/unassign",
+    response_model=Envelope[None],
+    summary="Take a permission from a role",
+    operation_id="unassignPermission",
+)
 async def unassign_permission(request: Request, _caller: Permitted, body: Assignment) -> Response:
     await service.unassign(request.app.state.seam, assignment=body)
     return ok(None)
 
 
 @router.delete(
-    "/{id}", response_model=Envelope[None], summary="Delete a permission and its assignments"
+    "/{id}",
+    response_model=Envelope[None],
+    summary="Delete a permission and its assignments",
+    operation_id="deletePermission",
 )
 async def delete_permission(request: Request, _caller: Permitted, id: PathId) -> Response:
     await service.delete(request.app.state.seam, permission_id=id)

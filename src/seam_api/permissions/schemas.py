@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from seam_api.core.types import Id, NoNul, trimmed
 
-NameUri = Annotated[str, trimmed(2, 100), NoNul]
+NAME_URI_MAX = 100
+
+
+def _key_fits(value: str) -> str:
+    """The lower-cased key is stored too, and may be longer (`İ` lower-cases to two
+    characters): both must fit their columns."""
+    if len(value.lower()) > NAME_URI_MAX:
+        raise ValueError(f"nameUri must be at most {NAME_URI_MAX} characters once lower-cased")
+    return value
+
+
+NameUri = Annotated[str, trimmed(2, NAME_URI_MAX), NoNul, AfterValidator(_key_fits)]
 
 
 class PermissionOut(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
+from seam_api.core import delegation
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.core.eventlog import changes_between
 from seam_api.core.operations import operation, record, step
@@ -96,6 +97,9 @@ async def _check_assignment(conn: AsyncConnection, assignment: Assignment) -> st
 
 @operation("permission:assign")
 async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
+    await delegation.check_permission_grant(
+        seam, role_id=assignment.role_id, permission_id=assignment.permission_id
+    )
     async with seam.db.transaction() as conn:
         step(seam, "checking")
         name_uri = await _check_assignment(conn, assignment)
@@ -122,6 +126,7 @@ async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
 
 @operation("permission:unassign")
 async def unassign(seam: Seam, *, assignment: Assignment) -> Assignment:
+    await delegation.check_role_change(seam, role_id=assignment.role_id)
     async with seam.db.transaction() as conn:
         step(seam, "checking")
         name_uri = await _check_assignment(conn, assignment)

@@ -14,24 +14,42 @@ from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
 router = APIRouter(prefix=f"{API_PREFIX}/roles", tags=["roles"])
 
 
-@router.get("", response_model=Envelope[list[RoleOut]], summary="Every role")
+@router.get(
+    "", response_model=Envelope[list[RoleOut]], summary="Every role", operation_id="listRoles"
+)
 async def list_roles(request: Request, _caller: Authenticated) -> Response:
     return ok(await service.list_all(request.app.state.seam))
 
 
-@router.post("", status_code=201, response_model=Envelope[RoleOut], summary="Create a role")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[RoleOut],
+    summary="Create a role",
+    operation_id="createRole",
+)
 async def create_role(request: Request, _caller: Permitted, body: RoleCreate) -> Response:
     return ok(await service.create(request.app.state.seam, form=body), status=201)
 
 
-@router.put("/{idRole}", response_model=Envelope[RoleOut], summary="Rename or describe a role")
+@router.put(
+    "/{idRole}",
+    response_model=Envelope[RoleOut],
+    summary="Rename or describe a role",
+    operation_id="updateRole",
+)
 async def update_role(
     request: Request, _caller: Permitted, idRole: PathId, body: RoleUpdate
 ) -> Response:
     return ok(await service.update(request.app.state.seam, role_id=idRole, changes=body))
 
 
-@router.delete("/{idRole}", response_model=Envelope[None], summary="Delete a role no user holds")
+@router.delete(
+    "/{idRole}",
+    response_model=Envelope[None],
+    summary="Delete a role no user holds",
+    operation_id="deleteRole",
+)
 async def delete_role(request: Request, _caller: Permitted, idRole: PathId) -> Response:
     await service.delete(request.app.state.seam, role_id=idRole)
     return ok(None)

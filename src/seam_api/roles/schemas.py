@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import NoNul, trimmed
+from seam_api.core.types import NoNul, needs_one_of, trimmed
 
 RoleName = Annotated[str, trimmed(2, 50), NoNul]
 Description = Annotated[str, trimmed(0, 255), NoNul]
@@ -28,7 +29,9 @@ class RoleCreate(BaseModel):
 
 
 class RoleUpdate(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra=needs_one_of("roleName", "description")
+    )
 
     role_name: RoleName | None = Field(None, alias="roleName")
     description: Description | None = None
@@ -36,5 +39,9 @@ class RoleUpdate(BaseModel):
     @model_validator(mode="after")
     def _something_to_change(self) -> RoleUpdate:
         if self.role_name is None and self.description is None:
-            raise ValueError("give roleName or description")
+            raise PydanticCustomError(
+                "fields_missing",
+                "give at least one of {fields}",
+                {"fields": "roleName, description"},
+            )
         return self

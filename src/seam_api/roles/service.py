@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,6 +43,31 @@ def _is_protected(seam: Seam, role_name: str) -> bool:
     return _same_name(role_name, ADMIN_ROLE) or _same_name(role_name, seam.settings.default_role)
 
 
+# Letters of other scripts drawn like Latin ones (from Unicode's confusables, UTS #39), for
+# the names a lookalike could pass for. No maintained Python package carries the table.
+_LATIN_LOOKALIKES = str.maketrans(
+    "асԁеһіјӏոорԛѕսԝхуᴠαβεικνορτυχ",
+    "acdehijlnopqsuwxyvabeiknoptux",
+)
+
+
+def _skeleton(name: str) -> str:
+    """What a name looks like: compatibility forms folded (full-width letters), case and
+    accents dropped, lookalike letters of other scripts read as Latin (a Cyrillic a)."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    plain = "".join(char for char in folded if not unicodedata.combining(char))
+    return plain.translate(_LATIN_LOOKALIKES)
+
+
+def _refuse_lookalike(seam: Seam, role_name: str | None) -> None:
+    """A new name may not pass for a seeded role's name unless it is that name."""
+    if role_name is None:
+        return
+    for protected in (ADMIN_ROLE, seam.settings.default_role):
+        if _skeleton(role_name) == _skeleton(protected) and not _same_name(role_name, protected):
+            raise Conflict("errors.role_name_lookalike", name=protected)
+
+
 async def exists(conn: AsyncConnection, *, role_id: int) -> bool:
     """For other domains that take a role id (no operation of its own)."""
     return await repository.get(conn, role_id=role_id) is not None
@@ -73,6 +99,7 @@ async def list_all(seam: Seam) -> list[RoleOut]:
 
 @operation("role:create")
 async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
+    _refuse_lookalike(seam, form.role_name)
     async with seam.db.transaction() as conn:
         step(seam, "checking_name")
         if await repository.get_by_name(conn, role_name=form.role_name) is not None:
@@ -90,6 +117,7 @@ async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
 
 @operation("role:edit")
 async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
+    _refuse_lookalike(seam, changes.role_name)
     async with seam.db.transaction() as conn:
         step(seam, "loading")
         role = before = await get_or_raise(conn, role_id=role_id)

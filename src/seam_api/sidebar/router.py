@@ -23,19 +23,29 @@ router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
     "",
     response_model=Envelope[list[SidebarItemOut]],
     summary="The caller's role's menu, ordered by idItem",
+    operation_id="getMySidebar",
 )
 async def my_sidebar(request: Request, caller: Authenticated) -> Response:
     return ok(await service.list_for_role(request.app.state.seam, role_id=caller.role_id))
 
 
 @router.post(
-    "", status_code=201, response_model=Envelope[SidebarItemOut], summary="Create a menu item"
+    "",
+    status_code=201,
+    response_model=Envelope[SidebarItemOut],
+    summary="Create a menu item",
+    operation_id="createSidebarItem",
 )
 async def create_item(request: Request, _caller: Permitted, body: SidebarItemCreate) -> Response:
     return ok(await service.create(request.app.state.seam, form=body), status=201)
 
 
-@router.put("/{idItem}", response_model=Envelope[SidebarItemOut], summary="Edit a menu item")
+@router.put(
+    "/{idItem}",
+    response_model=Envelope[SidebarItemOut],
+    summary="Edit a menu item",
+    operation_id="updateSidebarItem",
+)
 async def update_item(
     request: Request, _caller: Permitted, idItem: PathId, body: SidebarItemUpdate
 ) -> Response:
@@ -46,6 +56,7 @@ async def update_item(
     "/{idItem}",
     response_model=Envelope[None],
     summary="Delete a menu item and its role assignments",
+    operation_id="deleteSidebarItem",
 )
 async def delete_item(request: Request, _caller: Permitted, idItem: PathId) -> Response:
     await service.delete(request.app.state.seam, item_id=idItem)
@@ -57,6 +68,7 @@ async def delete_item(request: Request, _caller: Permitted, idItem: PathId) -> R
     status_code=201,
     response_model=Envelope[SidebarAssignmentOut],
     summary="Show an item to a role",
+    operation_id="assignSidebarItem",
 )
 async def assign_item(
     request: Request, _caller: Permitted, idItem: PathId, idRole: PathId
@@ -66,7 +78,10 @@ async def assign_item(
 
 
 @router.delete(
-    "/{idItem}/role/{idRole}", response_model=Envelope[None], summary="Hide an item from a role"
+    "/{idItem}/role/{idRole}",
+    response_model=Envelope[None],
+    summary="Hide an item from a role",
+    operation_id="unassignSidebarItem",
 )
 async def unassign_item(
     request: Request, _caller: Permitted, idItem: PathId, idRole: PathId

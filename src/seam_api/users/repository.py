@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,9 +56,15 @@ async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+# Below 2**30, so a lifetime of revocations (+1 each) stays inside a 32-bit INTEGER column.
+TOKEN_VERSION_START_BOUND = 2**30
+
+
 async def create(
     conn: AsyncConnection, *, full_name: str, email: str, password_hash: str, role_id: int
 ) -> int:
+    """A new active user. Its token version starts at a random value: tokens carry it, so a
+    token of a deleted account never fits a later account that gets the same id."""
     result = await conn.execute(
         insert(users).values(
             full_name=full_name,
@@ -65,7 +72,7 @@ async def create(
             password_hash=password_hash,
             role_id=role_id,
             is_active=1,
-            token_version=0,
+            token_version=secrets.randbelow(TOKEN_VERSION_START_BOUND),
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -80,6 +87,12 @@ async def update_fields(
         values = {**values, "token_version": users.c.token_version + 1}
     result = await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
     return result.rowcount > 0
+
+
+async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:
+    """Swap the hash only if it is still `old` (a password change meanwhile wins)."""
+    query = update(users).where(users.c.id_user == user_id, users.c.password_hash == old)
+    await conn.execute(query.values(password_hash=new))
 
 
 async def delete_one(conn: AsyncConnection, *, user_id: int) -> bool:

@@ -14,14 +14,19 @@ from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 
-@router.get("", response_model=Envelope[list[UserOut]], summary="List users, a page at a time")
+@router.get(
+    "",
+    response_model=Envelope[list[UserOut]],
+    summary="List users, a page at a time",
+    operation_id="listUsers",
+)
 async def list_users(
     request: Request, _caller: Permitted, page: Page = 1, limit: Limit = 50
 ) -> Response:
     return ok(await service.list_page(request.app.state.seam, page=page, limit=limit))
 
 
-@router.get("/{id}", response_model=Envelope[UserOut], summary="One user")
+@router.get("/{id}", response_model=Envelope[UserOut], summary="One user", operation_id="getUser")
 async def get_user(request: Request, _caller: Permitted, id: PathId) -> Response:
     return ok(await service.get(request.app.state.seam, user_id=id))
 
@@ -30,6 +35,7 @@ async def get_user(request: Request, _caller: Permitted, id: PathId) -> Response
     "/{id}",
     response_model=Envelope[UserOut],
     summary="Edit a user; a new password or role ends their sessions",
+    operation_id="updateUser",
 )
 async def update_user(
     request: Request, _caller: Permitted, id: PathId, body: UserUpdate
@@ -38,7 +44,10 @@ async def update_user(
 
 
 @router.put(
-    "/{id}/state", response_model=Envelope[UserOut], summary="Enable (1) or disable (0) a user"
+    "/{id}/state",
+    response_model=Envelope[UserOut],
+    summary="Enable (1) or disable (0) a user",
+    operation_id="setUserState",
 )
 async def set_user_state(
     request: Request, _caller: Permitted, id: PathId, body: UserStateUpdate
@@ -50,13 +59,17 @@ async def set_user_state(
     "/{id}/resetPassword",
     response_model=Envelope[TemporaryPassword],
     summary="Give a user a random temporary password",
+    operation_id="resetUserPassword",
 )
 async def reset_password(request: Request, _caller: Permitted, id: PathId) -> Response:
     return ok(await service.reset_password(request.app.state.seam, user_id=id))
 
 
 @router.delete(
-    "/{id}", response_model=Envelope[None], summary="Delete a user and end their sessions"
+    "/{id}",
+    response_model=Envelope[None],
+    summary="Delete a user and end their sessions",
+    operation_id="deleteUser",
 )
 async def delete_user(request: Request, _caller: Permitted, id: PathId) -> Response:
     await service.delete(request.app.state.seam, user_id=id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import Email, Id, NoNul, Password, trimmed
+from seam_api.core.types import Email, Id, IntegralFloat, NoNul, Password, needs_one_of, trimmed
 
 FullName = Annotated[str, trimmed(2, 100), NoNul]
 
@@ -28,7 +29,10 @@ class UserOut(BaseModel):
 class UserUpdate(BaseModel):
     """`PUT /users/:id`: any of the four fields; a password or role change ends old sessions."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra=needs_one_of("full_name", "email", "roleId", "password"),
+    )
 
     full_name: FullName | None = None
     email: Email | None = None
@@ -40,7 +44,11 @@ class UserUpdate(BaseModel):
         if not self.model_fields_set or all(
             getattr(self, name) is None for name in self.model_fields_set
         ):
-            raise ValueError("give at least one of full_name, email, roleId, password")
+            raise PydanticCustomError(
+                "fields_missing",
+                "give at least one of {fields}",
+                {"fields": "full_name, email, roleId, password"},
+            )
         return self
 
 
@@ -49,7 +57,9 @@ class UserStateUpdate(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    is_active: Annotated[int, Field(ge=0, le=1, strict=True)] = Field(alias="isActive")
+    is_active: Annotated[int, Field(ge=0, le=1, strict=True), IntegralFloat] = Field(
+        alias="isActive"
+    )
 
 
 class TemporaryPassword(BaseModel):

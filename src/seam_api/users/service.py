@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
+from seam_api.core import delegation
 from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.core.eventlog import changes_between
@@ -72,6 +73,7 @@ async def get(seam: Seam, *, user_id: int) -> UserOut:
 
 @operation("user:edit")
 async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
+    await delegation.check_user_change(seam, user_id=user_id, new_role_id=changes.role_id)
     values: dict[str, Any] = changes.model_dump(exclude_none=True, exclude={"password"})
     if changes.password is not None:
         step(seam, "hashing")  # before the transaction: bcrypt must not hold a write lock
@@ -102,6 +104,7 @@ async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
 
 @operation("user:setState")
 async def set_state(seam: Seam, *, user_id: int, state: UserStateUpdate) -> UserOut:
+    await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
         step(seam, "loading")
         current = await repository.get(conn, user_id=user_id)
@@ -127,6 +130,7 @@ def _reset_summary(_result: TemporaryPassword) -> None:
 
 @operation("user:resetPassword", summary=_reset_summary)
 async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
+    await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.read() as conn:
         if await repository.get_account(conn, user_id=user_id) is None:
             raise NotFound("errors.user_not_found")
@@ -150,6 +154,7 @@ async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
 @operation("user:delete")
 async def delete(seam: Seam, *, user_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
+    await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
         current = await repository.get(conn, user_id=user_id)

@@ -1,0 +1,54 @@
+// What the user sees of running work: the loader (the server's step messages for the current
+// operation) and the toasts that end it.
+import { createStore } from './lib.js';
+
+/** `{operation, steps: [message, ...], done}` while an operation runs (and briefly after),
+ * else null. */
+export const loader = createStore(null);
+/** Visible toasts: `{id, kind: 'success' | 'error', text}`. */
+export const toasts = createStore([]);
+
+const TOAST_MS = 6000;
+let nextToast = 1;
+
+/** Show a toast; the same one already showing is not repeated (an outcome can be told by
+ * both the progress event and the HTTP answer). */
+export function toast(kind, text) {
+  if (toasts.get().some((item) => item.kind === kind && item.text === text)) return;
+  const id = nextToast++;
+  toasts.set([...toasts.get(), { id, kind, text }]);
+  setTimeout(() => dismiss(id), TOAST_MS);
+}
+
+export function dismiss(id) {
+  toasts.set(toasts.get().filter((item) => item.id !== id));
+}
+
+const READ = /:(fetchAll|fetchOne|fetchByRole|fetchByUri)$|^auth:(login|logout)$/;
+
+/** Reads show no loader or toast: tables load quietly; mutations are what the user waits on. */
+export function isRead(operation) {
+  return READ.test(operation);
+}
+
+// The finished steps stay this long, so that a fast operation's steps can still be read.
+const LINGER_MS = 800;
+let lingering = null;
+
+/** One `operation:progress` event. */
+export function progress({ operation, status, message }) {
+  if (isRead(operation)) return;
+  clearTimeout(lingering);
+  if (status === 'start') {
+    loader.set({ operation, steps: [message], done: false });
+  } else if (status === 'processing') {
+    const current = loader.get();
+    const steps = current?.operation === operation ? current.steps : [];
+    loader.set({ operation, steps: [...steps, message], done: false });
+  } else {
+    const current = loader.get();
+    if (current) loader.set({ ...current, done: true });
+    lingering = setTimeout(() => loader.set(null), LINGER_MS);
+    toast(status === 'success' ? 'success' : 'error', message);
+  }
+}

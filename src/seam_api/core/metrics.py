@@ -1,0 +1,134 @@
+"""Prometheus metrics (prometheus-client), served at /metrics when SEAM_METRICS allows.
+
+Module-level metrics on the client's default registry, so its process metrics (CPU, memory,
+open files) come along. Values that already live elsewhere (sockets connected, pool use) are
+not kept twice: a collector reads them from the running apps at scrape time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import weakref
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from seam_api.core.errors import NotFound, Unauthorized
+
+if TYPE_CHECKING:
+    from seam_api.container import Seam
+
+LOGIN_ROUTE = "/api/v1/auth/login"
+UNMATCHED = "<unmatched>"  # 404s are labelled as one route, so scanners cannot grow the series
+
+HTTP_REQUESTS = Counter(
+    "seam_http_requests_total",
+    "HTTP requests by route template and status",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "seam_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+LOGINS = Counter(
+    "seam_logins_total",
+    "Login attempts: success, refused (401), limited (429), invalid (400)",
+    ["result"],
+)
+_LOGIN_RESULTS = {200: "success", 401: "refused", 429: "limited", 400: "invalid"}
+
+# Real-time delivery; the event layer updates these.
+EVENTS_EMITTED = Counter("seam_events_emitted_total", "Events emitted, by event name", ["event"])
+EVENTS_DELIVERED = Counter(
+    "seam_events_delivered_total",
+    "Events written to sockets of this instance, by event name",
+    ["event"],
+)
+EVENT_QUEUE_DEPTH = Gauge("seam_event_queue_depth", "Events waiting in the delivery queue")
+EVENT_REPLAYS = Counter(
+    "seam_event_replays_total",
+    "Reconnects that asked for missed events: recovered or resync",
+    ["result"],
+)
+EVENT_LAG = Histogram(
+    "seam_event_lag_seconds",
+    "From an event's emit to its delivery",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_apps: weakref.WeakSet[Seam] = weakref.WeakSet()
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, route: str | None, status: int, duration: float) -> None:
+    """Count one HTTP request. The labelled children are kept here because `labels()` takes
+    a lock and validates its arguments on every call; this runs on every request."""
+    key = (method, route or UNMATCHED, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            HTTP_REQUESTS.labels(key[0], key[1], str(status)),
+            HTTP_DURATION.labels(key[0], key[1]),
+        )
+    children[0].inc()
+    children[1].observe(duration)
+    if route == LOGIN_ROUTE and method == "POST":
+        LOGINS.labels(_LOGIN_RESULTS.get(status, "error")).inc()
+
+
+def watch(seam: Seam) -> None:
+    """Report this app's sockets and pool at each scrape (held weakly: tests build many)."""
+    _apps.add(seam)
+
+
+class _AppCollector(Collector):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        apps = list(_apps)
+        yield GaugeMetricFamily(
+            "seam_sockets_connected",
+            "Socket.IO connections held by this instance",
+            value=sum(len(seam.realtime.owners.local) for seam in apps),
+        )
+        in_use = GaugeMetricFamily(
+            "seam_db_pool_connections", "Database pool connections", labels=["state"]
+        )
+        checked_out = idle = 0
+        for seam in apps:
+            pool = seam.db.engine.pool
+            checked_out += int(getattr(pool, "checkedout", lambda: 0)())
+            idle += int(getattr(pool, "checkedin", lambda: 0)())
+        in_use.add_metric(["in_use"], checked_out)
+        in_use.add_metric(["idle"], idle)
+        yield in_use
+
+
+REGISTRY.register(_AppCollector())
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """The Prometheus text format, if SEAM_METRICS is `open` or its token is presented."""
+    setting = request.app.state.seam.settings.metrics
+    if setting == "off":
+        raise NotFound("errors.route_not_found", method=request.method, path=request.url.path)
+    if setting != "open":
+        presented = request.headers.get("authorization", "")
+        if not hmac.compare_digest(presented.encode(), f"Bearer {setting}".encode()):
+            raise Unauthorized("errors.token_invalid")
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
