@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 E2E := tests/e2e
+BENCH_NODE := bench/node
 # uv writes the lock files (pip installs them): its resolver can also pick the lowest versions
 # pyproject allows, which `make floors` installs to prove the floors true.
 UV_VERSION := 0.13.9
@@ -37,6 +38,10 @@ $(E2E)/node_modules/.installed: $(E2E)/package.json $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --silent --no-audit --no-fund
 	touch $@
 
+$(BENCH_NODE)/node_modules/.installed: $(BENCH_NODE)/package.json $(BENCH_NODE)/package-lock.json
+	cd $(BENCH_NODE) && npm ci --silent --no-audit --no-fund
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/seam-api serve
 
@@ -50,7 +55,7 @@ typecheck: $(VENV)/.installed-test
 test: lint typecheck $(E2E)/node_modules/.installed
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Refresh both lock files from pyproject.toml (newest versions its ranges allow).
@@ -70,4 +75,4 @@ floors: | $(BIN)/uv
 	$(FLOORS)/bin/pytest -p no:cacheprovider tests/test_smoke.py
 
 clean:
-	rm -rf $(VENV) $(FLOORS) $(E2E)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOORS) $(E2E)/node_modules $(BENCH_NODE)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,18 @@
 """`python -m bench`: start real servers, load them, print one Markdown table.
 
-Phases: (a) reads on SQLite and PostgreSQL, (b) logins against the Argon2id ceiling,
-(c) `data:changed` delivery to 100 and 1,000 sockets, (d) memory per idle socket,
-(e) delivery across two instances sharing PostgreSQL and Redis. A phase whose service is
-missing is reported as skipped; missed targets are printed, never failed on.
+Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against the Argon2id
+ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
+(d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
+(f) ratios to the references, (w) python-engineio's writer against engineio_writer; opt-in:
+(s) the soak, (t) the sustained rate. A phase whose service is missing is reported as
+skipped; missed targets are printed, never failed on.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import resource
@@ -25,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import httpx
+import orjson
 
-from bench import loadgen, profiling, servers
+from bench import loadgen, profiling, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
 from seam_api.core.security import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
@@ -37,9 +42,11 @@ READ_CONNECTIONS = 50
 LOGIN_CONNECTIONS = MAX_HASHES_IN_FLIGHT
 HASH_THREADS = 2
 MEMORY_CLIENTS = 1000
+WARM_UP_MUTATIONS = 3
 
 WRK = "wrk, 1 thread, Lua `done` hook"
 SWARM = "1 asyncio process, raw aiohttp websockets"
+SOAK_GENERATOR = "1 asyncio process: raw aiohttp websockets + aiohttp HTTP"
 IN_PROCESS = "bench process, 2 threads"
 FOREIGN_NOTE = (
     "(e) clients also received events of another SEAM deployment using the same Redis prefix "
@@ -63,6 +70,15 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    # Figures the ratio rows (f) divide: "reads", "reads-tab", "raw", ("cpu"|"p99"|"kib", who).
+    values: dict[object, float] = field(default_factory=dict)
+    samples: dict[object, list[float]] = field(default_factory=dict)
+
+    def measured(self, key: object, value: float) -> None:
+        """One more sample of `key`; its value is the mean of its samples."""
+        samples = self.samples.setdefault(key, [])
+        samples.append(value)
+        self.values[key] = sum(samples) / len(samples)
 
     def markdown(self) -> str:
         lines = [
@@ -85,6 +101,7 @@ class Options:
     sizes: list[int]
     only: set[str]
     profile: Path | None
+    soak_seconds: float = 480.0
 
 
 # -- HTTP helpers ----------------------------------------------------------------------------
@@ -204,6 +221,8 @@ def bench_reads(
     else:
         result, events = run({}), 0
     cpu = 100 * cpu_seconds / result.seconds
+    if backend == "SQLite":
+        report.values["reads-tab" if tab else "reads"] = result.rate
     errors = f", {result.errors} errors" if result.errors else ""
     setup = f"{backend}, 1 instance, c={READ_CONNECTIONS}, {options.duration} s"
     if tab:
@@ -237,6 +256,40 @@ def bench_reads(
                 f"Server during (a) reads on {backend}", options.profile / f"{name}.txt"
             )
         )
+
+
+def bench_raw_reads(report: Report, options: Options, url: str, token: str, workdir: Path) -> None:
+    """The same wrk run on raw ASGI + orjson serving the 50 rows SEAM API just returned."""
+    rows = workdir / "rows.json"
+    with httpx.Client() as http:
+        answer = http.get(
+            f"{url}/api/v1/users?limit=50", headers={"Authorization": f"Bearer {token}"}
+        )
+    rows.write_bytes(orjson.dumps(answer.json()["data"]))
+    script = loadgen.get_script(workdir, "raw")
+    with servers.raw_asgi_reference(workdir, rows) as raw:
+        target = f"{raw.url}/api/v1/users?limit=50"
+        headers = {"Authorization": f"Bearer {token}"}
+        loadgen.run_wrk(target, script, connections=READ_CONNECTIONS, seconds=2, headers=headers)
+        before = servers.cpu_seconds(raw)
+        result = loadgen.run_wrk(
+            target, script, connections=READ_CONNECTIONS, seconds=options.duration, headers=headers
+        )
+        cpu = 100 * (servers.cpu_seconds(raw) - before) / result.seconds
+    report.values["raw"] = result.rate
+    errors = f", {result.errors} errors" if result.errors else ""
+    report.rows.append(
+        Row(
+            "(a) reference: raw ASGI + orjson, same list",
+            f"same uvicorn settings, c={READ_CONNECTIONS}, {options.duration} s, right after",
+            f"{result.rate:,.0f} req/s{errors} (server CPU {cpu:.0f} % of a core); "
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms",
+            "—",
+            None,
+            WRK,
+            order=1,
+        )
+    )
 
 
 def hash_ceiling(seconds: float = 4.0, threads: int = HASH_THREADS) -> float:
@@ -304,23 +357,42 @@ async def bench_delivery(
     user_id: int,
     *,
     cluster: bool,
+    who: str = "seam",
 ) -> None:
-    """Connect each size of swarm (largest first), weigh it once, time mutations to it."""
+    """Connect each size of swarm (largest first), weigh it once, time mutations to it.
+
+    `who` is "seam", or "node" for the bare Node Socket.IO reference, measured the same way
+    (only at 1,000 sockets, right after SEAM API, so both see the same machine)."""
     urls = [server.url for server in targets]
+    sizes = sorted(options.sizes, reverse=True)
+    if who != "seam":
+        sizes = [MEMORY_CLIENTS]
+    variant = who in VARIANTS
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        for size in sorted(options.sizes, reverse=True):
+        for size in sizes:
             swarm = Swarm(session)
             try:
                 await asyncio.sleep(1.0)
                 before = servers.rss_kib(targets[0])
                 await swarm.connect(urls, token, size)
-                if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
+                if not cluster and ("d" in options.only or variant) and size == MEMORY_CLIENTS:
                     await asyncio.sleep(2.0)
-                    _memory_row(report, size, before, servers.rss_kib(targets[0]))
-                if "c" not in options.only and not cluster:
+                    _memory_row(report, size, before, servers.rss_kib(targets[0]), who)
+                if "c" not in options.only and not cluster and not variant:
                     continue
-                name = f"events-{'cluster' if cluster else 'single'}-{size}"
-                profile = not cluster and size == MEMORY_CLIENTS
+                # Unmeasured first: Node's JIT and Python's caches warm up on the first events.
+                await measure_delivery(
+                    swarm,
+                    session,
+                    mutate_url=urls[0],
+                    token=token,
+                    user_id=user_id,
+                    mutations=WARM_UP_MUTATIONS,
+                    run_id=uuid.uuid4().hex[:8],
+                    grace=0.5,
+                )
+                name = f"events-{'cluster' if cluster else who}-{size}"
+                profile = not cluster and who == "seam" and size == MEMORY_CLIENTS
                 server_cpu = sum(servers.cpu_seconds(server) for server in targets)
                 client_cpu = time.process_time()
                 with _profiled(options, targets[0], name) if profile else nullcontext():
@@ -338,7 +410,10 @@ async def bench_delivery(
             finally:
                 await swarm.close()
             cpu = (server_cpu / result.mutations, client_cpu / result.mutations)
-            _delivery_row(report, result, cluster, cpu)
+            if not cluster and size == MEMORY_CLIENTS:
+                report.measured(("cpu", who), 1000 * cpu[0])
+                report.measured(("p99", who), result.p99_ms)
+            _delivery_row(report, result, cluster, cpu, who)
             if cluster and result.foreign and FOREIGN_NOTE not in report.notes:
                 report.notes.append(FOREIGN_NOTE)
             if profile and options.profile is not None:
@@ -350,46 +425,112 @@ async def bench_delivery(
                 )
 
 
-def _memory_row(report: Report, size: int, before: int, after: int) -> None:
+NODE_SETUP = "reference: bare Node Socket.IO 4.8, `io.emit` from the PUT handler"
+VARIANTS = {
+    "library": "SQLite, python-engineio's own `AsyncSocket.poll`",
+    "writer": "SQLite, `engineio_writer.install()`",
+}
+SETUPS = {"seam": "SQLite, 1 instance", "node": NODE_SETUP, **VARIANTS}
+ORDER = {"seam": 0, "node": 1, "library": 2, "writer": 3}
+
+
+def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
     per_socket = (after - before) / size
+    report.measured(("kib", who), per_socket)
+    ours = who != "node"
     report.rows.append(
         Row(
-            "(d) server memory per idle socket",
-            f"SQLite, {size:,} websocket clients",
+            f"({'w' if who in VARIANTS else 'd'}) server memory per idle socket",
+            f"{SETUPS[who]}, {size:,} websocket clients",
             f"{per_socket:.1f} KiB (RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB)",
-            "< 64 KiB",
-            per_socket < 64,
+            "< 64 KiB" if ours else "—",
+            per_socket < 64 if ours else None,
             SWARM,
+            order=ORDER[who],
         )
     )
 
 
 def _delivery_row(
-    report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float]
+    report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float], who: str
 ) -> None:
     big = result.clients >= 1000
+    node = who == "node"
     met = result.lost == 0 and result.duplicated == 0 and (not big or result.p99_ms < 250)
-    setup = (
-        "2 instances, PostgreSQL + Redis, clients split, mutations to one"
-        if cluster
-        else "SQLite, 1 instance"
-    )
+    if cluster:
+        setup = "2 instances, PostgreSQL + Redis, clients split, mutations to one"
+    else:
+        setup = SETUPS[who]
+    letter = "e" if cluster else ("w" if who in VARIANTS else "c")
     foreign = ", ".join(f"{count} {name}" for name, count in sorted(result.foreign.items()))
     if foreign:
         foreign = f"; not ours, ignored: {foreign}"
     report.rows.append(
         Row(
-            f"({'e' if cluster else 'c'}) `data:changed` to {result.clients:,} sockets",
+            f"({letter}) `data:changed` to {result.clients:,} sockets",
             f"{setup}, {result.mutations} mutations",
             f"p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} / max {result.max_ms:.1f} ms; "
             f"lost {result.lost}, dup {result.duplicated}; HTTP p50 {result.http_p50_ms:.0f} ms; "
-            f"CPU per mutation: server{'s' if cluster else ''} {1000 * cpu[0]:.0f} ms, "
+            f"CPU per mutation: server{'s' if cluster else ''} {1000 * cpu[0]:.1f} ms, "
             f"clients {1000 * cpu[1]:.0f} ms" + foreign,
-            "p99 < 250 ms, 0 lost" if big else "0 lost",
-            met,
+            "—" if node else ("p99 < 250 ms, 0 lost" if big else "0 lost"),
+            None if node else met,
             SWARM,
-            order=result.clients,
+            order=4 * result.clients + ORDER[who],
         )
+    )
+
+
+def ratio_rows(report: Report) -> None:
+    """(f): SEAM API against the references measured in the same run."""
+    values = report.values
+
+    def add(
+        metric: str,
+        ours: object,
+        theirs: object,
+        bound: float,
+        unit: str,
+        at_most: bool,
+        setup: str = "one run, references measured right after SEAM API",
+    ) -> None:
+        if ours not in values or theirs not in values:
+            return
+        a, b = values[ours], values[theirs]
+        ratio = a / b if b else math.inf
+        sign = "<=" if at_most else ">="
+        report.rows.append(
+            Row(
+                metric,
+                setup,
+                f"{ratio:.2f}x ({a:,.1f} / {b:,.1f} {unit})",
+                f"{sign} {bound}x",
+                ratio <= bound if at_most else ratio >= bound,
+                "",
+            )
+        )
+
+    to = "`data:changed` to 1,000 sockets"
+    add(f"(f) server CPU per {to}, vs Node", ("cpu", "seam"), ("cpu", "node"), 2.0, "ms", True)
+    add(f"(f) p99 of {to}, vs Node", ("p99", "seam"), ("p99", "node"), 1.3, "ms", True)
+    add("(f) memory per idle socket, vs Node", ("kib", "seam"), ("kib", "node"), 1.3, "KiB", True)
+    add("(f) `GET /users?limit=50` req/s, vs raw ASGI", "reads", "raw", 0.30, "req/s", False)
+    add(
+        "(w) server CPU per `data:changed` to 1,000 sockets, engineio_writer vs library",
+        ("cpu", "writer"),
+        ("cpu", "library"),
+        1.0,
+        "ms",
+        True,
+        "means of 2 runs each, fresh servers, order A B B A",
+    )
+    add(
+        "(f) the same with the admin's tab, vs raw ASGI",
+        "reads-tab",
+        "raw",
+        0.25,
+        "req/s",
+        False,
     )
 
 
@@ -404,12 +545,20 @@ def phase_sqlite(report: Report, options: Options, root: Path) -> None:
         if "a" in options.only:
             bench_reads(report, options, server, token, workdir, "SQLite")
             bench_reads(report, options, server, token, workdir, "SQLite", tab=True)
+            bench_raw_reads(report, options, server.url, token, workdir)
         if "b" in options.only:
             bench_logins(report, options, server, workdir)
         if options.only & {"c", "d"}:
             asyncio.run(
                 bench_delivery(report, options, [server], token, user_ids[0], cluster=False)
             )
+    if options.only & {"c", "d"} and MEMORY_CLIENTS in options.sizes:
+        missing = servers.node_available()
+        if missing:
+            report.notes.append(f"Node reference skipped: {missing}")
+            return
+        with servers.node_reference(workdir) as node:
+            asyncio.run(bench_delivery(report, options, [node], "-", 1, cluster=False, who="node"))
 
 
 def phase_postgres(report: Report, options: Options, root: Path) -> None:
@@ -441,12 +590,203 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
         )
 
 
+def phase_writer(report: Report, options: Options, root: Path) -> None:
+    """(w): 1,000-socket delivery on python-engineio's own writer and on engineio_writer's,
+    each on a fresh server, in the order A B B A so that a drift in the machine's load
+    weighs on both alike; the ratio divides the means."""
+    for run, variant in enumerate(("library", "writer", "writer", "library")):
+        workdir = root / f"writer-{run}-{variant}"
+        workdir.mkdir()
+        with servers.running(workdir, {}, variant) as server:
+            token, ids = asyncio.run(_seed(server.url, 1, "writer"))
+            asyncio.run(
+                bench_delivery(report, options, [server], token, ids[0], cluster=False, who=variant)
+            )
+
+
+def phase_soak(report: Report, options: Options, root: Path) -> None:
+    """(s): the soak on PostgreSQL + Redis, one instance."""
+    workdir = root / "soak"
+    workdir.mkdir()
+    with ExitStack() as stack:
+        try:
+            env = {
+                "SEAM_DATABASE_URL": stack.enter_context(servers.postgres_database()),
+                "SEAM_REDIS_URL": stack.enter_context(servers.redis_database()),
+            }
+        except Exception as error:
+            report.notes.append(f"Soak skipped: {type(error).__name__}: {error}")
+            return
+        server = stack.enter_context(servers.running(workdir, env))
+        token, ids = asyncio.run(_seed(server.url, soak.MUTATED_USERS + 1, "soak"))
+        tab = ("soak0@seam.bench", "bench-password-0")  # as _seed registered user 0
+        with _profiled(options, server, "soak"):
+            result = asyncio.run(
+                soak.soak(
+                    server,
+                    token=token,
+                    user_ids=ids[1:],
+                    tab_credentials=tab,
+                    seconds=options.soak_seconds,
+                    run_id=uuid.uuid4().hex[:8],
+                )
+            )
+    _soak_rows(report, result)
+    if options.profile is not None:
+        report.profiles.append(
+            profiling.markdown("Server during (s) the soak", options.profile / "soak.txt")
+        )
+
+
+def _soak_rows(report: Report, result: soak.SoakResult) -> None:
+    setup = (
+        f"PostgreSQL + Redis, 1 instance, {soak.SOAK_SOCKETS} sockets, a third replaced every "
+        f"{soak.CHURN_EVERY:.0f} s ({result.sockets_opened:,} opened), "
+        f"{soak.REQUESTS_PER_S:.0f} req/s open-loop of which {soak.MUTATIONS_PER_S:.0f} "
+        f"mutations/s, {result.seconds:.0f} s"
+    )
+    held = result.lost == 0 and result.duplicated == 0 and result.p99_ms < 1000
+    late = ", ".join(f"{value:.1f}" for value in result.late_minute)
+    rss = ", ".join(f"{at:.0f} s: {mib:.0f}" for at, mib in result.rss_mib)
+    closed = (
+        "still open after 60 s"
+        if result.logout_close_s is None
+        else f"{1000 * result.logout_close_s:.0f} ms"
+    )
+    report.rows += [
+        Row(
+            "(s) soak: `data:changed` deliveries",
+            setup,
+            f"{result.deliveries:,} deliveries of {result.mutations:,} mutations; lost "
+            f"{result.lost:,}, dup {result.duplicated:,}; p50 {result.p50_ms:.0f} ms, p99 "
+            f"{result.p99_ms:.0f} ms, latest {result.max_late_s:.1f} s; CPU: server "
+            f"{result.server_cpu_pct:.0f} %, generator {result.generator_cpu_pct:.0f} % of a core",
+            "p99 < 1 s, 0 lost, 0 dup",
+            held,
+            SOAK_GENERATOR,
+        ),
+        Row(
+            "(s) soak: latest delivery per minute",
+            "worst lateness among each minute's mutations, s",
+            late,
+            "< 1 s",
+            all(value < 1 for value in result.late_minute),
+            "",
+            order=1,
+        ),
+        Row(
+            "(s) soak: HTTP",
+            "",
+            f"{result.requests:,} answered ({result.requests / result.seconds:.0f}/s), "
+            f"{result.errors:,} errors, {result.skipped:,} not sent (256 already waiting); "
+            f"p99 {result.http_p99_ms:.0f} ms",
+            "0 errors, 0 not sent",
+            result.errors == 0 and result.skipped == 0,
+            "",
+            order=2,
+        ),
+        Row(
+            "(s) soak: server RSS over time",
+            "seconds since start: MiB",
+            rss,
+            "flat after warm-up",
+            None,
+            "",
+            order=3,
+        ),
+        Row(
+            "(s) soak: a logged-out tab closed",
+            "midway: log in, open a tab, `POST /auth/logout`, time to the tab's close",
+            closed,
+            "< 1 s",
+            result.logout_close_s is not None and result.logout_close_s < 1,
+            "",
+            order=4,
+        ),
+    ]
+
+
+def phase_sustained(report: Report, options: Options, root: Path) -> None:
+    """(t): the highest mutation rate 1,000 sockets follow, SEAM API then Node, same run."""
+    workdir = root / "sustained"
+    workdir.mkdir()
+    run_id = uuid.uuid4().hex[:8]
+    found: dict[str, int] = {}
+    with servers.running(workdir, {}) as server:
+        token, ids = asyncio.run(_seed(server.url, 1, "sustained"))
+        steps = asyncio.run(soak.sustained(server, token=token, user_id=ids[0], run_id=run_id))
+        found["seam"] = _sustained_row(report, SETUPS["seam"], steps, 0)
+    missing = servers.node_available()
+    if missing:
+        report.notes.append(f"Node sustained reference skipped: {missing}")
+    else:
+        with servers.node_reference(workdir) as node:
+            steps = asyncio.run(soak.sustained(node, token="-", user_id=1, run_id=run_id))
+            found["node"] = _sustained_row(report, NODE_SETUP, steps, 1)
+    if len(found) == 2:
+        ours, theirs = (
+            report.values["ceiling", SETUPS["seam"]],
+            report.values["ceiling", NODE_SETUP],
+        )
+        report.rows.append(
+            Row(
+                "(t) sustained rate, vs Node",
+                "one run, Node right after SEAM API",
+                f"held: {found['seam']} / {found['node']} mutations/s; CPU ceiling: "
+                f"{ours / theirs:.2f}x ({ours:.0f} / {theirs:.0f} mutations/s)",
+                "—",
+                None,
+                "",
+                order=2,
+            )
+        )
+
+
+def _sustained_row(report: Report, setup: str, steps: list[soak.Step], order: int) -> int:
+    best = max((step.rate for step in steps if step.held), default=0)
+    tried = "; ".join(
+        f"{step.rate}/s: p99 {step.p99_ms:.0f} ms{', lost ' + str(step.lost) if step.lost else ''}"
+        f", server {step.server_cpu_ms:.0f} ms CPU per mutation ({step.server_cpu_pct:.0f} %), "
+        f"clients {step.client_cpu_pct:.0f} %"
+        for step in steps
+    )
+    # CPU per mutation does not depend on the machine's other load as latency does: a core
+    # of its own would saturate at about 1 s / that.
+    per_mutation = sorted(step.server_cpu_ms for step in steps)[len(steps) // 2]
+    report.rows.append(
+        Row(
+            f"(t) sustained mutations/s to {soak.SUSTAINED_SOCKETS:,} sockets, p99 < 250 ms",
+            f"{setup}; each rate for {soak.SUSTAINED_STEP:.0f} s, open-loop, "
+            "until one loses events or its p99 passes 2 s",
+            f"**{best}/s** held; one free core would saturate at ~"
+            f"{1000 / per_mutation:.0f}/s (median {per_mutation:.0f} ms CPU per mutation); "
+            + tried,
+            "—",
+            None,
+            SWARM,
+            order=order,
+        )
+    )
+    report.values["ceiling", setup] = 1000 / per_mutation
+    return best
+
+
+WORDS = {"soak": "s", "sustained": "t"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--mutations", type=int, default=20, help="mutations per socket count")
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
-    parser.add_argument("--only", default="abcde", help="phases to run, e.g. 'ac'")
+    parser.add_argument(
+        "--only",
+        default="abcdew",
+        help="phases to run, e.g. 'ac'; opt-in: s (or 'soak'), t (or 'sustained')",
+    )
+    parser.add_argument(
+        "--soak-seconds", type=float, default=480, help="length of the soak (s), default 480"
+    )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the server during (a) and (c)"
     )
@@ -455,8 +795,11 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         mutations=args.mutations,
         sizes=[int(size) for size in args.sizes.split(",")],
-        only=set(args.only),
+        only={WORDS.get(word, word) for word in args.only.split(",")}
+        if args.only in WORDS or "," in args.only
+        else set(args.only),
         profile=args.profile,
+        soak_seconds=args.soak_seconds,
     )
     # A thousand sockets need a thousand descriptors here and in the servers we start.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -469,7 +812,14 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="seam-bench-") as tmp:
-        for phase, letters in ((phase_sqlite, "abcd"), (phase_postgres, "ae")):
+        phases = (
+            (phase_sqlite, "abcd"),
+            (phase_postgres, "ae"),
+            (phase_writer, "w"),
+            (phase_sustained, "t"),
+            (phase_soak, "s"),
+        )
+        for phase, letters in phases:
             if not options.only & set(letters):
                 continue
             try:
@@ -478,6 +828,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 report.notes.append(f"{phase.__name__} failed: {type(error).__name__}: {error}")
 
+    ratio_rows(report)
     cpus = len(os.sched_getaffinity(0))
     print(
         f"\n## SEAM API bench ({cpus} CPUs, Python {platform.python_version()}, "

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.server_process import Server, start_server
+import httpx
+from tests.server_process import Server, free_port, start_server
 
 ADMIN_EMAIL = "admin@seam.bench"
 ADMIN_PASSWORD = "bench-admin-password"
 JWT_SECRET = "seam-bench-secret-that-is-longer-than-32-bytes"
+NODE_DIR = Path(__file__).with_name("node")
 POSTGRES_ADMIN_URL = os.environ.get(
     "SEAM_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -39,17 +44,77 @@ def cpu_seconds(server: Server) -> float:
 
 
 @contextmanager
-def running(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
+def running(workdir: Path, env: dict[str, str], variant: str | None = None) -> Iterator[Server]:
+    """`seam-api serve`; with `variant` ("library" or "writer"), through bench/serve_variant.py
+    with python-engineio's writer chosen."""
     defaults = {
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEAM_JWT_SECRET": JWT_SECRET,
+        # Every swarm client carries the admin's token, where real tabs would belong to many
+        # users: the per-account socket cap would refuse the 51st.
+        "SEAM_MAX_SOCKETS_PER_USER": "100000",
     }
-    server = start_server(workdir, {**defaults, **env}, timeout=60)
+    command = None
+    if variant is not None:
+        command = [sys.executable, str(Path(__file__).with_name("serve_variant.py")), variant]
+    server = start_server(workdir, {**defaults, **env}, timeout=60, command=command)
     try:
         yield server
     finally:
         server.stop()
+
+
+# -- the references: bare Node Socket.IO, raw ASGI --------------------------------------------
+
+
+@contextmanager
+def _reference(workdir: Path, name: str, command: list[str], probe: str) -> Iterator[Server]:
+    """Start `command` (its last argument the port), wait until `probe` answers at all."""
+    port = free_port()
+    log = workdir / f"{name}-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*command, str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=workdir
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{log.read_text()}")
+            try:
+                httpx.get(f"{server.url}{probe}", timeout=1, headers={"Authorization": "-"})
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+def node_available() -> str | None:
+    """Why the Node reference cannot run, or None when it can."""
+    if not (NODE_DIR / "node_modules" / "socket.io").is_dir():
+        return "bench/node/node_modules is missing (`make bench` runs `npm ci` there)"
+    return None
+
+
+@contextmanager
+def node_reference(workdir: Path) -> Iterator[Server]:
+    """bench/node/server.js: bare Socket.IO 4.8 broadcasting `data:changed` on each PUT."""
+    with _reference(workdir, "node", ["node", str(NODE_DIR / "server.js")], "/") as server:
+        yield server
+
+
+@contextmanager
+def raw_asgi_reference(workdir: Path, rows: Path) -> Iterator[Server]:
+    """bench/raw_asgi.py on uvicorn, answering the users list from `rows`."""
+    command = [sys.executable, str(Path(__file__).with_name("raw_asgi.py")), str(rows)]
+    with _reference(workdir, "raw-asgi", command, "/api/v1/users") as server:
+        yield server
 
 
 # -- throwaway PostgreSQL database ----------------------------------------------------------

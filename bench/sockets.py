@@ -2,7 +2,8 @@
 
 Each client is a bare aiohttp websocket on `/socket.io/?EIO=4&transport=websocket`:
 Engine.IO open `0{...}`, Socket.IO connect `40{"token": ...}` answered by `40{"sid": ...}`,
-pings `2` answered with `3`, events `42["name", payload]`. No polling, no upgrade, no acks:
+pings `2` answered with `3` (and websocket PING frames with PONG), events
+`42["name", payload]`; `41` (disconnect) ends the client. No polling, no upgrade, no acks:
 that is all a connected dashboard tab does while it listens, and it costs a fraction of a
 full client, so one process can hold a thousand of them without starving the server.
 """
@@ -15,7 +16,7 @@ import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -28,8 +29,13 @@ class Client:
     index: int
     ws: aiohttp.ClientWebSocketResponse
     sid: str
+    connected_at: float = 0.0  # perf_counter when the CONNECT reply came
     reader: asyncio.Task[None] | None = None
     progress_events: int = 0
+
+
+class Recorder(Protocol):
+    def record(self, client: int, payload: Any, at: float) -> None: ...
 
 
 @dataclass
@@ -63,7 +69,13 @@ class Swarm:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
         self.clients: list[Client] = []
-        self.arrivals: Arrivals | None = None
+        self.arrivals: Recorder | None = None
+        self._next_index = 0
+
+    @property
+    def issued(self) -> int:
+        """Client indices handed out so far (closed clients included)."""
+        return self._next_index
 
     async def connect(self, urls: list[str], token: str, count: int) -> None:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -72,7 +84,7 @@ class Swarm:
             async with gate:
                 return await self._connect_one(index, urls[index % len(urls)], token)
 
-        start = len(self.clients)
+        start, self._next_index = self._next_index, self._next_index + count
         self.clients += await asyncio.gather(*(one(start + i) for i in range(count)))
 
     async def _connect_one(self, index: int, base_url: str, token: str) -> Client:
@@ -91,18 +103,24 @@ class Swarm:
                 break
             elif message.startswith("44"):
                 raise RuntimeError(f"Socket.IO connect refused: {message[2:]}")
-        client = Client(index=index, ws=ws, sid=sid)
+        client = Client(index=index, ws=ws, sid=sid, connected_at=time.perf_counter())
         client.reader = asyncio.create_task(self._read(client))
         return client
 
     async def _read(self, client: Client) -> None:
         ws = client.ws
         async for message in ws:
+            if message.type == aiohttp.WSMsgType.PING:
+                # uvicorn pings every websocket each 20 s and closes it unanswered.
+                await ws.pong(message.data)
+                continue
             if message.type != aiohttp.WSMsgType.TEXT:
                 break
             text: str = message.data
             if text == "2":
                 await ws.send_str("3")
+            elif text.startswith(("41", "1")):
+                break  # the server disconnected this tab (Socket.IO `41`, Engine.IO `1`)
             elif text.startswith("42"):
                 at = time.perf_counter()
                 name, payload = orjson.loads(text[2:])[:2]
@@ -111,7 +129,11 @@ class Swarm:
                 elif name == "operation:progress":
                     client.progress_events += 1
 
-    async def close(self) -> None:
+    async def drop(self, clients: list[Client]) -> None:
+        """Close these clients (a tab closed) and forget them."""
+        gone = {client.index for client in clients}
+        self.clients = [client for client in self.clients if client.index not in gone]
+
         async def one(client: Client) -> None:
             with contextlib.suppress(Exception):
                 await client.ws.close()
@@ -120,8 +142,10 @@ class Swarm:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await client.reader
 
-        await asyncio.gather(*(one(client) for client in self.clients))
-        self.clients = []
+        await asyncio.gather(*(one(client) for client in clients))
+
+    async def close(self) -> None:
+        await self.drop(list(self.clients))
 
 
 def percentile(values: list[float], p: float) -> float:
