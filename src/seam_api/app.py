@@ -20,7 +20,7 @@ from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
 from seam_api.container import Seam
-from seam_api.core import metrics, openapi
+from seam_api.core import engineio_writer, metrics, openapi
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.probes import Probes
 from seam_api.core.probes import router as probes_router
@@ -59,6 +59,7 @@ class Application:
 
 def create_app(settings: Settings) -> Application:
     set_default_locale(settings.locale)
+    engineio_writer.install()  # a cheaper per-socket writer; see the module
     seam = Seam(settings)
     probes = Probes(settings, seam.db)
 
