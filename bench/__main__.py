@@ -31,7 +31,7 @@ import aiohttp
 import httpx
 import orjson
 
-from bench import loadgen, profiling, servers, soak
+from bench import loadgen, profiling, replay, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
 from seam_api.core.security import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
@@ -604,6 +604,28 @@ def phase_writer(report: Report, options: Options, root: Path) -> None:
             )
 
 
+def phase_replay(report: Report, options: Options, root: Path) -> None:
+    """(r): 100 sockets that missed 500 mutations reconnect at once with their cursor."""
+    workdir = root / "replay"
+    workdir.mkdir()
+    with servers.running(workdir, {}) as server:
+        token, _ids = asyncio.run(_seed(server.url, 1, "replay"))
+        result = asyncio.run(replay.measure_replay(server.url, token, server.pid))
+    report.rows.append(
+        Row(
+            metric=f"(r) replay of {result.missed} missed events to {result.sockets} sockets "
+            "reconnecting at once",
+            setup="SQLite, `auth: {token, since}`",
+            measured=f"all back in {result.seconds:.2f} s (per socket p50 {result.p50_ms:.0f} / "
+            f"p99 {result.p99_ms:.0f} ms), server CPU {result.server_cpu_ms:.0f} ms, "
+            f"{result.complete}/{result.sockets} got all {result.missed} in order",
+            target="every socket gets every missed event, in order, once",
+            met=result.complete == result.sockets,
+            generator=IN_PROCESS,
+        )
+    )
+
+
 def phase_soak(report: Report, options: Options, root: Path) -> None:
     """(s): the soak on PostgreSQL + Redis, one instance."""
     workdir = root / "soak"
@@ -781,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
     parser.add_argument(
         "--only",
-        default="abcdew",
+        default="abcdewr",
         help="phases to run, e.g. 'ac'; opt-in: s (or 'soak'), t (or 'sustained')",
     )
     parser.add_argument(
@@ -816,6 +838,7 @@ def main(argv: list[str] | None = None) -> int:
             (phase_sqlite, "abcd"),
             (phase_postgres, "ae"),
             (phase_writer, "w"),
+            (phase_replay, "r"),
             (phase_sustained, "t"),
             (phase_soak, "s"),
         )
