@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import socketio
 from pydantic import ValidationError
 
 from tests import conftest
@@ -22,6 +21,7 @@ from tests.conftest import (
     start_server,
 )
 from tests.helpers import API
+from tests.security import Tab
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 TOKEN = "scrape-token-0123456789"
@@ -134,9 +134,9 @@ async def test_sockets_connected_counts_this_instance_sockets(metrics_server: Se
         )
         token = login.json()["data"]["token"]
         assert sample(await scrape(http), "seam_sockets_connected") == 0
-        client = socketio.AsyncClient()
-        await client.connect(metrics_server.url, auth={"token": token}, transports=["websocket"])
+        tab = Tab()  # closes its HTTP sessions itself, which python-socketio's client may not
+        await tab.open(metrics_server.url, token, "websocket")
         try:
             assert sample(await scrape(http), "seam_sockets_connected") == 1
         finally:
-            await client.disconnect()
+            await tab.close()
