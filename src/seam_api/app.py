@@ -62,7 +62,7 @@ class Application:
 # while its socket's writer is waiting to run; promoted, those packets drive full collections
 # over every connected socket's objects: 120-140 ms each with 1,000 sockets, about 13 ms of
 # CPU per broadcast on average, and the p99 of delivery. With these thresholds the packets die
-# young by reference counting first (bench/README.md, "Garbage collection", has the figures).
+# young by reference counting first (bench/README.md, "Where the time goes", has the figures).
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
