@@ -19,6 +19,7 @@ import pytest
 from redis.asyncio import Redis
 
 from seam_api.app import Application
+from seam_api.core import security
 from seam_api.core.limits import UNKNOWN_ADDRESS_FACTOR
 from seam_api.core.security import MAX_HASHES_IN_FLIGHT
 from tests.conftest import (
@@ -188,13 +189,22 @@ async def test_failures_from_many_addresses_close_the_account_to_new_addresses_o
 
 
 async def test_guesses_sent_at_once_are_counted_before_any_is_checked(
-    make_app: AppFactory,
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     application = await make_app(
         login_max_failures_per_account=1, login_max_failures_per_address=1000
     )
     async with client_at(application, new_address()) as http:
         email = await registered(http)
+        checked: list[str] = []
+        verify = security._verify_sync
+
+        def counted(password: str, password_hash: str) -> bool:
+            checked.append(password)
+            return verify(password, password_hash)
+
+        # Only the admitted guess may cost a hash: refused ones are refused before the check.
+        monkeypatch.setattr(security, "_verify_sync", counted)
         # No more than the server hashes at once, so none is refused for being busy: a limit
         # read before the check and counted after it would let every one of them be checked.
         guesses = [f"guess-{number}" for number in range(MAX_HASHES_IN_FLIGHT)]
@@ -203,6 +213,7 @@ async def test_guesses_sent_at_once_are_counted_before_any_is_checked(
         MAX_HASHES_IN_FLIGHT - 1
     )
     assert all("busy" not in answer.json()["message"] for answer in answers)
+    assert len(checked) == 1, checked
 
 
 async def test_hashes_beyond_the_bound_are_refused_at_once(make_app: AppFactory) -> None:
@@ -305,3 +316,27 @@ async def test_account_failures_on_one_instance_throttle_it_on_another(
             assert (await attempt(http, ADMIN_EMAIL, "not-the-password")).status_code == 401
     async with client_at(second, address) as other_instance:
         assert_throttled(await attempt(other_instance, ADMIN_EMAIL, ADMIN_PASSWORD), window=900)
+
+
+async def test_an_address_known_on_one_instance_stays_open_on_another(
+    make_app: AppFactory, limiter_redis: str
+) -> None:
+    """Failures from many addresses close the account to new addresses on every instance, but
+    not to the address its owner signed in from on another instance."""
+    first, second = await two_instances(
+        make_app,
+        limiter_redis,
+        login_max_failures_per_account=1,
+        login_max_failures_per_address=100,
+    )
+    home = new_address()
+    async with client_at(first, home) as owner:
+        email = await registered(owner)
+        assert (await attempt(owner, email, PASSWORD)).status_code == 200
+    for _ in range(UNKNOWN_ADDRESS_FACTOR):
+        async with client_at(second, new_address()) as attacker:
+            assert (await attempt(attacker, email, "not-the-password")).status_code == 401
+    async with client_at(first, new_address()) as stranger:
+        assert_throttled(await attempt(stranger, email, PASSWORD), window=900)
+    async with client_at(second, home) as owner:
+        assert (await attempt(owner, email, PASSWORD)).status_code == 200
