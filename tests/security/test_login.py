@@ -169,23 +169,29 @@ async def test_failures_from_one_address_leave_the_owners_login_from_another_alo
         assert (await attempt(owner, email, PASSWORD)).status_code == 200
 
 
+async def assert_known_address_stays_open(home_app: Application, other_app: Application) -> None:
+    """The owner signs in on `home_app`; failures from new addresses on `other_app` close the
+    account to a new address on `home_app`, not to the owner's address on `other_app`."""
+    home = new_address()
+    async with client_at(home_app, home) as owner:
+        email = await registered(owner)
+        assert (await attempt(owner, email, PASSWORD)).status_code == 200
+    for _ in range(UNKNOWN_ADDRESS_FACTOR):
+        async with client_at(other_app, new_address()) as attacker:
+            assert (await attempt(attacker, email, "not-the-password")).status_code == 401
+    async with client_at(home_app, new_address()) as stranger:
+        assert_throttled(await attempt(stranger, email, PASSWORD), window=900)
+    async with client_at(other_app, home) as owner:
+        assert (await attempt(owner, email, PASSWORD)).status_code == 200
+
+
 async def test_failures_from_many_addresses_close_the_account_to_new_addresses_only(
     make_app: AppFactory,
 ) -> None:
     application = await make_app(
         login_max_failures_per_account=1, login_max_failures_per_address=100
     )
-    home = new_address()
-    async with client_at(application, home) as owner:
-        email = await registered(owner)
-        assert (await attempt(owner, email, PASSWORD)).status_code == 200
-    for _ in range(UNKNOWN_ADDRESS_FACTOR):
-        async with client_at(application, new_address()) as attacker:
-            assert (await attempt(attacker, email, "not-the-password")).status_code == 401
-    async with client_at(application, new_address()) as stranger:
-        assert_throttled(await attempt(stranger, email, PASSWORD), window=900)
-    async with client_at(application, home) as owner:
-        assert (await attempt(owner, email, PASSWORD)).status_code == 200
+    await assert_known_address_stays_open(application, application)
 
 
 async def test_guesses_sent_at_once_are_counted_before_any_is_checked(
@@ -329,14 +335,4 @@ async def test_an_address_known_on_one_instance_stays_open_on_another(
         login_max_failures_per_account=1,
         login_max_failures_per_address=100,
     )
-    home = new_address()
-    async with client_at(first, home) as owner:
-        email = await registered(owner)
-        assert (await attempt(owner, email, PASSWORD)).status_code == 200
-    for _ in range(UNKNOWN_ADDRESS_FACTOR):
-        async with client_at(second, new_address()) as attacker:
-            assert (await attempt(attacker, email, "not-the-password")).status_code == 401
-    async with client_at(first, new_address()) as stranger:
-        assert_throttled(await attempt(stranger, email, PASSWORD), window=900)
-    async with client_at(second, home) as owner:
-        assert (await attempt(owner, email, PASSWORD)).status_code == 200
+    await assert_known_address_stays_open(first, second)
