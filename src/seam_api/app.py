@@ -10,6 +10,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import socketio
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
 from seam_api.container import Seam
 from seam_api.core import engineio_writer, metrics, openapi
+from seam_api.core.fast_reads import FastReads
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.probes import Probes
 from seam_api.core.probes import router as probes_router
@@ -66,6 +68,16 @@ class Application:
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
+def cors_options(cors_origin: str) -> dict[str, Any]:
+    """Starlette's CORS middleware options for SEAM_CORS_ORIGIN (`*` or a comma list)."""
+    origins = ["*"] if cors_origin == "*" else cors_origin.split(",")
+    return {
+        "allow_origins": [origin.strip() for origin in origins],
+        "allow_methods": ["*"],
+        "allow_headers": ["*"],
+    }
+
+
 def create_app(settings: Settings) -> Application:
     set_default_locale(settings.locale)
     engineio_writer.install()  # a cheaper per-socket writer; see the module
@@ -96,13 +108,8 @@ def create_app(settings: Settings) -> Application:
     )
     api.state.seam = seam
     api.state.probes = probes
-    origins = ["*"] if settings.cors_origin == "*" else settings.cors_origin.split(",")
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=[origin.strip() for origin in origins],
-        allow_methods=["*"],
-        allow_headers=["*"],
-    )
+    cors = cors_options(settings.cors_origin)
+    api.add_middleware(CORSMiddleware, **cors)
     install_error_handlers(api)
     for router in ROUTERS:
         api.include_router(router)
@@ -112,7 +119,7 @@ def create_app(settings: Settings) -> Application:
     api.include_router(metrics.router)
     metrics.watch(seam)
     http = RequestContextMiddleware(
-        api,
+        FastReads(api, ROUTES, cors),
         max_body_bytes=settings.max_body_bytes,
         addresses=ClientAddresses(settings.trusted_networks),
     )

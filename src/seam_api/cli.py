@@ -102,6 +102,7 @@ def serve(
         timeout_graceful_shutdown=5,
         lifespan="on",
         access_log=False,
+        server_header=False,  # no `server: uvicorn`: it tells a scanner what to try
         log_level=settings.log_level,
         log_config=None,  # our handler and format (logs.configure), not uvicorn's
     )

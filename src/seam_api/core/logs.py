@@ -61,6 +61,12 @@ def configure(*, level: str, json: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if json else logging.Formatter(TEXT_FORMAT))
+    # Neither format shows a record's thread, process or source line; not gathering them
+    # (the logging HOWTO's "Optimization") gave 4 % more reads/s (bench (a), 2 A B pairs).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # skips the caller lookup
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
