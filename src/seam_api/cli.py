@@ -103,6 +103,9 @@ def serve(
         lifespan="on",
         access_log=False,
         server_header=False,  # no `server: uvicorn`: it tells a scanner what to try
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 on its own, beside
+        # SEAM_TRUSTED_PROXIES, which is documented as the only trust (core/forwarded.py).
+        proxy_headers=False,
         log_level=settings.log_level,
         log_config=None,  # our handler and format (logs.configure), not uvicorn's
     )

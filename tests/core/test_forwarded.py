@@ -3,7 +3,10 @@ right, and the address it yields is the one the login limiter counts."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +15,7 @@ import pytest
 
 from seam_api.core.context import current
 from seam_api.core.forwarded import ClientAddresses
-from tests.conftest import ADMIN_EMAIL, AppFactory
+from tests.conftest import ADMIN_EMAIL, AppFactory, Server
 from tests.helpers import API
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -90,3 +93,16 @@ async def test_login_limit_counts_each_forwarded_client_apart(make_app: AppFacto
         assert [await attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
         # Another user behind the same balancer is not locked out by the first one.
         assert await attempt("203.0.113.2") == 401
+
+
+async def test_a_served_app_believes_no_forwarded_header_by_default(server: Server) -> None:
+    """uvicorn rewrites the client from X-Forwarded-For for 127.0.0.1 unless told not to: a
+    second, undocumented trust that SEAM_TRUSTED_PROXIES (empty here) must be the only one."""
+    path = f"{API}/no-such-route-{uuid.uuid4().hex}"
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await http.get(path, headers={"X-Forwarded-For": "203.0.113.9"})
+    deadline = time.monotonic() + 5
+    while not (lines := [line for line in server.log.read_text().splitlines() if path in line]):
+        assert time.monotonic() < deadline, "no access line"
+        await asyncio.sleep(0.05)
+    assert lines[0].rstrip().endswith(" 127.0.0.1"), lines[0]
