@@ -1,19 +1,32 @@
-"""A cheaper wait in python-engineio's per-socket writer, for Python 3.11.
+"""python-engineio's per-socket writer, made cheaper in two ways python-engineio has no hook for.
 
-Every websocket has a writer task that loops on `AsyncSocket.poll()`, which waits for the
-next packet with `asyncio.wait_for(queue.get(), ping_interval + ping_timeout)`. On Python 3.11
-`wait_for` wraps the `get()` in a new task and arms a timer for every packet, so one
-`data:changed` to 1,000 sockets makes 1,000 extra tasks. This `poll` takes a packet that is
-already queued without waiting, and otherwise waits under `asyncio.timeout` (no extra task);
-its behaviour is otherwise the library's: the same timeout, the same `QueueEmpty` on timeout
-or cancellation, the same `None` sentinel handling. On Python 3.12+ `wait_for` is built on
-`asyncio.timeout` already, so `install()` leaves the library alone there.
+**A cheaper wait (Python 3.11).** Every websocket has a writer task that loops on
+`AsyncSocket.poll()`, which waits for the next packet with `asyncio.wait_for(queue.get(),
+ping_interval + ping_timeout)`. On Python 3.11 `wait_for` wraps the `get()` in a new task and
+arms a timer for every packet, so one `data:changed` to 1,000 sockets makes 1,000 extra tasks.
+This `poll` takes a packet that is already queued without waiting, and otherwise waits under
+`asyncio.timeout` (no extra task); its behaviour is otherwise the library's: the same timeout,
+the same `QueueEmpty` on timeout or cancellation, the same `None` sentinel handling. On Python
+3.12+ `wait_for` is built on `asyncio.timeout` already, so `install()` leaves the library alone
+there.
 
-python-engineio exposes no hook for this, hence the replacement of one method. It is pinned to
-the versions it was checked against (`TESTED_VERSIONS`): `install()` leaves any other alone
-(with a warning: the server still works, as the library wrote it), and
-tests/core/test_engineio_writer.py fails when the version or the method it replaces changes.
-Written to be offered upstream as it stands.
+**Direct writes.** A broadcast to 1,000 idle sockets otherwise queues one packet per socket,
+wakes 1,000 writer tasks, and frames the same text 1,000 times through ASGI messages and the
+websocket library. `write_now` writes a frame made once per broadcast straight to the
+connection's transport when nothing can be ahead of it: the socket is open on websocket, past
+any upgrade, its queue is empty (so its writer holds nothing: it never yields between taking
+packets and writing them unless the transport is paused, and then `writable` is clear) and the
+connection sends uncompressed frames. Otherwise the packet takes the library's path. Reaching
+the transport needs the driver's websocket object, which python-engineio keeps local to
+`AsyncSocket._websocket_handler`; `enable_direct_writes` gives one server a subclass of the
+driver's class that leaves it on the socket. Only uvicorn's `websockets-sansio` protocol is
+written to directly: under any other, every packet takes the library's path. Measured in
+bench/README.md ("Where the time goes").
+
+Both are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any other,
+`install()` and `enable_direct_writes()` leave the library alone (with a warning: the server
+still works, as the library wrote it), and tests/core/test_engineio_writer.py fails when a
+version or the code these lean on changes. Written to be offered upstream.
 """
 
 from __future__ import annotations
@@ -25,9 +38,15 @@ from importlib.metadata import version
 from typing import Any
 
 from engineio import exceptions
+from engineio.async_drivers import asgi as engineio_asgi
 from engineio.async_socket import AsyncSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 TESTED_VERSIONS = frozenset({"4.15.1"})
+# What direct writes also lean on: uvicorn's protocol state and websockets' framing.
+TESTED_WITH = {"uvicorn": frozenset({"0.54.0"}), "websockets": frozenset({"17.4"})}
 
 library_poll = AsyncSocket.poll  # kept for the test that compares the two
 log = logging.getLogger(__name__)
@@ -69,15 +88,81 @@ def install() -> bool:
         return True
     if sys.version_info >= (3, 12):
         return False
-    found = version("python-engineio")
-    if found not in TESTED_VERSIONS:
-        log.warning(
-            "python-engineio %s is not one engineio_writer was checked against (%s): "
-            "its own AsyncSocket.poll stays in place",
-            found,
-            ", ".join(sorted(TESTED_VERSIONS)),
-        )
+    if not _tested("its own AsyncSocket.poll stays in place"):
         return False
     AsyncSocket.poll = poll
     _installed = True
+    return True
+
+
+def _tested(consequence: str) -> bool:
+    found = version("python-engineio")
+    if found not in TESTED_VERSIONS:
+        log.warning(
+            "python-engineio %s is not one engineio_writer was checked against (%s): %s",
+            found,
+            ", ".join(sorted(TESTED_VERSIONS)),
+            consequence,
+        )
+        return False
+    return True
+
+
+_WEBSOCKET = "_seam_websocket"
+
+
+class _KeptWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
+    """The ASGI driver's websocket, left on the engine.io socket whose handler it runs."""
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        super().__init__(handler, server)
+        owner = getattr(handler, "__self__", None)
+        if isinstance(owner, AsyncSocket):
+            setattr(owner, _WEBSOCKET, self)
+
+
+def enable_direct_writes(eio_server: Any) -> bool:
+    """Let `write_now` reach this engine.io server's websockets; True if it does."""
+    consequence = "every packet takes its writer"
+    if not _tested(consequence):
+        return False
+    for name, versions in TESTED_WITH.items():
+        if version(name) not in versions:
+            log.warning(
+                "%s %s is untested with direct writes: %s", name, version(name), consequence
+            )
+            return False
+    # A copy: the driver's table is shared by every server in the process.
+    eio_server._async = {**eio_server._async, "websocket": _KeptWebSocket}
+    return True
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked websocket text frame, as a server sends it, made once for many sockets."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+def write_now(socket: AsyncSocket | None, frame: bytes) -> bool:
+    """Write `frame` to the socket's connection if nothing can be ahead of it (see the module's
+    doc); False when the packet must take the library's path instead."""
+    websocket = getattr(socket, _WEBSOCKET, None)
+    if socket is None or websocket is None or socket.closed:
+        return False
+    if not socket.upgraded or socket.upgrading or not socket.queue.empty():
+        return False
+    connection = getattr(websocket.asgi_send, "__self__", None)
+    if type(connection) is not WebSocketsSansIOProtocol:
+        return False
+    if (
+        not connection.handshake_complete
+        or connection.close_sent
+        or connection.disconnected
+        or connection.initial_response is not None
+        or not connection.writable.is_set()
+        or connection.conn.state is not State.OPEN
+        or connection.conn.extensions
+        or connection.transport.is_closing()
+    ):
+        return False
+    connection.transport.write(frame)
     return True

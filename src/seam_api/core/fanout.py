@@ -4,7 +4,9 @@ python-socketio's `AsyncManager.emit` encodes a packet once, then creates an asy
 recipient and waits for all of them. Each task only appends the packet to that socket's queue
 (its writer task does the network write), so with 1,000 sockets the task bookkeeping costs
 more than the work. These managers keep the library's encoding and delivery calls (the public
-`eio.send_packet`) and drop the tasks; emits with callbacks keep the library's path.
+`eio.send_packet`) and drop the tasks; emits with callbacks keep the library's path. A packet
+that fits one websocket frame is framed once per emit and written straight to each idle
+connection (`engineio_writer.write_now`); the rest are queued for the socket's writer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet
+
+from seam_api.core import engineio_writer
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +50,23 @@ class DirectFanout(socketio.AsyncManager):  # type: ignore[misc]
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, *arguments]
         ).encode()
-        frames = [
+        packets = [
             eio_packet.Packet(eio_packet.MESSAGE, part)
             for part in (encoded if isinstance(encoded, list) else [encoded])
         ]
+        text = packets[0].encode() if len(packets) == 1 else None
+        wire = engineio_writer.text_frame(text) if isinstance(text, str) else None
+        eio = self.server.eio
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
                 continue
-            for frame in frames:
-                try:
-                    await self.server.eio.send_packet(eio_sid, frame)
-                except Exception:  # a socket closing mid-broadcast must not stop the rest
-                    log.debug("dropped %s for closing socket %s", event, sid)
+            try:
+                if wire is not None and engineio_writer.write_now(eio.sockets.get(eio_sid), wire):
+                    continue
+                for pkt in packets:
+                    await eio.send_packet(eio_sid, pkt)
+            except Exception:  # a socket closing mid-broadcast must not stop the rest
+                log.debug("dropped %s for closing socket %s", event, sid)
 
 
 class RedisFanout(socketio.AsyncRedisManager, DirectFanout):  # type: ignore[misc]

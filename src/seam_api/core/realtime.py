@@ -33,6 +33,7 @@ from pydantic_core import to_jsonable_python
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from seam_api.core import engineio_writer
 from seam_api.core.access import USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError
@@ -226,6 +227,7 @@ class Realtime:
             cors_allowed_origins=origins,
             max_http_buffer_size=max_message_bytes,
         )
+        engineio_writer.enable_direct_writes(self.server.eio)
         self.sessions = sessions
         self.permissions = permissions
         self.log = log
