@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -190,6 +192,45 @@ async def measure_delivery(
     """
     marker = f"bench {run_id} #"
     arrivals = Arrivals(marker=marker, expected_clients=len(swarm.clients))
+    with _no_collections():
+        return await _measure(
+            swarm, http, arrivals, mutate_url, token, user_id, mutations, spacing, wait, grace
+        )
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection in this process while it times deliveries.
+
+    With a thousand clients' objects in its heap, a full collection here takes 50-90 ms, and
+    whichever server was being measured got charged for it: one such pause in 20 mutations
+    set the p99 (seen: 29-34 ms without one, 101-119 ms with one, same server). The clients'
+    objects are moved out of the collector's view first; what the measurement allocates is
+    freed by reference counting or collected afterwards.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+async def _measure(
+    swarm: Swarm,
+    http: aiohttp.ClientSession,
+    arrivals: Arrivals,
+    mutate_url: str,
+    token: str,
+    user_id: int,
+    mutations: int,
+    spacing: float,
+    wait: float,
+    grace: float,
+) -> DeliveryResult:
+    marker = arrivals.marker
     swarm.arrivals = arrivals
     sent: dict[int, float] = {}
     http_ms: list[float] = []
