@@ -20,7 +20,6 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from annotated_types import Ge, Le
 from fastapi import FastAPI, Request
@@ -158,19 +157,25 @@ class FastReads:
 
 
 def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
-    """The endpoint's query arguments, or None when the query is not plainly valid."""
+    """The endpoint's query arguments, or None when the query is not plainly valid.
+
+    Split by hand rather than with `parse_qsl`, which cost 4 % of a read: a query holding an
+    escape (`%`, `+`) or an empty pair goes the full way instead."""
     arguments: dict[str, Any] = {}
     if query_string:
-        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-            param = lane.params.get(name)
-            if param is None or name in arguments:
+        if b"%" in query_string or b"+" in query_string:
+            return None
+        for pair in query_string.split(b"&"):
+            key, _, value = pair.partition(b"=")
+            param = lane.params.get(key.decode("latin-1"))
+            if param is None or param.name in arguments:
                 return None
-            if not (value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS):
+            if not (value.isdigit() and len(value) <= _MAX_DIGITS):
                 return None
             number = int(value)
             if not param.low <= number <= param.high:
                 return None
-            arguments[name] = number
+            arguments[param.name] = number
     for name, param in lane.params.items():
         arguments.setdefault(name, param.default)
     return arguments

@@ -108,6 +108,7 @@ class RequestContextMiddleware:
         socket_id = accept_language = user_agent = forwarded_for = None
         request_id_header: bytes | None = None
         declared_length = 0
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"x-socket-id":
                 socket_id = value.decode("latin-1")[:MAX_SOCKET_ID_LENGTH] or None
@@ -117,6 +118,8 @@ class RequestContextMiddleware:
                 user_agent = value.decode("latin-1")[:MAX_USER_AGENT_LENGTH]
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
             elif name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
                 request_id_header = value
             elif name == b"x-forwarded-for":
@@ -151,7 +154,10 @@ class RequestContextMiddleware:
             if declared_length > self.max_body_bytes:
                 await _send_error(PayloadTooLarge("errors.body_too_large"), send_with_request_id)
                 return
-            await self.app(scope, self._limited(receive), send_with_request_id)
+            # A body framed by Content-Length is cut there by the parser, and that length was
+            # checked above; only a chunked body must be counted as it arrives.
+            limited = self._limited(receive) if chunked else receive
+            await self.app(scope, limited, send_with_request_id)
         finally:
             duration = perf_counter() - started
             route = getattr(scope.get("route"), "path", None)
