@@ -45,8 +45,17 @@ class DirectFanout(socketio.AsyncManager):  # type: ignore[misc]
         room = to or room
         if namespace not in self.rooms:
             return
-        packets, wire = self._encode(event, data, namespace)
+        arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *arguments]
+        ).encode()
+        packets = [
+            eio_packet.Packet(eio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        text = packets[0].encode() if len(packets) == 1 else None
+        wire = engineio_writer.text_frame(text) if isinstance(text, str) else None
         eio = self.server.eio
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
@@ -58,32 +67,6 @@ class DirectFanout(socketio.AsyncManager):  # type: ignore[misc]
                     await eio.send_packet(eio_sid, pkt)
             except Exception:  # a socket closing mid-broadcast must not stop the rest
                 log.debug("dropped %s for closing socket %s", event, sid)
-
-    def write_now(self, event: str, data: Any, sid: str, namespace: str = "/") -> bool:
-        """Write one event straight to one socket of this instance if it is idle (see
-        `engineio_writer.write_now`), with no task switch and no await; False when it must be
-        emitted the usual way."""
-        eio_sid = self.eio_sid_from_sid(sid, namespace)
-        if eio_sid is None:
-            return False
-        _, wire = self._encode(event, data, namespace)
-        socket = self.server.eio.sockets.get(eio_sid)
-        return wire is not None and engineio_writer.write_now(socket, wire)
-
-    def _encode(
-        self, event: str, data: Any, namespace: str
-    ) -> tuple[list[eio_packet.Packet], bytes | None]:
-        """The engine.io packets of an event, and its websocket frame when it fits one."""
-        arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(
-            packet.EVENT, namespace=namespace, data=[event, *arguments]
-        ).encode()
-        packets = [
-            eio_packet.Packet(eio_packet.MESSAGE, part)
-            for part in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        text = packets[0].encode() if len(packets) == 1 else None
-        return packets, engineio_writer.text_frame(text) if isinstance(text, str) else None
 
 
 class RedisFanout(socketio.AsyncRedisManager, DirectFanout):  # type: ignore[misc]

@@ -247,7 +247,6 @@ class Realtime:
         # and to close the sockets of a token that logged out.
         self._tokens: dict[str, tuple[str, str]] = {}
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
-        self._delivering = False  # an item taken from the queue and not yet delivered
         self._worker: asyncio.Task[None] | None = None
         # Following the log: every id up to `_position` has been handed to the queue.
         self._position = 0
@@ -412,8 +411,7 @@ class Realtime:
     def progress(
         self, context: RequestContext, status: str, message: str, data: Any = None
     ) -> None:
-        """Send an `operation:progress` to the requester (contract 5.1): written at once to
-        their tab on this instance when the delivery queue holds nothing, else queued."""
+        """Queue an `operation:progress` for the requester (contract 5.1)."""
         if context.user_id is None:
             return  # anonymous: no socket can be proven to be the caller's
         if self._single_instance and context.user_id not in self.owners.by_user:
@@ -428,19 +426,8 @@ class Realtime:
             "data": jsonable(data),
             "timestamp": _now_iso(),
         }
+        self._queue.put_nowait(("progress", payload, (context.socket_id, context.user_id)))
         _PROGRESS_EMITTED.inc()
-        socket_id = context.socket_id
-        if (
-            socket_id is not None
-            and not self._delivering
-            and self._queue.empty()
-            and self.owners.local.get(socket_id) == context.user_id
-            and self.server.manager.write_now("operation:progress", payload, socket_id)
-        ):
-            # Written at once: nothing queued or being delivered could be overtaken.
-            _PROGRESS_DELIVERED.inc()
-            return
-        self._queue.put_nowait(("progress", payload, (socket_id, context.user_id)))
 
     async def initiator(self, context: RequestContext) -> str | None:
         """The request's `X-Socket-ID` when it names a connected socket of the caller: echoing
@@ -545,7 +532,6 @@ class Realtime:
     async def _deliver_forever(self) -> None:
         while True:
             kind, payload, target = await self._queue.get()
-            self._delivering = True
             try:
                 if kind == "progress":
                     await self._deliver_progress(payload, *target)
@@ -560,7 +546,6 @@ class Realtime:
             except Exception:
                 log.exception("delivering %s for %s failed", kind, payload["operation"])
             finally:
-                self._delivering = False
                 self._queue.task_done()
 
     async def _deliver_progress(
