@@ -59,15 +59,6 @@ class Application:
         return list(ROUTES)
 
 
-# The collector's defaults (700, 10, 10) start a young collection every 700 net allocations.
-# A broadcast to 1,000 sockets queues one packet per socket, which outlives that collection
-# while its socket's writer is waiting to run; promoted, those packets drive full collections
-# over every connected socket's objects: 120-140 ms each with 1,000 sockets, about 13 ms of
-# CPU per broadcast on average, and the p99 of delivery. With these thresholds the packets die
-# young by reference counting first (bench/README.md, "Where the time goes", has the figures).
-GC_THRESHOLDS = (10_000, 10, 10)
-
-
 def cors_options(cors_origin: str) -> dict[str, Any]:
     """Starlette's CORS middleware options for SEAM_CORS_ORIGIN (`*` or a comma list)."""
     origins = ["*"] if cors_origin == "*" else cors_origin.split(",")
@@ -90,7 +81,6 @@ def create_app(settings: Settings) -> Application:
         # Everything alive now (modules, schemas, routes) lives as long as the process; moving
         # it out of the collector's view shortens the full collections that stall requests.
         gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
