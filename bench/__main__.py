@@ -3,9 +3,9 @@
 Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against the Argon2id
 ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
 (d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
-(f) ratios to the references, (w) python-engineio's writer against engineio_writer; opt-in:
-(s) the soak, (t) the sustained rate. A phase whose service is missing is reported as
-skipped; missed targets are printed, never failed on.
+(f) ratios to the references, (w) python-engineio's writer against engineio_writer, (r)
+replay, (t) the sustained rate beside Node's, (s) the soak. A phase whose service is missing is
+reported as skipped; missed targets are printed, never failed on.
 """
 
 from __future__ import annotations
@@ -812,8 +812,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
     parser.add_argument(
         "--only",
-        default="abcdewr",
-        help="phases to run, e.g. 'ac'; opt-in: s (or 'soak'), t (or 'sustained')",
+        default="abcdewrts",
+        help="phases to run, e.g. 'ac', or 'soak' (s), 'sustained' (t); default: all",
     )
     parser.add_argument(
         "--soak-seconds", type=float, default=480, help="length of the soak (s), default 480"
