@@ -288,7 +288,7 @@ async def test_a_socket_with_a_packet_queued_gets_the_broadcast_after_it(live: L
 @ON_SQLITE
 async def test_a_paused_connection_is_left_to_its_writer(live: Live) -> None:
     paused = live.socket_of(live.tabs[1])
-    connection = paused._seam_websocket.asgi_send.__self__
+    connection = paused._seam_websocket().asgi_send.__self__
     assert isinstance(connection, WebSocketsSansIOProtocol)
     connection.pause_writing()
     live.attempts.clear()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from importlib.metadata import version
 from typing import Any
 
@@ -118,7 +119,9 @@ class _KeptWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
         super().__init__(handler, server)
         owner = getattr(handler, "__self__", None)
         if isinstance(owner, AsyncSocket):
-            setattr(owner, _WEBSOCKET, self)
+            # Weakly: the handler's frame keeps it alive exactly as long as the connection,
+            # and a strong one would make a cycle with the socket that only the collector frees.
+            setattr(owner, _WEBSOCKET, weakref.ref(self))
 
 
 def enable_direct_writes(eio_server: Any) -> bool:
@@ -145,7 +148,8 @@ def text_frame(text: str) -> bytes:
 def write_now(socket: AsyncSocket | None, frame: bytes) -> bool:
     """Write `frame` to the socket's connection if nothing can be ahead of it (see the module's
     doc); False when the packet must take the library's path instead."""
-    websocket = getattr(socket, _WEBSOCKET, None)
+    kept = getattr(socket, _WEBSOCKET, None)
+    websocket = kept() if kept is not None else None
     if socket is None or websocket is None or socket.closed:
         return False
     if not socket.upgraded or socket.upgrading or not socket.queue.empty():
