@@ -214,3 +214,18 @@ async def test_a_failing_read_gets_the_apps_own_error_answer(
         answer = await _same_answer(paths, f"{API}/users", {**admin, **origin})
         assert "secret" not in failure(answer, status)["message"]
     assert paths.behind_lane.reached == []
+
+
+@ON_SQLITE
+async def test_a_guard_that_fails_is_answered_by_fastapi(
+    paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await _admin(paths.full)
+
+    async def broken(_token: str) -> None:
+        raise RuntimeError("the session store went away")
+
+    monkeypatch.setattr(paths.behind_lane.api.state.seam.sessions, "authenticate", broken)
+    answer = await _same_answer(paths, f"{API}/users", admin)
+    assert failure(answer, 500)
+    assert paths.behind_lane.reached == [f"GET {API}/users?"]

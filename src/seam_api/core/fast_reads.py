@@ -5,9 +5,9 @@ cost more than everything else in the request together (bench/README.md, "Reads"
 takes only the requests that machinery would pass through unchanged: a GET of an eligible route
 whose query holds nothing but its integer parameters, plain and in range, from a caller its
 guard admits. It runs the same guard and calls the same endpoint with the same arguments, under
-the same CORS rules and exception handlers. Everything else (no token, a refused one, a
-parameter FastAPI would reject or that it does not know) goes the full way, so every refusal
-has one source.
+the same CORS rules and exception handlers. Everything else (no token, a refused one, a guard
+that fails, a parameter FastAPI would reject or that it does not know) goes the full way, so
+every refusal has one source.
 
 A route is eligible when FastAPI would need nothing but the request to call it: no path, header,
 cookie or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else,
@@ -29,7 +29,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from seam_api.core.access import authenticated, permitted
-from seam_api.core.errors import AppError
 
 Guard = Callable[[Request], Awaitable[Any]]
 _GUARDS: tuple[Guard, ...] = (permitted, authenticated)
@@ -121,8 +120,8 @@ class FastReads:
         try:
             for name, guard in lane.guards:
                 arguments[name] = await guard(request)
-        except AppError:
-            await self.api(scope, receive, send)  # FastAPI answers every refusal
+        except Exception:  # a refusal, or a failure to check: FastAPI answers either
+            await self.api(scope, receive, send)
             return
         arguments[lane.request_arg] = request
         response, cross_origin_rules = await self._answer(lane, arguments)
