@@ -32,8 +32,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     first byte of its next request: between requests uvicorn's keep-alive timeout applies.
 
     The clock is a timestamp, read by one check per connection every quarter of the timeout
-    (so a slow head is closed within 1 to 1.25 times it): a timer armed and cancelled for
-    every request cost 3 % of a cached read."""
+    (so a slow head is closed within 1 to 1.25 times it): arming and cancelling a timer for
+    every request was about 3 % of a cached read's profile."""
 
     head_timeout = 10.0
 
