@@ -3,17 +3,26 @@ refused before it is buffered, a slow one is cut off, and the server's memory st
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from seam_api.core.http_protocol import MAX_HEAD_BYTES, MAX_HEADERS, BoundedHttpToolsProtocol
-from tests.conftest import Server, start_server
+from seam_api.core.http_protocol import (
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    BoundedHttpToolsProtocol,
+    bounded_protocol,
+)
+from tests.conftest import AppFactory, Server, free_port, start_server
 
 HEAD_TIMEOUT = 1.0
 CHUNK = b"a" * 65536
@@ -121,3 +130,39 @@ def test_a_head_sent_slowly_is_cut_off(guarded: Server) -> None:
     sock.close()
 
     assert closed or answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_connection_upgraded_to_a_websocket_leaves_no_http_protocol_behind(
+    make_app: AppFactory,
+) -> None:
+    """The head clock's check must stop with the upgrade: a check re-armed for ever would keep
+    every websocket's HTTP protocol object (and its buffers) alive, and wake each 1/4 timeout."""
+    application = await make_app()
+    timeout = 0.2
+    config = uvicorn.Config(
+        application.asgi,
+        port=free_port(),
+        lifespan="off",
+        log_level="warning",
+        http=bounded_protocol(timeout),
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # uvicorn offers no event to wait on
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    url = f"ws://127.0.0.1:{config.port}/socket.io/?EIO=4&transport=websocket"
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            assert (await ws.receive_str(timeout=5)).startswith("0")  # engine.io's open
+            await asyncio.sleep(timeout * 3)  # the check ran, and would have re-armed
+            gc.collect()
+            left = [o for o in gc.get_objects() if isinstance(o, BoundedHttpToolsProtocol)]
+            assert left == []
+            assert not ws.closed  # the websocket itself is untouched
+    finally:
+        server.should_exit = True
+        await task

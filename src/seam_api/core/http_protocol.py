@@ -83,8 +83,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_started = None
 
     def _check_head(self) -> None:
-        if self.transport.is_closing():
-            return
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed, or handed to a websocket protocol: no more heads to time
         started = self._head_started
         if (
             self._in_head
