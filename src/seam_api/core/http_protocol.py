@@ -82,9 +82,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_started = None
 
+    def handle_websocket_upgrade(self) -> None:
+        self._head_check.cancel()  # the connection is the websocket protocol's from here
+        super().handle_websocket_upgrade()
+
     def _check_head(self) -> None:
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return  # closed, or handed to a websocket protocol: no more heads to time
+        if self.transport.is_closing():
+            return
         started = self._head_started
         if (
             self._in_head
