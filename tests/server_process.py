@@ -5,15 +5,20 @@ Plain functions, no pytest: `bench/` starts its servers with the same code the t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
@@ -86,3 +91,23 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"seam-api did not start in {timeout}s:\n{log.read_text()}")
+
+
+@asynccontextmanager
+async def served_here(asgi: Any, **options: Any) -> AsyncIterator[str]:
+    """`asgi` on uvicorn in this process, on a free port (`options` go to uvicorn.Config), for
+    tests that look inside the running app; yields its base URL and stops it afterwards."""
+    config = uvicorn.Config(
+        asgi, host="127.0.0.1", port=free_port(), lifespan="off", log_level="warning", **options
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):  # uvicorn offers no event to wait on
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        await task

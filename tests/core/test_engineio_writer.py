@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
 from engineio import exceptions, packet
 from engineio.async_drivers import asgi as engineio_asgi
 from engineio.async_socket import AsyncSocket
@@ -27,7 +26,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from seam_api.app import Application
 from seam_api.core import engineio_writer
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, free_port, login
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, login
+from tests.server_process import served_here
 
 # sha256 of the library's source of what the replacement stands in for, at the tested version.
 LIBRARY_POLL = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954"
@@ -207,49 +207,33 @@ ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.fixture
 async def live(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]:
     application = await make_app(max_sockets_per_user=10)
-    port = free_port()
-    config = uvicorn.Config(
-        application.asgi,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no event to wait on
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=url) as http:
-        token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
-    state = Live(application, [], [])
-    written = engineio_writer.write_now
+    # As `seam-api serve` serves it: the sans-I/O protocol, no compression.
+    options = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+    async with served_here(application.asgi, **options) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        state = Live(application, [], [])
+        written = engineio_writer.write_now
 
-    def counted(socket: Any, frame: bytes) -> bool:
-        done = written(socket, frame)
-        state.attempts.append((socket.sid, done))
-        return done
+        def counted(socket: Any, frame: bytes) -> bool:
+            done = written(socket, frame)
+            state.attempts.append((socket.sid, done))
+            return done
 
-    monkeypatch.setattr(engineio_writer, "write_now", counted)
-    for _ in range(3):
-        tab = socketio.AsyncClient()
-        events: list[tuple[str, Any]] = []
-        tab.on("*", lambda event, data, events=events: events.append((event, data)))
-        await tab.connect(url, auth={"token": token}, transports=["websocket"])
-        state.tabs.append(tab)
-        state.received.append(events)
-    await asyncio.sleep(0.2)  # each tab's replay and room join
-    try:
-        yield state
-    finally:
-        for tab in state.tabs:
-            await tab.disconnect()
-        server.should_exit = True
-        await task
+        monkeypatch.setattr(engineio_writer, "write_now", counted)
+        for _ in range(3):
+            tab = socketio.AsyncClient()
+            events: list[tuple[str, Any]] = []
+            tab.on("*", lambda event, data, events=events: events.append((event, data)))
+            await tab.connect(url, auth={"token": token}, transports=["websocket"])
+            state.tabs.append(tab)
+            state.received.append(events)
+        await asyncio.sleep(0.2)  # each tab's replay and room join
+        try:
+            yield state
+        finally:
+            for tab in state.tabs:
+                await tab.disconnect()
 
 
 def _probes(received: list[tuple[str, Any]]) -> list[Any]:

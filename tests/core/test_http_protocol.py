@@ -3,7 +3,6 @@ refused before it is buffered, a slow one is cut off, and the server's memory st
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import socket
 import time
@@ -13,7 +12,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from seam_api.core.http_protocol import (
@@ -22,7 +20,8 @@ from seam_api.core.http_protocol import (
     BoundedHttpToolsProtocol,
     bounded_protocol,
 )
-from tests.conftest import AppFactory, Server, free_port, start_server
+from tests.conftest import AppFactory, Server, start_server
+from tests.server_process import served_here
 
 HEAD_TIMEOUT = 1.0
 CHUNK = b"a" * 65536
@@ -140,29 +139,12 @@ async def test_a_connection_upgraded_to_a_websocket_leaves_no_http_protocol_behi
     """The head clock's check stops at the upgrade: a pending check would keep the websocket's
     HTTP protocol object (and its buffers) alive, for ever if it re-armed itself."""
     application = await make_app()
-    timeout = 0.2
-    config = uvicorn.Config(
-        application.asgi,
-        port=free_port(),
-        lifespan="off",
-        log_level="warning",
-        http=bounded_protocol(timeout),
-        ws="websockets-sansio",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no event to wait on
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    url = f"ws://127.0.0.1:{config.port}/socket.io/?EIO=4&transport=websocket"
-    try:
+    options = {"http": bounded_protocol(0.2), "ws": "websockets-sansio"}
+    async with served_here(application.asgi, **options) as base:
+        url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
             assert (await ws.receive_str(timeout=5)).startswith("0")  # engine.io's open
             gc.collect()  # right away: the upgrade itself lets the HTTP protocol go
             left = [o for o in gc.get_objects() if isinstance(o, BoundedHttpToolsProtocol)]
             assert left == []
             assert not ws.closed  # the websocket itself is untouched
-    finally:
-        server.should_exit = True
-        await task

@@ -8,13 +8,13 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
 import socketio
-import uvicorn
 
 from seam_api.app import Application
 from seam_api.core.sessions import Caller
@@ -24,11 +24,11 @@ from tests.conftest import (
     AppFactory,
     Server,
     bearer,
-    free_port,
     login,
 )
 from tests.helpers import API, PASSWORD, register
 from tests.security import Tab
+from tests.server_process import served_here
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])  # what these test is not SQL
 
@@ -38,27 +38,13 @@ Live = Callable[..., Awaitable[tuple[Application, str]]]
 @pytest.fixture
 async def live(make_app: AppFactory) -> AsyncIterator[Live]:
     """Start apps on real sockets in this process; each answers (app, base URL)."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+    async with AsyncExitStack() as servers:
 
-    async def start(**overrides: Any) -> tuple[Application, str]:
-        application = await make_app(**overrides)
-        port = free_port()
-        config = uvicorn.Config(
-            application.asgi, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        servers.append((server, task))
-        for _ in range(500):  # uvicorn offers no event to wait on
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        return application, f"http://127.0.0.1:{port}"
+        async def start(**overrides: Any) -> tuple[Application, str]:
+            application = await make_app(**overrides)
+            return application, await servers.enter_async_context(served_here(application.asgi))
 
-    yield start
-    for server, task in servers:
-        server.should_exit = True
-        await task
+        yield start
 
 
 async def _sign_in(url: str) -> tuple[httpx.AsyncClient, str]:

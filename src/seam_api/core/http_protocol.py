@@ -89,12 +89,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _check_head(self) -> None:
         if self.transport.is_closing():
             return
-        started = self._head_started
-        if (
-            self._in_head
-            and started is not None
-            and self.loop.time() - started >= self.head_timeout
-        ):
+        started = self._head_started  # set only while a head is arriving
+        if started is not None and self.loop.time() - started >= self.head_timeout:
             self._refuse(408, "Request Timeout", "The request headers took too long to arrive")
             return
         self._head_check = self.loop.call_later(self.head_timeout / 4, self._check_head)
