@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -17,6 +17,7 @@ from seam_api.console.router import CONSOLE_PATH
 from seam_api.core import logs, migrate
 from seam_api.core.http_protocol import bounded_protocol
 from seam_api.core.types import Email
+from seam_api.core.ws_protocol import websocket_protocol
 from seam_api.settings import Settings
 
 # The API's password rule (core/types.py `Password`).
@@ -93,22 +94,32 @@ def serve(
         # late (wrk -c50, p99 up to 130 ms) where asyncio, once warm, kept the maximum under
         # 31 ms at the same throughput (bench/README.md, "Event loop").
         loop="asyncio",
-        http=bounded_protocol(settings.request_head_timeout),  # bounds on header size and time
-        ws="websockets-sansio",
-        # Off, as in Socket.IO's own server: compression state costs memory on every socket
-        # and the events are small.
-        ws_per_message_deflate=False,
         # engine.io leaves long-polls pending for ~30 s after a client leaves; don't wait.
         timeout_graceful_shutdown=5,
         lifespan="on",
         access_log=False,
-        server_header=False,  # no `server: uvicorn`: it tells a scanner what to try
-        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 on its own, beside
-        # SEAM_TRUSTED_PROXIES, which is documented as the only trust (core/forwarded.py).
-        proxy_headers=False,
         log_level=settings.log_level,
         log_config=None,  # our handler and format (logs.configure), not uvicorn's
+        **connection_options(settings),
     )
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves each connection; the tests that serve in-process use these too."""
+    return {
+        "http": bounded_protocol(settings.request_head_timeout),  # bounds on head size and time
+        "ws": websocket_protocol(),  # uvicorn's websockets-sansio, keeping less per socket
+        # Engine.IO's own heartbeat already finds dead peers; a websocket ping beside it cost a
+        # timer per socket and a wake-up every 20 s.
+        "ws_ping_interval": None,
+        # Off, as in Socket.IO's own server: compression state costs memory on every socket
+        # and the events are small.
+        "ws_per_message_deflate": False,
+        "server_header": False,  # no `server: uvicorn`: it tells a scanner what to try
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 on its own, beside
+        # SEAM_TRUSTED_PROXIES, which is documented as the only trust (core/forwarded.py).
+        "proxy_headers": False,
+    }
 
 
 @db_app.command("upgrade")

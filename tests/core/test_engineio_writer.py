@@ -25,6 +25,7 @@ from engineio.async_socket import AsyncSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from seam_api.app import Application
+from seam_api.cli import connection_options
 from seam_api.core import engineio_writer
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, login
 from tests.server_process import served_here
@@ -207,8 +208,7 @@ ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.fixture
 async def live(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]:
     application = await make_app(max_sockets_per_user=10)
-    # As `seam-api serve` serves it: the sans-I/O protocol, no compression.
-    options = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+    options = connection_options(application.seam.settings)  # as `seam-api serve` serves it
     async with served_here(application.asgi, **options) as url:
         async with httpx.AsyncClient(base_url=url) as http:
             token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -293,6 +293,14 @@ async def test_a_closed_socket_is_not_written_to(live: Live) -> None:
         assert engineio_writer.write_now(closing, engineio_writer.text_frame('42["x"]')) is False
     finally:
         closing.closed = False
+
+
+@ON_SQLITE
+async def test_an_open_websocket_no_longer_holds_its_handshake_body_reader(live: Live) -> None:
+    server = live.application.seam.realtime.server
+    environ = server.environ[live.socket_of(live.tabs[0]).sid]
+    assert "wsgi.input" not in environ
+    assert environ["HTTP_HOST"].startswith("127.0.0.1:")  # the rest is left as it was
 
 
 def test_the_frame_is_the_websocket_librarys_unmasked_text_frame() -> None:

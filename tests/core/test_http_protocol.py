@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from seam_api.cli import connection_options
 from seam_api.core.http_protocol import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -139,7 +140,7 @@ async def test_a_connection_upgraded_to_a_websocket_leaves_no_http_protocol_behi
     """The head clock's check stops at the upgrade: a pending check would keep the websocket's
     HTTP protocol object (and its buffers) alive, for ever if it re-armed itself."""
     application = await make_app()
-    options = {"http": bounded_protocol(0.2), "ws": "websockets-sansio"}
+    options = {**connection_options(application.seam.settings), "http": bounded_protocol(0.2)}
     async with served_here(application.asgi, **options) as base:
         url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:

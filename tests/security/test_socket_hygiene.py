@@ -17,6 +17,7 @@ import pytest
 import socketio
 
 from seam_api.app import Application
+from seam_api.cli import connection_options
 from seam_api.core.sessions import Caller
 from tests.conftest import (
     ADMIN_EMAIL,
@@ -42,7 +43,9 @@ async def live(make_app: AppFactory) -> AsyncIterator[Live]:
 
         async def start(**overrides: Any) -> tuple[Application, str]:
             application = await make_app(**overrides)
-            return application, await servers.enter_async_context(served_here(application.asgi))
+            options = connection_options(application.seam.settings)
+            served = served_here(application.asgi, **options)
+            return application, await servers.enter_async_context(served)
 
         yield start
 

@@ -23,7 +23,11 @@ driver's class that leaves it on the socket. Only uvicorn's `websockets-sansio` 
 written to directly: under any other, every packet takes the library's path. Measured in
 bench/README.md ("Where the time goes").
 
-Both are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any other,
+**Less kept per socket.** The driver's environ for the handshake, which lives as long as the
+connection, holds a request body reader whose class the driver makes anew for every request
+(about 3 KiB); the same subclass drops it, since a websocket never reads a body.
+
+All three are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any other,
 `install()` and `enable_direct_writes()` leave the library alone (with a warning: the server
 still works, as the library wrote it), and tests/core/test_engineio_writer.py fails when a
 version or the code these lean on changes. Written to be offered upstream.
@@ -123,6 +127,14 @@ class _KeptWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
             # and a strong one would make a cycle with the socket that only the collector frees.
             setattr(owner, _WEBSOCKET, weakref.ref(self))
 
+    async def __call__(self, environ: dict[str, Any]) -> str:
+        # The request body reader the driver made for the handshake, a class of its own per
+        # request (about 3 KiB with its instance): a websocket never reads a body, and the
+        # environ lives as long as the connection.
+        environ.pop("wsgi.input", None)
+        result: str = await super().__call__(environ)
+        return result
+
 
 def enable_direct_writes(eio_server: Any) -> bool:
     """Let `write_now` reach this engine.io server's websockets; True if it does."""
@@ -155,7 +167,7 @@ def write_now(socket: AsyncSocket | None, frame: bytes) -> bool:
     if not socket.upgraded or socket.upgrading or not socket.queue.empty():
         return False
     connection = getattr(websocket.asgi_send, "__self__", None)
-    if type(connection) is not WebSocketsSansIOProtocol:
+    if not isinstance(connection, WebSocketsSansIOProtocol):  # or core.ws_protocol's subclass
         return False
     if (
         not connection.handshake_complete

@@ -7,10 +7,14 @@
 2. **A deadline for CONNECT** (the JavaScript server's `connectTimeout`): an Engine.IO session
    that never sends a Socket.IO CONNECT would otherwise live as long as it answers pings.
 3. **Malformed packets** are one warning line and a closed connection, not a traceback each.
+4. **A lighter packet queue per socket.** python-engineio makes each socket's queue with
+   `create_queue()`, an `asyncio.Queue` of four deques (3 KiB even empty); its Engine.IO server
+   here makes a `LeanQueue` instead (core/lean_queue.py).
 
 Everything here leans on private methods of python-socketio 5.18 (`_send_packet`,
-`_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`); the versions are pinned in
-pyproject.toml, and tests/core/test_sio_server.py fails if the library changes under it. Written
+`_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`, `_engineio_server_class`); the
+versions are pinned in pyproject.toml, and tests/core/test_sio_server.py fails if the library
+changes under it. Written
 so it could be offered upstream as options of `AsyncServer`.
 """
 
@@ -20,8 +24,11 @@ import asyncio
 import logging
 from typing import Any
 
+import engineio
 import socketio
 from socketio import packet
+
+from seam_api.core.lean_queue import LeanQueue
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,9 @@ class SeamSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self.pids: dict[str, str] = {}
         self.connect_timeout = connect_timeout
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return LeanEngineServer
 
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT and isinstance(pkt.data, dict):
@@ -77,6 +87,15 @@ class SeamSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if deadline is not None:
             deadline.cancel()
         await super()._handle_eio_disconnect(eio_sid, reason)
+
+
+class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """python-engineio's server, making each socket's packet queue a `LeanQueue`."""
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:  # a bounded queue: only asyncio's has the bound
+            return super().create_queue(*args, **kwargs)
+        return LeanQueue()
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
