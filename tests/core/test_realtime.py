@@ -23,14 +23,18 @@ import httpx
 import jwt
 import pytest
 import socketio
+from socketio.packet import EVENT
 
 from seam_api.app import ROUTERS, Application
+from seam_api.cli import connection_options
+from seam_api.core import engineio_writer
 from seam_api.core.access import name_uri
 from seam_api.core.context import RequestContext, begin
 from seam_api.core.operations import record
-from seam_api.core.realtime import Realtime, is_mutation
+from seam_api.core.realtime import EventPacket, Realtime, is_mutation
 from seam_api.messages.es import MESSAGES as ES
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, Server
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, AppFactory, Server, login
+from tests.server_process import served_here
 
 DEADLINE = 10.0  # seconds an expected event may take before the test fails
 USERS_READ = "GET /api/v1/users"
@@ -1271,3 +1275,118 @@ async def test_no_progress_is_emitted_for_a_user_without_a_socket_on_a_single_in
     await client.get("/api/v1/users", headers=admin_headers)
     await realtime.drain()
     assert [event for event, _payload in emitted] == ["operation:progress"] * 3
+
+
+# -- progress held for a tab, on a server in this process -------------------------------------
+
+
+@dataclass
+class Here:
+    """An app served in this process as `seam-api serve` serves it, one admin tab on it."""
+
+    application: Application
+    tab: socketio.AsyncClient
+    received: list[tuple[str, Any]]
+    writes: list[bytes]  # every direct write of held progress
+
+    @property
+    def realtime(self) -> Realtime:
+        return self.application.seam.realtime
+
+    def context(self) -> RequestContext:
+        return RequestContext(
+            locale="en", user_id=ADMIN_ID, operation="user:fetchAll", socket_id=self.tab.get_sid()
+        )
+
+    async def until_received(self, count: int) -> list[tuple[str, Any]]:
+        for _ in range(500):
+            if len(self.received) >= count:
+                break
+            await asyncio.sleep(0.01)
+        return self.received
+
+
+@pytest.fixture
+async def here(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Here]:
+    application = await make_app()
+    options = connection_options(application.seam.settings)
+    async with served_here(application.asgi, **options) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        tab = socketio.AsyncClient()
+        received: list[tuple[str, Any]] = []
+        tab.on("*", lambda event, *data: received.append((event, data[0])))
+        await tab.connect(url, auth={"token": token}, transports=["websocket"])
+        await application.seam.realtime.drain()
+        received.clear()  # data:synced
+        state = Here(application, tab, received, [])
+        write_now = engineio_writer.write_now
+
+        def recorded(socket: Any, frames: bytes) -> bool:
+            done = write_now(socket, frames)
+            if done:
+                state.writes.append(frames)
+            return done
+
+        monkeypatch.setattr(engineio_writer, "write_now", recorded)
+        try:
+            yield state
+        finally:
+            await tab.disconnect()
+
+
+def _statuses(received: list[tuple[str, Any]]) -> list[str]:
+    return [data["status"] for event, data in received if event == "operation:progress"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_progress_queued_together_for_a_tab_goes_out_in_one_write_in_order(
+    here: Here,
+) -> None:
+    context = here.context()
+    for status in ("start", "processing", "success"):
+        here.realtime.progress(context, status, status.title(), {"count": 1})
+    await here.realtime.drain()
+
+    assert _statuses(await here.until_received(3)) == ["start", "processing", "success"]
+    assert len(here.writes) == 1 and here.writes[0].count(b'"operation:progress"') == 3
+    # Each frame is what the library would have sent for the same emit.
+    _, first = here.received[0]
+    library = "4" + EventPacket(EVENT, data=["operation:progress", first]).encode()
+    assert here.writes[0].startswith(engineio_writer.text_frame(library))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_held_progress_for_a_paused_connection_waits_for_it_in_order(here: Here) -> None:
+    server = here.realtime.server
+    eio_sid = server.manager.eio_sid_from_sid(here.tab.get_sid(), "/")
+    connection = server.eio.sockets[eio_sid]._seam_websocket().asgi_send.__self__
+    connection.pause_writing()
+    context = here.context()
+    here.realtime.progress(context, "start", "Start")
+    here.realtime.progress(context, "success", "Done")
+    await here.realtime.drain()
+    await asyncio.sleep(0.1)
+    assert here.received == [] and here.writes == []  # queued behind the paused transport
+
+    connection.resume_writing()
+    assert _statuses(await here.until_received(2)) == ["start", "success"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_held_progress_goes_out_before_the_data_changed_that_follows_it(
+    here: Here,
+) -> None:
+    realtime, seam = here.realtime, here.application.seam
+    context = here.context()
+    context.operation = "role:create"
+    begin(context)
+    async with seam.db.transaction() as conn:
+        await record(seam, conn, entity="role", entity_id=9, changes={}, result={})
+    # Both queued before delivery runs: the progress is held when the broadcast comes up.
+    realtime.progress(context, "success", "Role created", {"idRole": 9})
+    realtime.committed(context.recorded)
+    await realtime.drain()
+
+    received = await here.until_received(2)
+    assert [event for event, _ in received] == ["operation:progress", "data:changed"]

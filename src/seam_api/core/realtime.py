@@ -7,7 +7,10 @@ and from the database for the others' (woken by the bus, or by polling while Red
 One delivery task drains the queue in order, so the events of a request arrive in the order
 they were made, a slow or absent client never holds a request up, and a failing emit is logged
 instead of failing the request. The same task lets new sockets in, after sending them what they
-missed (contract 5.4), so each socket gets every broadcast once and in order.
+missed (contract 5.4), so each socket gets every broadcast once and in order. Progress for a
+socket held here is gathered while the queue has more progress in it, and each socket's share is
+written at once: a dashboard's tab named by many concurrent requests gets one write, not one
+per event (bench/README.md, "Reads with the tab").
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 
 import orjson
 import socketio
+from engineio.packet import MESSAGE as ENGINE_MESSAGE
+from engineio.packet import Packet as EnginePacket
 from pydantic_core import to_jsonable_python
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -248,6 +253,9 @@ class Realtime:
         self._tokens: dict[str, tuple[str, str]] = {}
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # Progress for this instance's sockets, by engine.io sid, held until the queue is drained
+        # or something other than progress comes next: then written one write per socket.
+        self._held: dict[str, list[str]] = {}
         # Following the log: every id up to `_position` has been handed to the queue.
         self._position = 0
         self._local: dict[int, LoggedEvent | None] = {}  # committed here, not yet handed on
@@ -533,6 +541,8 @@ class Realtime:
         while True:
             kind, payload, target = await self._queue.get()
             try:
+                if self._held and kind != "progress":
+                    await self._write_held()  # held progress goes out before anything else
                 if kind == "progress":
                     await self._deliver_progress(payload, *target)
                 elif kind == "changed":
@@ -546,18 +556,41 @@ class Realtime:
             except Exception:
                 log.exception("delivering %s for %s failed", kind, payload["operation"])
             finally:
+                if self._held and self._queue.empty():
+                    await self._write_held()
                 self._queue.task_done()
 
     async def _deliver_progress(
         self, payload: dict[str, Any], socket_id: str | None, user_id: int
     ) -> None:
         if socket_id and await self.owners.owner(socket_id) == user_id:
-            # A socket held here needs no round trip through Redis.
-            local = socket_id in self.owners.local
-            await self.server.emit("operation:progress", payload, to=socket_id, ignore_queue=local)
+            eio_sid = self.server.manager.eio_sid_from_sid(socket_id, "/")
+            if eio_sid is not None:  # held here: no round trip through Redis
+                packet = orjson.dumps(["operation:progress", payload])
+                self._held.setdefault(eio_sid, []).append("42" + packet.decode())
+            else:
+                await self.server.emit("operation:progress", payload, to=socket_id)
         else:
             await self.server.emit("operation:progress", payload, to=f"user:{user_id}")
         _PROGRESS_DELIVERED.inc()
+
+    async def _write_held(self) -> None:
+        """Each socket's held progress in one write when nothing can be ahead of it (as
+        `emit` would write them one by one); otherwise queued for its writer, in order. With a
+        dashboard's tab named in many concurrent requests, one write carries several events."""
+        held, self._held = self._held, {}
+        eio = self.server.eio
+        for eio_sid, texts in held.items():
+            socket = eio.sockets.get(eio_sid)
+            if socket is None:
+                continue  # closed meanwhile: its events would have been lost anyway
+            try:
+                frames = b"".join(engineio_writer.text_frame(text) for text in texts)
+                if not engineio_writer.write_now(socket, frames):
+                    for text in texts:
+                        await eio.send_packet(eio_sid, EnginePacket(ENGINE_MESSAGE, text[1:]))
+            except Exception:  # never raises: one socket must not stop the others, or delivery
+                log.debug("dropped progress for closing socket %s", eio_sid, exc_info=True)
 
     async def _deliver_changed(self, event: LoggedEvent) -> None:
         """To this instance's live sockets only: every instance delivers the log itself."""
