@@ -28,6 +28,7 @@ from socketio.packet import EVENT
 from seam_api.app import ROUTERS, Application
 from seam_api.cli import connection_options
 from seam_api.core import engineio_writer
+from seam_api.core import realtime as realtime_module
 from seam_api.core.access import name_uri
 from seam_api.core.context import RequestContext, begin
 from seam_api.core.operations import record
@@ -466,6 +467,25 @@ async def test_progress_timestamps_are_iso_8601_and_in_order(
     moments = [datetime.fromisoformat(e["timestamp"]) for e in events]
     assert all(moment.tzinfo is not None for moment in moments)
     assert moments == sorted(moments)
+
+
+def test_a_timestamp_is_utc_to_the_millisecond_and_follows_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stamps = []
+    # Within a millisecond, across one, across a second, and hours later.
+    for now_ms in (1_764_400_000_123, 1_764_400_000_123, 1_764_400_000_999, 1_764_400_001_000):
+        monkeypatch.setattr(realtime_module.time, "time_ns", lambda now=now_ms: now * 1_000_000)
+        stamps.append(realtime_module._now_iso())
+    monkeypatch.setattr(realtime_module.time, "time_ns", lambda: 1_764_460_799_999_000_000)
+    stamps.append(realtime_module._now_iso())
+    assert stamps == [
+        "2025-11-29T07:06:40.123Z",
+        "2025-11-29T07:06:40.123Z",
+        "2025-11-29T07:06:40.999Z",
+        "2025-11-29T07:06:41.000Z",
+        "2025-11-29T23:59:59.999Z",
+    ]
 
 
 async def test_concurrent_requests_from_two_tabs_each_get_only_their_own_ordered_events(
