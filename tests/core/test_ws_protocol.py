@@ -95,6 +95,8 @@ async def test_an_open_socket_keeps_no_handshake_and_a_lean_queue(
         connection = _connection(application)
         assert type(connection) is LeanWebSocketProtocol
         assert isinstance(connection.queue, LeanQueue)
+        (socket,) = application.seam.realtime.server.eio.sockets.values()
+        assert isinstance(socket.queue, LeanQueue)  # engine.io's too (core/sio_server.py)
         assert connection.response is None
         assert len(connection.request.headers) == 0
         # The scope the application was given still has the headers.

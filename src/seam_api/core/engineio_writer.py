@@ -27,10 +27,10 @@ bench/README.md ("Where the time goes").
 connection, holds a request body reader whose class the driver makes anew for every request
 (about 3 KiB); the same subclass drops it, since a websocket never reads a body.
 
-All three are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any other,
-`install()` and `enable_direct_writes()` leave the library alone (with a warning: the server
-still works, as the library wrote it), and tests/core/test_engineio_writer.py fails when a
-version or the code these lean on changes. Written to be offered upstream.
+All three are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any
+other, `install()` and `enable_direct_writes()` leave the library alone (with a warning: the
+server still works, as the library wrote it), and tests/core/test_engineio_writer.py fails when
+a version or the code these lean on changes. Written to be offered upstream.
 """
 
 from __future__ import annotations

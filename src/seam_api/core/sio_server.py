@@ -14,8 +14,7 @@
 Everything here leans on private methods of python-socketio 5.18 (`_send_packet`,
 `_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`, `_engineio_server_class`); the
 versions are pinned in pyproject.toml, and tests/core/test_sio_server.py fails if the library
-changes under it. Written
-so it could be offered upstream as options of `AsyncServer`.
+changes under it. Written so it could be offered upstream as options of `AsyncServer`.
 """
 
 from __future__ import annotations

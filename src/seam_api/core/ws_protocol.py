@@ -11,9 +11,10 @@ keeps, for the connection's whole life:
   has been built from them;
 - the handshake response, needed only until it is written: dropped after.
 
-Measured on the bench at 1,000 sockets with the other savings of this round (engineio's queue
-in `core.sio_server`, the connect request's body reader in `core.engineio_writer`, uvicorn's
-pings off in `cli serve`): 42.1 -> see the README's benchmark section.
+With the other trims (python-engineio's queue in `core.sio_server`, the handshake's body reader
+in `core.engineio_writer`, uvicorn's websocket pings off in `cli.connection_options`), memory per
+idle socket went from 42.1 to 27.5 KiB at 1,000 sockets; each trim's share is in
+bench/README.md, "Memory per socket".
 
 This leans on uvicorn's protocol internals (`queue`, `handle_connect`, `start_keepalive`,
 `response`), so it is used only with the uvicorn it was checked against (`TESTED_UVICORN`):
