@@ -3,8 +3,8 @@
 Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against the Argon2id
 ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
 (d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
-(f) ratios to the references, (w) python-engineio's writer against engineio_writer, (r)
-replay, (t) the sustained rate beside Node's, (s) the soak. A phase whose service is missing is
+(f) ratios to the references, (r) replay, (t) the sustained rate beside Node's, (s) the
+soak. A phase whose service is missing is
 reported as skipped; missed targets are printed, never failed on.
 """
 
@@ -367,7 +367,6 @@ async def bench_delivery(
     sizes = sorted(options.sizes, reverse=True)
     if who != "seam":
         sizes = [MEMORY_CLIENTS]
-    variant = who in VARIANTS
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for size in sizes:
             swarm = Swarm(session)
@@ -375,10 +374,10 @@ async def bench_delivery(
                 await asyncio.sleep(1.0)
                 before = servers.rss_kib(targets[0])
                 await swarm.connect(urls, token, size)
-                if not cluster and ("d" in options.only or variant) and size == MEMORY_CLIENTS:
+                if not cluster and "d" in options.only and size == MEMORY_CLIENTS:
                     await asyncio.sleep(2.0)
                     _memory_row(report, size, before, servers.rss_kib(targets[0]), who)
-                if "c" not in options.only and not cluster and not variant:
+                if "c" not in options.only and not cluster:
                     continue
                 # Unmeasured first: Node's JIT and Python's caches warm up on the first events.
                 await measure_delivery(
@@ -426,12 +425,8 @@ async def bench_delivery(
 
 
 NODE_SETUP = "reference: bare Node Socket.IO 4.8, `io.emit` from the PUT handler"
-VARIANTS = {
-    "library": "SQLite, python-engineio's own `AsyncSocket.poll`",
-    "writer": "SQLite, `engineio_writer.install()`",
-}
-SETUPS = {"seam": "SQLite, 1 instance", "node": NODE_SETUP, **VARIANTS}
-ORDER = {"seam": 0, "node": 1, "library": 2, "writer": 3}
+SETUPS = {"seam": "SQLite, 1 instance", "node": NODE_SETUP}
+ORDER = {"seam": 0, "node": 1}
 
 
 def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
@@ -440,7 +435,7 @@ def _memory_row(report: Report, size: int, before: int, after: int, who: str) ->
     ours = who != "node"
     report.rows.append(
         Row(
-            f"({'w' if who in VARIANTS else 'd'}) server memory per idle socket",
+            "(d) server memory per idle socket",
             f"{SETUPS[who]}, {size:,} websocket clients",
             f"{per_socket:.1f} KiB (RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB)",
             "< 64 KiB" if ours else "—",
@@ -461,7 +456,7 @@ def _delivery_row(
         setup = "2 instances, PostgreSQL + Redis, clients split, mutations to one"
     else:
         setup = SETUPS[who]
-    letter = "e" if cluster else ("w" if who in VARIANTS else "c")
+    letter = "e" if cluster else "c"
     foreign = ", ".join(f"{count} {name}" for name, count in sorted(result.foreign.items()))
     if foreign:
         foreign = f"; not ours, ignored: {foreign}"
@@ -515,24 +510,6 @@ def ratio_rows(report: Report) -> None:
     add(f"(f) p99 of {to}, vs Node", ("p99", "seam"), ("p99", "node"), 1.3, "ms", True)
     add("(f) memory per idle socket, vs Node", ("kib", "seam"), ("kib", "node"), 1.3, "KiB", True)
     add("(f) `GET /users?limit=50` req/s, vs raw ASGI", "reads", "raw", 0.30, "req/s", False)
-    add(
-        "(w) server CPU per `data:changed` to 1,000 sockets, engineio_writer vs library",
-        ("cpu", "writer"),
-        ("cpu", "library"),
-        1.05,  # broadcasts bypass the writer now: no worse, within the noise
-        "ms",
-        True,
-        "means of 2 runs each, fresh servers, order A B B A",
-    )
-    add(
-        "(w) memory per idle socket, engineio_writer vs library",
-        ("kib", "writer"),
-        ("kib", "library"),
-        1.0,
-        "KiB",
-        True,
-        "means of 2 runs each, fresh servers, order A B B A",
-    )
     add(
         "(f) the same with the admin's tab, vs raw ASGI",
         "reads-tab",
@@ -597,20 +574,6 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
         asyncio.run(
             bench_delivery(report, options, [first, second], token, user_ids[0], cluster=True)
         )
-
-
-def phase_writer(report: Report, options: Options, root: Path) -> None:
-    """(w): 1,000-socket delivery on python-engineio's own writer and on engineio_writer's,
-    each on a fresh server, in the order A B B A so that a drift in the machine's load
-    weighs on both alike; the ratio divides the means."""
-    for run, variant in enumerate(("library", "writer", "writer", "library")):
-        workdir = root / f"writer-{run}-{variant}"
-        workdir.mkdir()
-        with servers.running(workdir, {}, variant) as server:
-            token, ids = asyncio.run(_seed(server.url, 1, "writer"))
-            asyncio.run(
-                bench_delivery(report, options, [server], token, ids[0], cluster=False, who=variant)
-            )
 
 
 def phase_replay(report: Report, options: Options, root: Path) -> None:
@@ -812,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
     parser.add_argument(
         "--only",
-        default="abcdewrts",
+        default="abcderts",
         help="phases to run, e.g. 'ac', or 'soak' (s), 'sustained' (t); default: all",
     )
     parser.add_argument(
@@ -846,7 +809,6 @@ def main(argv: list[str] | None = None) -> int:
         phases = (
             (phase_sqlite, "abcd"),
             (phase_postgres, "ae"),
-            (phase_writer, "w"),
             (phase_replay, "r"),
             (phase_sustained, "t"),
             (phase_soak, "s"),

@@ -44,9 +44,8 @@ def cpu_seconds(server: Server) -> float:
 
 
 @contextmanager
-def running(workdir: Path, env: dict[str, str], variant: str | None = None) -> Iterator[Server]:
-    """`seam-api serve`; with `variant` ("library" or "writer"), through bench/serve_variant.py
-    with python-engineio's writer chosen."""
+def running(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
+    """`seam-api serve` with the bench's admin and socket cap."""
     defaults = {
         "SEAM_ADMIN_EMAIL": ADMIN_EMAIL,
         "SEAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -55,10 +54,7 @@ def running(workdir: Path, env: dict[str, str], variant: str | None = None) -> I
         # users: the per-account socket cap would refuse the 51st.
         "SEAM_MAX_SOCKETS_PER_USER": "100000",
     }
-    command = None
-    if variant is not None:
-        command = [sys.executable, str(Path(__file__).with_name("serve_variant.py")), variant]
-    server = start_server(workdir, {**defaults, **env}, timeout=60, command=command)
+    server = start_server(workdir, {**defaults, **env}, timeout=60)
     try:
         yield server
     finally:

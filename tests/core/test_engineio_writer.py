@@ -171,6 +171,16 @@ def test_install_puts_the_replacement_in_place() -> None:
         engineio_writer._installed = False
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="the library's poll is safe from 3.12")
+def test_direct_writes_are_refused_on_3_11_without_the_replacement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engineio_writer, "_installed", False)
+    server = SimpleNamespace(_async={"websocket": engineio_asgi.WebSocket})
+    assert engineio_writer.enable_direct_writes(server) is False
+    assert server._async["websocket"] is engineio_asgi.WebSocket
+
+
 # -- direct writes, on a real server ---------------------------------------------------------
 
 
@@ -267,6 +277,24 @@ async def test_a_socket_with_a_packet_queued_gets_the_broadcast_after_it(live: L
         live.socket_of(live.tabs[1]).sid: True,
         live.socket_of(live.tabs[2]).sid: True,
     }
+
+
+@ON_SQLITE
+async def test_a_packet_the_writer_has_just_taken_is_not_overtaken(live: Live) -> None:
+    """On Python 3.11 the library's `poll` takes a packet in a task of its own and hands it to
+    the writer a turn later: the queue is empty meanwhile, and a direct write would overtake
+    it. The replacement `poll` takes and writes in one step (install() is what makes "queue
+    empty" mean "nothing ahead")."""
+    busy = live.socket_of(live.tabs[0])
+    await live.eio.send_packet(busy.sid, packet.Packet(packet.MESSAGE, '2["marker",0]'))
+    await asyncio.sleep(0)  # one turn of the loop: the writer's wait takes the packet
+    await live.application.seam.realtime.server.emit("probe", 1)
+    await live.until_received(1)
+    for _ in range(100):
+        if len(_probes(live.received[0])) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert _probes(live.received[0]) == [0, 1]
 
 
 @ON_SQLITE

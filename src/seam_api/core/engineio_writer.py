@@ -6,9 +6,11 @@ ping_interval + ping_timeout)`. On Python 3.11 `wait_for` wraps the `get()` in a
 arms a timer for every packet, so one `data:changed` to 1,000 sockets makes 1,000 extra tasks.
 This `poll` takes a packet that is already queued without waiting, and otherwise waits under
 `asyncio.timeout` (no extra task); its behaviour is otherwise the library's: the same timeout,
-the same `QueueEmpty` on timeout or cancellation, the same `None` sentinel handling. On Python
-3.12+ `wait_for` is built on `asyncio.timeout` already, so `install()` leaves the library alone
-there.
+the same `QueueEmpty` on timeout or cancellation, the same `None` sentinel handling. Direct
+writes (below) depend on it on 3.11: the library's `poll` takes a packet in the extra task and
+hands it to the writer a loop turn later, so the queue is empty while a packet is still on its
+way, and a direct write in that turn would overtake it. On Python 3.12+ `wait_for` is built on
+`asyncio.timeout` already, so `install()` leaves the library alone there.
 
 **Direct writes.** A broadcast to 1,000 idle sockets otherwise queues one packet per socket,
 wakes 1,000 writer tasks, and frames the same text 1,000 times through ASGI messages and the
@@ -140,6 +142,9 @@ def enable_direct_writes(eio_server: Any) -> bool:
     """Let `write_now` reach this engine.io server's websockets; True if it does."""
     consequence = "every packet takes its writer"
     if not _tested(consequence):
+        return False
+    if sys.version_info < (3, 12) and not _installed:
+        log.warning("direct writes need engineio_writer.install() on Python 3.11: %s", consequence)
         return False
     for name, versions in TESTED_WITH.items():
         if version(name) not in versions:
