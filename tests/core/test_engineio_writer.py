@@ -211,6 +211,14 @@ class Live:
             await asyncio.sleep(0.01)
         raise AssertionError(f"not every tab received {count} events: {self.received}")
 
+    async def probes_of(self, tab: int, count: int) -> list[Any]:
+        """The probes and markers tab number `tab` received, once it has `count` (or 1 s on)."""
+        for _ in range(100):
+            if len(_probes(self.received[tab])) >= count:
+                break
+            await asyncio.sleep(0.01)
+        return _probes(self.received[tab])
+
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -266,12 +274,7 @@ async def test_a_socket_with_a_packet_queued_gets_the_broadcast_after_it(live: L
     # A packet waiting in the queue, then a broadcast in the same turn of the loop.
     await live.eio.send_packet(busy.sid, packet.Packet(packet.MESSAGE, '2["marker",0]'))
     await live.application.seam.realtime.server.emit("probe", 1)
-    await live.until_received(1)
-    for _ in range(100):
-        if len(_probes(live.received[0])) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert _probes(live.received[0]) == [0, 1]  # in the order they were sent
+    assert await live.probes_of(0, 2) == [0, 1]  # in the order they were sent
     assert dict(live.attempts) == {
         busy.sid: False,
         live.socket_of(live.tabs[1]).sid: True,
@@ -289,12 +292,7 @@ async def test_a_packet_the_writer_has_just_taken_is_not_overtaken(live: Live) -
     await live.eio.send_packet(busy.sid, packet.Packet(packet.MESSAGE, '2["marker",0]'))
     await asyncio.sleep(0)  # one turn of the loop: the writer's wait takes the packet
     await live.application.seam.realtime.server.emit("probe", 1)
-    await live.until_received(1)
-    for _ in range(100):
-        if len(_probes(live.received[0])) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert _probes(live.received[0]) == [0, 1]
+    assert await live.probes_of(0, 2) == [0, 1]
 
 
 @ON_SQLITE
