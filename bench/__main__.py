@@ -4,8 +4,8 @@ Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against th
 ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
 (d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
 (f) ratios to the references, (r) replay, (t) the sustained rate beside Node's, (s) the
-soak. A phase whose service is missing is
-reported as skipped; missed targets are printed, never failed on.
+soak. A phase whose service is missing is reported as skipped; missed targets are printed,
+never failed on.
 """
 
 from __future__ import annotations
@@ -487,7 +487,6 @@ def ratio_rows(report: Report) -> None:
         bound: float,
         unit: str,
         at_most: bool,
-        setup: str = "one run, references measured right after SEAM API",
     ) -> None:
         if ours not in values or theirs not in values:
             return
@@ -497,7 +496,7 @@ def ratio_rows(report: Report) -> None:
         report.rows.append(
             Row(
                 metric,
-                setup,
+                "one run, references measured right after SEAM API",
                 f"{ratio:.2f}x ({a:,.1f} / {b:,.1f} {unit})",
                 f"{sign} {bound}x",
                 ratio <= bound if at_most else ratio >= bound,

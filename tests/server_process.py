@@ -55,11 +55,9 @@ def start_server(
     *,
     timeout: float = 30,
     port: int | None = None,
-    command: list[str] | None = None,
 ) -> Server:
-    """Start `seam-api serve` (or `command`, which serves as it does) on `port` (default: a
-    free one) with `env` over the environment, and wait until it answers. The database
-    defaults to a SQLite file in `workdir`."""
+    """Start `seam-api serve` on `port` (default: a free one) with `env` over the environment,
+    and wait until it answers. The database defaults to a SQLite file in `workdir`."""
     port = port or free_port()
     log = workdir / f"server-{port}.log"
     full_env = {
@@ -72,7 +70,7 @@ def start_server(
     seam_api = Path(sys.executable).with_name("seam-api")
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command or [str(seam_api), "serve"],
+            [str(seam_api), "serve"],
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
