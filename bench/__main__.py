@@ -34,7 +34,7 @@ import orjson
 from bench import loadgen, profiling, replay, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
-from seam_api.core.security import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
+from seam_api.security.credentials import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
 
 SEED_USERS = 60
 READ_CONNECTIONS = 50

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from seam_api.app import ROUTES
-from seam_api.core.access import name_uri
+from seam_api.security.access import name_uri
 from seam_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,18 +21,21 @@ from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
 from seam_api.container import Seam
-from seam_api.core import engineio_writer, metrics, openapi
-from seam_api.core.fast_reads import FastReads
-from seam_api.core.forwarded import ClientAddresses
-from seam_api.core.probes import Probes
-from seam_api.core.probes import router as probes_router
-from seam_api.core.web import RequestContextMiddleware, install_error_handlers
 from seam_api.messages import set_default_locale
+from seam_api.ops import metrics
+from seam_api.ops.probes import Probes
+from seam_api.ops.probes import router as probes_router
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
+from seam_api.runtime import engineio_writer
 from seam_api.settings import Settings
 from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
+from seam_api.web import openapi
+from seam_api.web.fast_reads import FastReads
+from seam_api.web.forwarded import ClientAddresses
+from seam_api.web.handlers import install_error_handlers
+from seam_api.web.middleware import RequestContextMiddleware
 
 ROUTERS = (
     auth_router,

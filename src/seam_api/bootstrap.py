@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
-from seam_api.core.access import guarded_permissions
-from seam_api.core.security import hash_password, temporary_password
 from seam_api.permissions import repository as permissions_repository
 from seam_api.roles import repository as roles_repository
+from seam_api.security.access import guarded_permissions
+from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.sidebar import repository as sidebar_repository
 from seam_api.users import repository as users_repository
 

@@ -14,10 +14,11 @@ from pydantic import TypeAdapter, ValidationError
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_admin, set_password
 from seam_api.console.router import CONSOLE_PATH
-from seam_api.core import logs, migrate
-from seam_api.core.http_protocol import bounded_protocol
+from seam_api.core import migrate
 from seam_api.core.types import Email
-from seam_api.core.ws_protocol import websocket_protocol
+from seam_api.ops import logs
+from seam_api.runtime.http_protocol import bounded_protocol
+from seam_api.runtime.ws_protocol import websocket_protocol
 from seam_api.settings import Settings
 
 # The API's password rule (core/types.py `Password`).
@@ -117,7 +118,7 @@ def connection_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         "server_header": False,  # no `server: uvicorn`: it tells a scanner what to try
         # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 on its own, beside
-        # SEAM_TRUSTED_PROXIES, which is documented as the only trust (core/forwarded.py).
+        # SEAM_TRUSTED_PROXIES, which is documented as the only trust (web/forwarded.py).
         "proxy_headers": False,
     }
 

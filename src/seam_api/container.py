@@ -13,17 +13,17 @@ import logging
 from typing import Any
 
 from seam_api.auth import repository as auth_repository
-from seam_api.core.access import PermissionCache
-from seam_api.core.bus import Bus
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
-from seam_api.core.eventlog import EventLog, now_ms
-from seam_api.core.limits import LoginLimiter
-from seam_api.core.realtime import Realtime
-from seam_api.core.security import TokenSigner
-from seam_api.core.sessions import AccountState, SessionGuard
 from seam_api.permissions import repository as permissions_repository
+from seam_api.realtime.bus import Bus
+from seam_api.realtime.eventlog import EventLog, now_ms
+from seam_api.realtime.server import Realtime
 from seam_api.roles import repository as roles_repository
+from seam_api.security.access import PermissionCache
+from seam_api.security.credentials import TokenSigner
+from seam_api.security.limits import LoginLimiter
+from seam_api.security.sessions import AccountState, SessionGuard
 from seam_api.settings import Settings
 from seam_api.users import repository as users_repository
 

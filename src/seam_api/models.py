@@ -139,7 +139,7 @@ revoked_tokens = Table(
 # The event log: the audit trail, the replay source of Socket.IO recovery and the relay between
 # instances. `event_id` is not an auto-increment: ids come from `event_sequence`, whose one row
 # each writer locks just before commit, so ids follow commit order and a reader that has seen
-# id N has seen every id below it (see core/eventlog.py).
+# id N has seen every id below it (see realtime/eventlog.py).
 events = Table(
     "events",
     metadata,

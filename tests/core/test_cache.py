@@ -10,7 +10,7 @@ import pytest
 
 from seam_api.core.cache import ReadCache, SerialisedList
 from seam_api.users.schemas import UserOut
-from tests.core.loaders import Gated
+from tests.loaders import Gated
 
 
 async def test_concurrent_misses_share_one_load() -> None:

@@ -19,9 +19,9 @@ import pytest
 from redis.asyncio import Redis
 
 from seam_api.app import Application
-from seam_api.core import security
-from seam_api.core.limits import UNKNOWN_ADDRESS_FACTOR
-from seam_api.core.security import MAX_HASHES_IN_FLIGHT
+from seam_api.security import credentials as security
+from seam_api.security.credentials import MAX_HASHES_IN_FLIGHT
+from seam_api.security.limits import UNKNOWN_ADDRESS_FACTOR
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from seam_api.app import Application
-from seam_api.core import security
 from seam_api.models import users
+from seam_api.security import credentials as security
 from tests.conftest import AppFactory
 from tests.helpers import API, PASSWORD, register, unique
 from tests.security.test_login import assert_throttled, client_at, new_address

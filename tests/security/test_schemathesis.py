@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from seam_api.app import ROUTERS, create_app
 from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
-from seam_api.core.security import TokenClaims, TokenSigner
 from seam_api.messages import t
+from seam_api.security.credentials import TokenClaims, TokenSigner
 from tests import conftest
 
 MAX_EXAMPLES = 50

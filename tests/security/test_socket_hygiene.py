@@ -18,7 +18,7 @@ import socketio
 
 from seam_api.app import Application
 from seam_api.cli import connection_options
-from seam_api.core.sessions import Caller
+from seam_api.security.sessions import Caller
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,

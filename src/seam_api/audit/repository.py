@@ -1,4 +1,4 @@
-"""The SQL that reads the event log as an audit trail (core/eventlog.py writes it)."""
+"""The SQL that reads the event log as an audit trail (realtime/eventlog.py writes it)."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from fastapi.responses import Response, StreamingResponse
 
 from seam_api.audit import service
 from seam_api.audit.schemas import AuditEntry, AuditFilters, Entity
-from seam_api.core.access import Permitted
-from seam_api.core.params import API_PREFIX, Limit
 from seam_api.core.types import MAX_ID
-from seam_api.core.web import Envelope, ok
+from seam_api.security.access import Permitted
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX, Limit
 
 router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
 

@@ -17,7 +17,7 @@ from seam_api.audit import repository
 from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
 from seam_api.container import Seam
 from seam_api.core.errors import NotFound
-from seam_api.core.operations import operation, step
+from seam_api.realtime.operations import operation, step
 
 EXPORT_PAGE = 1000
 ExportFormat = Literal["csv", "ndjson"]

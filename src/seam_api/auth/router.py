@@ -7,11 +7,11 @@ from fastapi.responses import Response
 
 from seam_api.auth import service
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
-from seam_api.core.access import Authenticated, MayRegisterAnyRole
 from seam_api.core.context import current
-from seam_api.core.params import API_PREFIX
-from seam_api.core.web import Envelope, ok
+from seam_api.security.access import Authenticated, MayRegisterAnyRole
 from seam_api.users.schemas import UserOut
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 

@@ -1,7 +1,7 @@
 """Registration, login and logout.
 
 Login answers one message, in comparable time, for an unknown email, a wrong password and an
-inactive account. Every attempt is counted before its password is checked (core/limits.py),
+inactive account. Every attempt is counted before its password is checked (security/limits.py),
 keyed on the account the database finds for the email, and self-registration per address
 before its password is hashed.
 """
@@ -13,18 +13,18 @@ import unicodedata
 
 from sqlalchemy import RowMapping
 
+from seam_api import delegation
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.container import Seam
-from seam_api.core import delegation
 from seam_api.core.context import current
 from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
-from seam_api.core.operations import operation, record, step
-from seam_api.core.security import hash_password, needs_rehash, verify_password
-from seam_api.core.sessions import Caller
 from seam_api.messages import t
 from seam_api.permissions import service as permissions_service
+from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
+from seam_api.security.credentials import hash_password, needs_rehash, verify_password
+from seam_api.security.sessions import Caller
 from seam_api.sidebar import service as sidebar_service
 from seam_api.users import repository as users_repository
 from seam_api.users import service as users_service

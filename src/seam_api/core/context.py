@@ -33,7 +33,7 @@ class RequestContext:
     # so the common request allocates nothing for it.
     closing: list[tuple[str, int | str]] | None = None
     # The log entry the running mutation wrote in its transaction, delivered after the commit
-    # (a `LoggedEvent`, see core/eventlog.py).
+    # (a `LoggedEvent`, see realtime/eventlog.py).
     recorded: Any = None
 
 

@@ -7,6 +7,9 @@ Services raise these with a catalogue key; the handlers in `app.py` turn any exc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from seam_api.messages import t
 
@@ -34,6 +37,18 @@ class AppError(Exception):
     def message(self) -> str:
         """The safe, translated message (computed in the failing request's context)."""
         return t(self.key, None, **self.fields)
+
+    def headers(self) -> dict[str, str] | None:
+        """Extra response headers the status calls for (none but for 429 and 503)."""
+        return None
+
+
+def error_envelope(message: str, errors: list[FieldError] | None = None) -> bytes:
+    """The contract's error envelope, serialised: the only place it is built."""
+    body: dict[str, Any] = {"success": False, "message": message}
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return orjson.dumps(body)
 
 
 class Invalid(AppError):
@@ -66,6 +81,9 @@ class TooManyRequests(AppError):
     def __init__(self, key: str, /, retry_after: int) -> None:
         super().__init__(key)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(AppError):

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from seam_api.core.access import Authenticated, Permitted
-from seam_api.core.params import API_PREFIX, PathId
 from seam_api.core.types import MAX_ID, NoNul
-from seam_api.core.web import Envelope, ok
 from seam_api.permissions import service
 from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
+from seam_api.security.access import Authenticated, Permitted
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX, PathId
 
 router = APIRouter(prefix=f"{API_PREFIX}/permission", tags=["permissions"])
 

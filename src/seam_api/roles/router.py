@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from seam_api.core.access import Authenticated, Permitted
-from seam_api.core.params import API_PREFIX, PathId
-from seam_api.core.web import Envelope, ok
 from seam_api.roles import service
 from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
+from seam_api.security.access import Authenticated, Permitted
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX, PathId
 
 router = APIRouter(prefix=f"{API_PREFIX}/roles", tags=["roles"])
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from seam_api.core.access import Authenticated, Permitted
-from seam_api.core.params import API_PREFIX, PathId
-from seam_api.core.web import Envelope, ok
+from seam_api.security.access import Authenticated, Permitted
 from seam_api.sidebar import service
 from seam_api.sidebar.schemas import (
     SidebarAssignmentOut,
@@ -15,6 +13,8 @@ from seam_api.sidebar.schemas import (
     SidebarItemOut,
     SidebarItemUpdate,
 )
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX, PathId
 
 router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
 

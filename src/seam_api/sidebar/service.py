@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
-from seam_api.core.eventlog import changes_between
-from seam_api.core.operations import operation, record, step
+from seam_api.realtime.eventlog import changes_between
+from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
 from seam_api.sidebar import repository
 from seam_api.sidebar.schemas import (

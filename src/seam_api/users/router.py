@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from seam_api.core.access import Permitted
-from seam_api.core.params import API_PREFIX, Limit, Page, PathId
-from seam_api.core.web import Envelope, ok
+from seam_api.security.access import Permitted
 from seam_api.users import service
 from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
+from seam_api.web.envelope import Envelope, ok
+from seam_api.web.params import API_PREFIX, Limit, Page, PathId
 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 

@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api import delegation
 from seam_api.container import Seam
-from seam_api.core import delegation
 from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
-from seam_api.core.eventlog import changes_between
-from seam_api.core.operations import operation, record, step
-from seam_api.core.security import hash_password, temporary_password
+from seam_api.realtime.eventlog import changes_between
+from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
+from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.users import repository
 from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
 

@@ -1,0 +1,126 @@
+"""An operation is a first-class thing: what every service operation shares is written here once.
+
+`@operation("user:edit")` names the running operation in the request context, emits `start`,
+runs the service, then emits `success` and, for a mutation, drops cached reads everywhere and
+hands the operation's log entry to delivery, which sends its `data:changed`; only then do the
+sockets of tokens it revoked close. A mutation records its entry with `record(...)` as the last
+statement of its transaction (contract 5.4: the change and its event commit together). A failure
+is not caught here: the global error handler emits `error` for the operation the context names,
+with the same safe message as the HTTP response. Inside a service, `step("hashing")` reports
+progress.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seam_api.core.context import RequestContext, current
+from seam_api.messages import t
+from seam_api.realtime.eventlog import Changes
+from seam_api.realtime.server import Realtime, is_mutation, jsonable
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Summary = Callable[[Any], Any]
+
+_summaries: dict[str, Summary] = {}
+
+
+def default_summary(result: Any) -> Any:
+    """Lists are summarised by their length; an entity is its own summary."""
+    if isinstance(result, list):
+        return {"count": len(result)}
+    return result
+
+
+def operation(
+    name: str, *, summary: Summary = default_summary
+) -> Callable[
+    [Callable[Concatenate[Any, P], Awaitable[R]]], Callable[Concatenate[Any, P], Awaitable[R]]
+]:
+    """Run a service function as the contract operation `name`.
+
+    `summary` picks what the events carry; it must leave secrets out (tokens, passwords).
+    """
+    _summaries[name] = summary
+
+    def decorate(
+        service: Callable[Concatenate[Any, P], Awaitable[R]],
+    ) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+        @functools.wraps(service)
+        async def run(seam: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            context = _context()
+            realtime: Realtime = seam.realtime
+            context.operation = name
+            context.recorded = None
+            realtime.progress(context, "start", t(f"{name}.start"))
+            try:
+                result = await service(seam, *args, **kwargs)
+                message = t(f"{name}.success")
+                realtime.progress(context, "success", message, summary(result))
+                if is_mutation(name):
+                    await seam.data_changed()
+                    if context.recorded is None:
+                        log.error("mutation %s committed without a log entry", name)
+                    else:
+                        realtime.committed(context.recorded)
+            finally:
+                realtime.operation_reported(context)
+            return result
+
+        return run
+
+    return decorate
+
+
+async def record(
+    seam: Any,
+    conn: AsyncConnection,
+    *,
+    entity: str,
+    entity_id: object,
+    changes: Changes,
+    result: Any,
+) -> None:
+    """Append the running mutation's entry (its audit record and its `data:changed`) to the
+    log, in the mutation's transaction. Call it last in the transaction: the log's sequence
+    row stays locked until the commit. `result` is what the operation returns."""
+    context = _context()
+    name = context.operation or ""
+    message = t(f"{name}.success")
+    payload = {
+        "operation": name,
+        "message": message,
+        "data": jsonable(_summaries[name](result)),
+        "initiatorSocketId": await seam.realtime.initiator(context),
+    }
+    context.recorded = await seam.events.append(
+        conn,
+        context=context,
+        operation=name,
+        message=message,
+        entity=entity,
+        entity_id=entity_id,
+        changes=changes,
+        payload=payload,
+    )
+
+
+def step(seam: Any, key: str) -> None:
+    """Report a `processing` step of the running operation (`<operation>.<key>` message)."""
+    context = _context()
+    seam.realtime.progress(context, "processing", t(f"{context.operation}.{key}"))
+
+
+def _context() -> RequestContext:
+    context = current()
+    if context is None:
+        raise RuntimeError("operations run inside a request context")
+    return context

@@ -1,0 +1,166 @@
+"""Route pattern -> nameUri, the permission cache, and the guard dependencies.
+
+A guarded route's permission is derived from its own path (`PUT /api/v1/users/:id`), so the
+route table is the single source of truth: the guard checks it and the bootstrap seeds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+
+from seam_api.core.context import current
+from seam_api.core.errors import Forbidden, Unauthorized
+from seam_api.security.sessions import Caller, SessionGuard
+
+_PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+USERS_READ = "GET /api/v1/users"
+
+
+def name_uri(method: str, path_template: str) -> str:
+    """The Express-style permission name of a route: `PUT /api/v1/users/{id}` -> `.../:id`."""
+    path = _PATH_PARAM.sub(r":\1", path_template)
+    return f"{method.upper()} {path}"
+
+
+RolePermissionLoader = Callable[[int], Awaitable[Iterable[str]]]
+RoleIdsLoader = Callable[[], Awaitable[Iterable[int]]]
+
+
+class PermissionCache:
+    """Each role's permissions (lower-cased nameUris), loaded once and dropped on any change.
+
+    Dropping everything on a change is deliberate: changes are rare, a reload is one query per
+    role, and no change (assign, unassign, permission or role delete) can be missed. A load
+    that a change overtook answers its caller but is not kept.
+    """
+
+    def __init__(self, load_role: RolePermissionLoader, load_role_ids: RoleIdsLoader) -> None:
+        self._load_role = load_role
+        self._load_role_ids = load_role_ids
+        self._by_role: dict[int, frozenset[str]] = {}
+        self._role_ids: tuple[int, ...] | None = None
+        self._generation = 0
+
+    async def holds(self, role_id: int, permission: str) -> bool:
+        granted = self._by_role.get(role_id)
+        if granted is None:
+            generation = self._generation
+            granted = frozenset(uri.lower() for uri in await self._load_role(role_id))
+            if generation == self._generation:
+                self._by_role[role_id] = granted
+        return permission.lower() in granted
+
+    async def split_roles(self, permission: str) -> tuple[list[int], list[int]]:
+        """Every role id, split into those that hold `permission` and those that do not."""
+        role_ids = self._role_ids
+        if role_ids is None:
+            generation = self._generation
+            role_ids = tuple(await self._load_role_ids())
+            if generation == self._generation:
+                self._role_ids = role_ids
+        holders: list[int] = []
+        others: list[int] = []
+        for role_id in role_ids:
+            (holders if await self.holds(role_id, permission) else others).append(role_id)
+        return holders, others
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._by_role.clear()
+        self._role_ids = None
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def _authenticate(request: Request, *, required: bool) -> Caller | None:
+    token = _bearer_token(request)
+    if token is None:
+        if required:
+            raise Unauthorized("errors.token_required")
+        return None
+    sessions: SessionGuard = request.app.state.seam.sessions
+    caller = await sessions.authenticate(token)
+    if caller is None:
+        raise Unauthorized("errors.token_invalid")
+    context = current()
+    if context is not None:
+        context.user_id = caller.user_id
+        context.role_id = caller.role_id
+        context.user_email = caller.email
+    return caller
+
+
+async def authenticated(request: Request) -> Caller:
+    """Guard for **auth** routes: any valid, unrevoked token of an active account."""
+    caller = await _authenticate(request, required=True)
+    assert caller is not None
+    return caller
+
+
+async def optional_caller(request: Request) -> Caller | None:
+    """For routes open to anonymous callers that behave differently for signed-in ones."""
+    return await _authenticate(request, required=False)
+
+
+_route_permissions: dict[tuple[str, str], str] = {}
+
+
+def route_permission(method: str, route: APIRoute) -> str:
+    """The nameUri guarding `method` on `route`, computed once per route."""
+    key = (method, route.path_format)
+    permission = _route_permissions.get(key)
+    if permission is None:
+        permission = _route_permissions[key] = name_uri(method, route.path_format)
+    return permission
+
+
+async def permitted(request: Request) -> Caller:
+    """Guard for **perm** routes: the caller's role must hold this route's nameUri."""
+    caller = await authenticated(request)
+    permission = route_permission(request.method, request.scope["route"])
+    if not await request.app.state.seam.permissions.holds(caller.role_id, permission):
+        raise Forbidden("errors.forbidden")
+    return caller
+
+
+async def may_register_any_role(request: Request) -> bool:
+    """Registration guard (docs/reference.md §4.1): True when the caller's role holds this route's
+    permission; anonymous callers (and callers without it) fall under self-registration."""
+    caller = await optional_caller(request)
+    if caller is None:
+        return False
+    permission = route_permission(request.method, request.scope["route"])
+    cache: PermissionCache = request.app.state.seam.permissions
+    return await cache.holds(caller.role_id, permission)
+
+
+# Guards whose route's nameUri is a permission that the bootstrap must create.
+_PERMISSION_GUARDS = (permitted, may_register_any_role)
+
+
+def guarded_permissions(routes: Iterable[object]) -> list[str]:
+    """Every nameUri that a **perm** route of the table requires (for the bootstrap)."""
+    found: list[str] = []
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        if any(dep.call in _PERMISSION_GUARDS for dep in route.dependant.dependencies):
+            found.extend(route_permission(method, route) for method in sorted(route.methods or ()))
+    return found
+
+
+Authenticated = Annotated[Caller, Depends(authenticated)]
+Permitted = Annotated[Caller, Depends(permitted)]
+MayRegisterAnyRole = Annotated[bool, Depends(may_register_any_role)]

@@ -1,0 +1,180 @@
+"""Plain authorized GETs answered without FastAPI's per-request machinery.
+
+For a cached list, FastAPI's dependency solving, parameter validation and middleware layers
+cost more than everything else in the request together (bench/README.md, "Reads"). This lane
+takes only the requests that machinery would pass through unchanged: a GET of an eligible route
+whose query holds nothing but its integer parameters, plain and in range, from a caller its
+guard admits. It runs the same guard and calls the same endpoint with the same arguments, under
+the same CORS rules and exception handlers. Everything else (no token, a refused one, a guard
+that fails, a parameter FastAPI would reject or that it does not know) goes the full way, so
+every refusal has one source.
+
+A route is eligible when FastAPI would need nothing but the request to call it: no path, header,
+cookie or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else,
+and guards that take only the request (`access.permitted`, `access.authenticated`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from annotated_types import Ge, Le
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from seam_api.security.access import authenticated, permitted
+
+Guard = Callable[[Request], Awaitable[Any]]
+_GUARDS: tuple[Guard, ...] = (permitted, authenticated)
+_MAX_DIGITS = 9  # more than any bound here: FastAPI answers the rest
+_VARY_ORIGIN = (b"vary", b"Origin")
+
+
+@dataclass(frozen=True, slots=True)
+class _IntParam:
+    name: str
+    default: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """One eligible route, what its endpoint takes, and how to check it."""
+
+    route: APIRoute
+    request_arg: str
+    guards: tuple[tuple[str, Guard], ...]
+    params: dict[str, _IntParam]
+
+
+def _int_param(field: Any) -> _IntParam | None:
+    info = field.field_info
+    if info.annotation is not int or not isinstance(info.default, int):
+        return None
+    low, high = None, None
+    for rule in info.metadata:
+        if isinstance(rule, Ge):
+            low = int(rule.ge)  # type: ignore[call-overload]
+        elif isinstance(rule, Le):
+            high = int(rule.le)  # type: ignore[call-overload]
+        else:
+            return None  # a rule this lane does not know: FastAPI's to check
+    if low is None or high is None:
+        return None
+    return _IntParam(field.alias, info.default, low, high)
+
+
+def lane_for(route: APIRoute) -> _Lane | None:
+    """The lane of `route`, or None when FastAPI must answer it (see the module's doc)."""
+    dependant = route.dependant
+    if route.methods != {"GET"} or dependant.request_param_name is None:
+        return None
+    if dependant.path_params or dependant.header_params or dependant.cookie_params:
+        return None
+    if dependant.body_params:
+        return None
+    guards = []
+    for dependency in dependant.dependencies:
+        if dependency.call not in _GUARDS or dependency.name is None:
+            return None
+        guards.append((dependency.name, dependency.call))
+    params = {}
+    for field in dependant.query_params:
+        param = _int_param(field)
+        if param is None:
+            return None
+        params[param.name] = param
+    return _Lane(route, dependant.request_param_name, tuple(guards), params)
+
+
+class FastReads:
+    """ASGI: eligible GETs through the lane, everything else to `api`."""
+
+    def __init__(self, api: FastAPI, routes: Iterable[object], cors: dict[str, Any]) -> None:
+        self.api = api
+        self._lanes: dict[str, _Lane] = {}
+        for route in routes:
+            if isinstance(route, APIRoute) and (lane := lane_for(route)) is not None:
+                self._lanes[route.path] = lane
+        self._cors = CORSMiddleware(self._send_cross_origin, **cors)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self._lanes.get(scope["path"]) if scope["type"] == "http" else None
+        if lane is None or scope["method"] != "GET":
+            await self.api(scope, receive, send)
+            return
+        arguments = _query_arguments(lane, scope["query_string"])
+        if arguments is None:
+            await self.api(scope, receive, send)
+            return
+        scope["app"] = self.api
+        scope["route"] = lane.route
+        request = Request(scope, receive)
+        try:
+            for name, guard in lane.guards:
+                arguments[name] = await guard(request)
+        except Exception:  # a refusal, or a failure to check: FastAPI answers either
+            await self.api(scope, receive, send)
+            return
+        arguments[lane.request_arg] = request
+        response, cross_origin_rules = await self._answer(lane, arguments)
+        if not cross_origin_rules:
+            await response(scope, receive, send)
+        elif any(name == b"origin" for name, _ in scope["headers"]):
+            scope["seam.fast_read"] = response
+            await self._cors(scope, receive, send)  # a cross-origin call: Starlette's rules
+        else:
+            # What Starlette's CORS middleware adds to an answer to a call without an Origin;
+            # set here because wrapping every answer in it cost 8 % of a read.
+            response.raw_headers.append(_VARY_ORIGIN)
+            await response(scope, receive, send)
+
+    @staticmethod
+    async def _send_cross_origin(scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response = scope.pop("seam.fast_read")
+        await response(scope, receive, send)
+
+    async def _answer(self, lane: _Lane, arguments: dict[str, Any]) -> tuple[Response, bool]:
+        """The endpoint's response, or its error's, and whether CORS rules apply to it: in
+        FastAPI, the handler of `Exception` answers outside the CORS middleware."""
+        try:
+            return await lane.route.endpoint(**arguments), True
+        except Exception as error:  # the app's own handlers decide, as in FastAPI
+            request = arguments[lane.request_arg]
+            handlers = self.api.exception_handlers
+            kind = next(kind for kind in type(error).__mro__ if kind in handlers)
+            handled = handlers[kind](request, error)
+            response: Response = await handled if inspect.isawaitable(handled) else handled
+            return response, kind is not Exception
+
+
+def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
+    """The endpoint's query arguments, or None when the query is not plainly valid.
+
+    Split by hand rather than with `parse_qsl`, which cost 4 % of a read: a query holding an
+    escape (`%`, `+`) or an empty pair goes the full way instead."""
+    arguments: dict[str, Any] = {}
+    if query_string:
+        if b"%" in query_string or b"+" in query_string:
+            return None
+        for pair in query_string.split(b"&"):
+            key, _, value = pair.partition(b"=")
+            param = lane.params.get(key.decode("latin-1"))
+            if param is None or param.name in arguments:
+                return None
+            if not (value.isdigit() and len(value) <= _MAX_DIGITS):
+                return None
+            number = int(value)
+            if not param.low <= number <= param.high:
+                return None
+            arguments[param.name] = number
+    for name, param in lane.params.items():
+        arguments.setdefault(name, param.default)
+    return arguments

@@ -1,0 +1,129 @@
+"""What /openapi.json says beyond FastAPI's defaults, and the docs pages served offline.
+
+The bearer scheme is written into the schema from the guards each route depends on, rather
+than by making the guards FastAPI `Security` dependencies: those would be solved on every
+request, and dependency solving is already the largest share of a cached read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
+
+from seam_api.security.access import authenticated, may_register_any_role, permitted
+from seam_api.web.params import API_PREFIX
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ASSETS = "/docs-assets"
+BEARER = "bearerAuth"
+SOCKET_ID_HEADER: dict[str, Any] = {
+    "name": "X-Socket-ID",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The Socket.IO id of the caller's tab: its `operation:progress` events go "
+    "there, and `data:changed` names it as `initiatorSocketId`.",
+}
+_ENVELOPE_NAME = re.compile(r"Envelope_(list_)?(\w+?)_+")
+_REQUIRED = (authenticated, permitted)
+_OPTIONAL = (may_register_any_role,)
+
+
+def _security(route: APIRoute) -> list[dict[str, list[str]]] | None:
+    calls = {dependency.call for dependency in route.dependant.dependencies}
+    if calls & set(_REQUIRED):
+        return [{BEARER: []}]
+    if calls & set(_OPTIONAL):
+        return [{}, {BEARER: []}]  # anonymous, or signed in with more rights
+    return None
+
+
+def _model_name(name: str) -> str:
+    """`Envelope_list_UserOut__` -> `UserListEnvelope`, `UserOut` -> `User`: names a client
+    generator turns into readable classes (pydantic names generics `Envelope[list[UserOut]]`)."""
+    match = _ENVELOPE_NAME.fullmatch(name)
+    if match:
+        inner = "Empty" if match.group(2) == "NoneType" else match.group(2).removesuffix("Out")
+        return f"{inner}{'List' if match.group(1) else ''}Envelope"
+    return name.removesuffix("Out") if name.endswith("Out") else name
+
+
+def _rename_models(schema: dict[str, Any]) -> dict[str, Any]:
+    models = schema["components"]["schemas"]
+    renames = {old: _model_name(old) for old in models if _model_name(old) != old}
+    assert len(set(renames.values()) | (set(models) - set(renames))) == len(models), renames
+    text = json.dumps(schema)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    renamed: dict[str, Any] = json.loads(text)
+    models = renamed["components"]["schemas"]
+    for old, new in renames.items():
+        models[new] = {**models.pop(old), "title": new}
+    renamed["components"]["schemas"] = dict(sorted(models.items()))
+    return renamed
+
+
+def _schema(api: FastAPI, routes: list[BaseRoute]) -> dict[str, Any]:
+    if api.openapi_schema is not None:
+        return api.openapi_schema
+    schema = get_openapi(
+        title=api.title, version=api.version, description=api.description, routes=api.routes
+    )
+    schema.setdefault("components", {})["securitySchemes"] = {
+        BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        security = _security(route)
+        for method in route.methods or ():
+            operation = schema["paths"][route.path_format][method.lower()]
+            if security is not None:
+                operation["security"] = security
+            if route.path_format.startswith(API_PREFIX):
+                operation.setdefault("parameters", []).append(SOCKET_ID_HEADER)
+    api.openapi_schema = _rename_models(schema)
+    return api.openapi_schema
+
+
+def install(api: FastAPI, routes: Iterable[BaseRoute]) -> None:
+    """The schema above for `routes` (the routers' own routes: FastAPI's app-level table may
+    hold included routers rather than their routes), and Swagger UI at /docs and ReDoc at
+    /redoc from packaged files.
+
+    Create the app with `docs_url=None, redoc_url=None` so FastAPI's CDN pages are not mounted.
+    """
+    documented = list(routes)
+    api.openapi = lambda: _schema(api, documented)  # type: ignore[method-assign]
+    api.mount(ASSETS, StaticFiles(directory=STATIC), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{api.title} - Swagger UI",
+            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+        )
+
+    @api.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{api.title} - ReDoc",
+            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
+        )

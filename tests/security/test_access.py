@@ -1,0 +1,247 @@
+"""Route permissions (reference §3): nameUri derivation, and what the bootstrap seeds from the
+route table."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Iterator
+
+import httpx
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from seam_api.app import Application, create_app
+from seam_api.bootstrap import bootstrap
+from seam_api.security.access import PermissionCache, may_register_any_role, name_uri, permitted
+from seam_api.settings import Settings
+from tests.conftest import JWT_SECRET
+from tests.helpers import (
+    API,
+    PASSWORD,
+    data,
+    grant,
+    member,
+    permission_id,
+    revoke,
+    role_id_named,
+    unique_email,
+)
+from tests.loaders import Gated
+
+# The **perm** routes of reference §4, and registration (4.1), as the contract writes them.
+CONTRACT_PERM_ROUTES = {
+    "POST /api/v1/auth/register",
+    "GET /api/v1/users",
+    "GET /api/v1/users/:id",
+    "PUT /api/v1/users/:id",
+    "PUT /api/v1/users/:id/state",
+    "PUT /api/v1/users/:id/resetPassword",
+    "DELETE /api/v1/users/:id",
+    "POST /api/v1/roles",
+    "PUT /api/v1/roles/:idRole",
+    "DELETE /api/v1/roles/:idRole",
+    "POST /api/v1/permission/register",
+    "POST /api/v1/permission/assign",
+    "DELETE /api/v1/permission/unassign",
+    "DELETE /api/v1/permission/:id",
+    "POST /api/v1/sidebar",
+    "PUT /api/v1/sidebar/:idItem",
+    "DELETE /api/v1/sidebar/:idItem",
+    "POST /api/v1/sidebar/:idItem/role/:idRole",
+    "DELETE /api/v1/sidebar/:idItem/role/:idRole",
+    "GET /api/v1/audit",
+    "GET /api/v1/audit/:eventId",
+    "GET /api/v1/audit/export",
+}
+PERMISSION_GUARDS = (permitted, may_register_any_role)
+
+
+# -- name_uri --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "expected"),
+    [
+        ("PUT", "/api/v1/users/{id}", "PUT /api/v1/users/:id"),
+        ("GET", "/api/v1/users", "GET /api/v1/users"),
+        ("put", "/api/v1/users/{id}/state", "PUT /api/v1/users/:id/state"),
+        (
+            "POST",
+            "/api/v1/sidebar/{idItem}/role/{idRole}",
+            "POST /api/v1/sidebar/:idItem/role/:idRole",
+        ),
+        ("DELETE", "/api/v1/permission/{id:int}", "DELETE /api/v1/permission/:id"),
+    ],
+)
+def test_name_uri_is_the_method_and_the_express_style_path(
+    method: str, template: str, expected: str
+) -> None:
+    assert name_uri(method, template) == expected
+
+
+# -- what the bootstrap seeds ----------------------------------------------------------------
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def guarded_by_route_table(routes: Iterable[object]) -> set[str]:
+    """The nameUri of every route whose dependencies, at any depth, check a permission."""
+    return {
+        name_uri(method, route.path_format)
+        for route in routes
+        if isinstance(route, APIRoute)
+        and any(call in PERMISSION_GUARDS for call in _calls(route.dependant))
+        for method in route.methods
+    }
+
+
+async def seeded(http: httpx.AsyncClient, headers: dict[str, str]) -> set[str]:
+    permissions = data(await http.get(f"{API}/permission", headers=headers))
+    return {permission["nameUri"] for permission in permissions}
+
+
+async def test_bootstrap_seeds_exactly_the_permissions_the_guards_require(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    names = await seeded(client, admin_headers)
+    assert len(names) == len(data(await client.get(f"{API}/permission", headers=admin_headers)))
+    assert names == guarded_by_route_table(app.routes)
+
+
+def test_the_guarded_routes_are_the_contracts_perm_routes() -> None:
+    settings = Settings(
+        _env_file=None, database_url="sqlite+aiosqlite:///:memory:", jwt_secret=JWT_SECRET
+    )
+    assert guarded_by_route_table(create_app(settings).routes) == CONTRACT_PERM_ROUTES
+
+
+async def test_a_user_without_permissions_is_refused_exactly_on_the_seeded_routes(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    names = await seeded(client, admin_headers)
+    plain = await member(client, admin_headers)
+    calls = [
+        (method, route.path_format)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods)
+    ]
+    # Logout revokes the token the other calls need, so it goes last.
+    calls.sort(key=lambda call: call[1].endswith("/logout"))
+    # A body registration accepts, so that its refusal (a service rule) is not a 400 first.
+    body = {"full_name": "Probe Person", "email": unique_email(), "password": PASSWORD}
+    for method, template in calls:
+        url = re.sub(r"\{\w+\}", "1", template)
+        response = await client.request(method, url, headers=plain.headers, json=body)
+        refused = response.status_code == 403
+        assert refused == (name_uri(method, template) in names), (method, template, response.text)
+
+
+async def test_bootstrap_gives_admin_every_permission_and_the_default_role_none(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    names = await seeded(client, admin_headers)
+    admin_role = await role_id_named(client, admin_headers, "admin")
+    user_role = await role_id_named(client, admin_headers, "user")
+    for role_id, expected in ((admin_role, names), (user_role, set())):
+        response = await client.get(
+            f"{API}/permission/getByRoleId", headers=admin_headers, params={"roleId": role_id}
+        )
+        assert {permission["nameUri"] for permission in data(response)} == expected
+
+
+async def test_bootstrap_run_again_changes_nothing(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    before = [
+        data(await client.get(f"{API}/{path}", headers=admin_headers))
+        for path in ("permission", "roles", "users")
+    ]
+    report = await bootstrap(app.seam, app.routes)
+    after = [
+        data(await client.get(f"{API}/{path}", headers=admin_headers))
+        for path in ("permission", "roles", "users")
+    ]
+    assert (report.permissions_created, report.admin_created, report.admin_password) == (
+        0,
+        False,
+        None,
+    )
+    assert after == before
+
+
+async def test_bootstrap_run_again_keeps_a_permission_the_admin_unassigned(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    admin_role = await role_id_named(client, admin_headers, "admin")
+    perm_id = await permission_id(client, admin_headers, "DELETE /api/v1/users/:id")
+    await revoke(client, admin_headers, role_id=admin_role, permission_id=perm_id)
+    await bootstrap(app.seam, app.routes)
+    response = await client.get(
+        f"{API}/permission/getByRoleId", headers=admin_headers, params={"roleId": admin_role}
+    )
+    assert "DELETE /api/v1/users/:id" not in {p["nameUri"] for p in data(response)}
+
+
+async def test_bootstrap_run_again_keeps_a_permission_given_to_another_role(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    user_role = await role_id_named(client, admin_headers, "user")
+    await grant(client, admin_headers, role_id=user_role, name_uri="GET /api/v1/users")
+    await bootstrap(app.seam, app.routes)
+    response = await client.get(
+        f"{API}/permission/getByRoleId", headers=admin_headers, params={"roleId": user_role}
+    )
+    assert [p["nameUri"] for p in data(response)] == ["GET /api/v1/users"]
+
+
+async def test_bootstrap_run_again_gives_admin_a_missing_route_permission(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # A deleted route permission stands in for the permission of a route added by an upgrade.
+    missing = "DELETE /api/v1/sidebar/:idItem/role/:idRole"
+    perm_id = await permission_id(client, admin_headers, missing)
+    data(await client.delete(f"{API}/permission/{perm_id}", headers=admin_headers))
+    report = await bootstrap(app.seam, app.routes)
+    assert report.permissions_created == 1
+    admin_role = await role_id_named(client, admin_headers, "admin")
+    response = await client.get(
+        f"{API}/permission/getByRoleId", headers=admin_headers, params={"roleId": admin_role}
+    )
+    assert missing in {p["nameUri"] for p in data(response)}
+
+
+# -- the permission cache: a change that lands during a load wins over what the load read --
+
+
+async def test_permissions_cleared_during_their_load_are_not_cached_stale() -> None:
+    loads = Gated(["GET /api/v1/users"], [])
+    permissions = PermissionCache(loads, Gated([1, 2]))  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.holds(2, "GET /api/v1/users"))
+    await asyncio.sleep(0)
+    permissions.clear()  # the permission was unassigned while the query ran
+    loads.release.set()
+
+    assert await racing is True  # the request that raced the change saw the old state
+    assert await permissions.holds(2, "GET /api/v1/users") is False
+    assert loads.calls == 2
+
+
+async def test_role_ids_cleared_during_their_load_are_not_cached_stale() -> None:
+    role_ids = Gated([1, 2], [1, 2, 3])
+    granted = Gated(["GET /api/v1/users"])
+    granted.release.set()
+    permissions = PermissionCache(granted, role_ids)  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.split_roles("GET /api/v1/users"))
+    await asyncio.sleep(0)
+    permissions.clear()  # a role was created while the query ran
+    role_ids.release.set()
+    assert await racing == ([1, 2], [])
+
+    assert await permissions.split_roles("GET /api/v1/users") == ([1, 2, 3], [])
