@@ -24,7 +24,6 @@ from seam_api.container import Seam
 from seam_api.messages import set_default_locale
 from seam_api.ops import metrics
 from seam_api.ops.probes import Probes
-from seam_api.ops.probes import router as probes_router
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
 from seam_api.runtime import engineio_writer
@@ -36,6 +35,8 @@ from seam_api.web.fast_reads import FastReads
 from seam_api.web.forwarded import ClientAddresses
 from seam_api.web.handlers import install_error_handlers
 from seam_api.web.middleware import RequestContextMiddleware
+from seam_api.web.operator_routes import metrics_router
+from seam_api.web.operator_routes import router as probes_router
 
 ROUTERS = (
     auth_router,
@@ -109,7 +110,7 @@ def create_app(settings: Settings) -> Application:
     api.include_router(probes_router)
     api.include_router(console_router)  # /admin: static files, outside the API's route table
     openapi.install(api, [*ROUTES, *probes_router.routes])
-    api.include_router(metrics.router)
+    api.include_router(metrics_router)
     metrics.watch(seam)
     http = RequestContextMiddleware(
         FastReads(api, ROUTES, cors),

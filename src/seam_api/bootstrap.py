@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from seam_api.container import Seam
 from seam_api.permissions import repository as permissions_repository
 from seam_api.roles import repository as roles_repository
+from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.security.access import guarded_permissions
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.sidebar import repository as sidebar_repository
@@ -24,7 +25,7 @@ from seam_api.users import repository as users_repository
 
 log = logging.getLogger(__name__)
 
-ADMIN_ROLE = "admin"
+
 # The admin console's pages (name, icon, route), given to `admin` when the bootstrap creates
 # that role, that is on a fresh database: items an admin deleted later are never re-added.
 CONSOLE_SIDEBAR = (

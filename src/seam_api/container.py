@@ -144,6 +144,18 @@ class Seam:
                 log.warning("pruning the event log failed: %s", type(error).__name__)
             await asyncio.sleep(PRUNE_EVERY)
 
+    # -- what /metrics reports -------------------------------------------------------------
+
+    def sockets_connected(self) -> int:
+        return len(self.realtime.owners.local)
+
+    def pool_connections(self) -> tuple[int, int]:
+        pool = self.db.engine.pool
+        return (
+            int(getattr(pool, "checkedout", lambda: 0)()),
+            int(getattr(pool, "checkedin", lambda: 0)()),
+        )
+
     # -- cache loaders ---------------------------------------------------------------------
 
     async def _load_account(self, user_id: int) -> AccountState | None:

@@ -15,20 +15,18 @@ must see the committed state, not a cache.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import current
 from seam_api.core.errors import Forbidden
 from seam_api.permissions import repository as permissions_repository
+from seam_api.ports import Parts
 from seam_api.roles import repository as roles_repository
+from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.users import repository as users_repository
 
-ADMIN_ROLE = "admin"  # the bootstrap's role of the same name
 
-
-async def check_permission_grant(seam: Any, *, role_id: int, permission_id: int) -> None:
+async def check_permission_grant(seam: Parts, *, role_id: int, permission_id: int) -> None:
     """Assigning `permission_id` to `role_id`: the caller holds it, and the role is not its own."""
     caller_role = _caller_role()
     if caller_role is None:
@@ -45,7 +43,7 @@ async def check_permission_grant(seam: Any, *, role_id: int, permission_id: int)
             raise Forbidden("errors.delegation_permission")
 
 
-async def check_role_change(seam: Any, *, role_id: int) -> None:
+async def check_role_change(seam: Parts, *, role_id: int) -> None:
     """Taking permissions from `role_id`: not the caller's own role."""
     caller_role = _caller_role()
     if caller_role is None or role_id != caller_role:
@@ -55,7 +53,7 @@ async def check_role_change(seam: Any, *, role_id: int) -> None:
             raise Forbidden("errors.delegation_own_role")
 
 
-async def check_role_grant(seam: Any, *, role_id: int | None) -> None:
+async def check_role_grant(seam: Parts, *, role_id: int | None) -> None:
     """Giving someone `role_id`: it holds nothing the caller's role lacks."""
     caller_role = _caller_role()
     if caller_role is None or role_id is None:
@@ -65,7 +63,7 @@ async def check_role_grant(seam: Any, *, role_id: int | None) -> None:
             await _within_reach(conn, caller_role, role_id, "errors.delegation_role")
 
 
-async def check_user_change(seam: Any, *, user_id: int, new_role_id: int | None = None) -> None:
+async def check_user_change(seam: Parts, *, user_id: int, new_role_id: int | None = None) -> None:
     """Editing, disabling, resetting or deleting `user_id` (and maybe giving it `new_role_id`):
     the account holds nothing the caller lacks, and the caller's own role stays as it is."""
     context = current()

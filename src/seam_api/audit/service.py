@@ -15,9 +15,9 @@ import orjson
 
 from seam_api.audit import repository
 from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
-from seam_api.container import Seam
 from seam_api.core.errors import NotFound
-from seam_api.realtime.operations import operation, step
+from seam_api.operations import operation, step
+from seam_api.ports import Parts
 
 EXPORT_PAGE = 1000
 ExportFormat = Literal["csv", "ndjson"]
@@ -58,7 +58,7 @@ def entry(row: Any) -> AuditEntry:
 
 
 @operation("audit:fetchAll")
-async def list_newest(seam: Seam, *, filters: AuditFilters, limit: int) -> list[AuditEntry]:
+async def list_newest(seam: Parts, *, filters: AuditFilters, limit: int) -> list[AuditEntry]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         rows = await repository.list_newest(conn, filters=filters, limit=limit)
@@ -66,7 +66,7 @@ async def list_newest(seam: Seam, *, filters: AuditFilters, limit: int) -> list[
 
 
 @operation("audit:fetchOne")
-async def get(seam: Seam, *, event_id: int) -> AuditEntry:
+async def get(seam: Parts, *, event_id: int) -> AuditEntry:
     step(seam, "querying")
     async with seam.db.read() as conn:
         row = await repository.get(conn, event_id=event_id)
@@ -77,14 +77,14 @@ async def get(seam: Seam, *, event_id: int) -> AuditEntry:
 
 @operation("audit:export", summary=lambda _: None)
 async def export(
-    seam: Seam, *, filters: AuditFilters, format: ExportFormat
+    seam: Parts, *, filters: AuditFilters, format: ExportFormat
 ) -> AsyncIterator[bytes]:
     """The export's body, chunk by chunk; the operation succeeds once streaming starts."""
     step(seam, "streaming")
     return _chunks(seam, filters, format)
 
 
-async def _chunks(seam: Seam, filters: AuditFilters, format: ExportFormat) -> AsyncIterator[bytes]:
+async def _chunks(seam: Parts, filters: AuditFilters, format: ExportFormat) -> AsyncIterator[bytes]:
     if format == "csv":
         yield _csv_rows([CSV_COLUMNS])
     after = 0

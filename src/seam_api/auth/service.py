@@ -16,12 +16,12 @@ from sqlalchemy import RowMapping
 from seam_api import delegation
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
-from seam_api.container import Seam
 from seam_api.core.context import current
 from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from seam_api.messages import t
+from seam_api.operations import operation, record, step
 from seam_api.permissions import service as permissions_service
-from seam_api.realtime.operations import operation, record, step
+from seam_api.ports import Parts
 from seam_api.roles import service as roles_service
 from seam_api.security.credentials import hash_password, needs_rehash, verify_password
 from seam_api.security.sessions import Caller
@@ -33,7 +33,7 @@ from seam_api.users.schemas import UserOut
 
 @operation("auth:register")
 async def register(
-    seam: Seam, *, form: RegisterForm, may_choose_role: bool, client_address: str | None
+    seam: Parts, *, form: RegisterForm, may_choose_role: bool, client_address: str | None
 ) -> UserOut:
     """Anonymous callers only when self-registration is on, into the default role; callers
     whose role holds the register permission, into any existing role (docs/reference.md §4.1)."""
@@ -95,7 +95,7 @@ def _limit_key(account: RowMapping | None, email: str) -> str:
 
 
 @operation("auth:login", summary=_login_summary)
-async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> LoginResult:
+async def login(seam: Parts, *, form: LoginForm, client_address: str | None) -> LoginResult:
     email = form.email.strip().lower()
     async with seam.db.read() as conn:
         account = await users_repository.get_credentials(conn, email=email)
@@ -137,7 +137,7 @@ async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> L
     )
 
 
-async def _rehash(seam: Seam, *, user_id: int, old: str, form: LoginForm) -> None:
+async def _rehash(seam: Parts, *, user_id: int, old: str, form: LoginForm) -> None:
     """Move a verified bcrypt (or outdated Argon2) hash to today's Argon2id, unless the password
     changed meanwhile; tokens stay valid, since the password did not change."""
     new = await hash_password(form.password)
@@ -146,7 +146,7 @@ async def _rehash(seam: Seam, *, user_id: int, old: str, form: LoginForm) -> Non
 
 
 @operation("auth:logout", summary=lambda _: None)
-async def logout(seam: Seam, *, caller: Caller) -> None:
+async def logout(seam: Parts, *, caller: Caller) -> None:
     step(seam, "revoking")
     async with seam.db.transaction() as conn:
         await repository.revoke(
@@ -168,7 +168,7 @@ async def logout(seam: Seam, *, caller: Caller) -> None:
     await seam.token_revoked(caller.token_id, caller.token_expires_at)
 
 
-async def _audit_session(seam: Seam, name: str, user_id: int | None, email: str) -> None:
+async def _audit_session(seam: Parts, name: str, user_id: int | None, email: str) -> None:
     """Sign-ins, failed or not, are audit entries only (contract 6): never broadcast."""
     async with seam.db.transaction() as conn:
         entry = await seam.events.append(

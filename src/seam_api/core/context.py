@@ -35,6 +35,8 @@ class RequestContext:
     # The log entry the running mutation wrote in its transaction, delivered after the commit
     # (a `LoggedEvent`, see realtime/eventlog.py).
     recorded: Any = None
+    # The running mutation's `initiatorSocketId`, resolved before its transaction opens.
+    initiator: str | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

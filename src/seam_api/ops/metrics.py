@@ -7,28 +7,14 @@ not kept twice: a collector reads them from the running apps at scrape time.
 
 from __future__ import annotations
 
-import hmac
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import generate_latest as _generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-from seam_api.core.errors import NotFound, Unauthorized
-
-if TYPE_CHECKING:
-    from seam_api.container import Seam
 
 LOGIN_ROUTE = "/api/v1/auth/login"
 UNMATCHED = "<unmatched>"  # 404s are labelled as one route, so scanners cannot grow the series
@@ -70,7 +56,7 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-_apps: weakref.WeakSet[Seam] = weakref.WeakSet()
+_apps: weakref.WeakSet[Any] = weakref.WeakSet()
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
@@ -90,9 +76,24 @@ def observe_request(method: str, route: str | None, status: int, duration: float
         LOGINS.labels(_LOGIN_RESULTS.get(status, "error")).inc()
 
 
-def watch(seam: Seam) -> None:
+class Watched(Protocol):
+    """What an app reports at each scrape."""
+
+    def sockets_connected(self) -> int: ...
+
+    def pool_connections(self) -> tuple[int, int]:
+        """Database connections (checked out, idle)."""
+        ...
+
+
+def watch(app: Watched) -> None:
     """Report this app's sockets and pool at each scrape (held weakly: tests build many)."""
-    _apps.add(seam)
+    _apps.add(app)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text format of every metric, and its content type."""
+    return _generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
 class _AppCollector(Collector):
@@ -101,34 +102,19 @@ class _AppCollector(Collector):
         yield GaugeMetricFamily(
             "seam_sockets_connected",
             "Socket.IO connections held by this instance",
-            value=sum(len(seam.realtime.owners.local) for seam in apps),
+            value=sum(app.sockets_connected() for app in apps),
         )
         in_use = GaugeMetricFamily(
             "seam_db_pool_connections", "Database pool connections", labels=["state"]
         )
         checked_out = idle = 0
-        for seam in apps:
-            pool = seam.db.engine.pool
-            checked_out += int(getattr(pool, "checkedout", lambda: 0)())
-            idle += int(getattr(pool, "checkedin", lambda: 0)())
+        for app in apps:
+            busy, free = app.pool_connections()
+            checked_out += busy
+            idle += free
         in_use.add_metric(["in_use"], checked_out)
         in_use.add_metric(["idle"], idle)
         yield in_use
 
 
 REGISTRY.register(_AppCollector())
-
-router = APIRouter()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    """The Prometheus text format, if SEAM_METRICS is `open` or its token is presented."""
-    setting = request.app.state.seam.settings.metrics
-    if setting == "off":
-        raise NotFound("errors.route_not_found", method=request.method, path=request.url.path)
-    if setting != "open":
-        presented = request.headers.get("authorization", "")
-        if not hmac.compare_digest(presented.encode(), f"Bearer {setting}".encode()):
-            raise Unauthorized("errors.token_invalid")
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

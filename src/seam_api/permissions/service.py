@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api import delegation
-from seam_api.container import Seam
 from seam_api.core.errors import Conflict, Invalid, NotFound
+from seam_api.operations import operation, record, step
 from seam_api.permissions import repository
 from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
+from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
-from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
 
 AUDITED_FIELDS = ("nameUri", "description")
@@ -37,14 +37,14 @@ async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str
 
 
 @operation("permission:fetchAll")
-async def list_all(seam: Seam) -> list[PermissionOut]:
+async def list_all(seam: Parts) -> list[PermissionOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         return [_permission(row) for row in await repository.list_all(conn)]
 
 
 @operation("permission:fetchByRole")
-async def list_for_role(seam: Seam, *, role_id: int) -> list[PermissionOut]:
+async def list_for_role(seam: Parts, *, role_id: int) -> list[PermissionOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         await roles_service.get_or_raise(conn, role_id=role_id)
@@ -52,7 +52,7 @@ async def list_for_role(seam: Seam, *, role_id: int) -> list[PermissionOut]:
 
 
 @operation("permission:fetchByUri")
-async def find_by_name_uri(seam: Seam, *, name_uri: str) -> list[PermissionOut]:
+async def find_by_name_uri(seam: Parts, *, name_uri: str) -> list[PermissionOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         rows = await repository.find_by_name_uri(conn, name_uri=name_uri)
@@ -62,7 +62,7 @@ async def find_by_name_uri(seam: Seam, *, name_uri: str) -> list[PermissionOut]:
 
 
 @operation("permission:create")
-async def create(seam: Seam, *, form: PermissionCreate) -> PermissionOut:
+async def create(seam: Parts, *, form: PermissionCreate) -> PermissionOut:
     async with seam.db.transaction() as conn:
         step(seam, "checking_name")
         if await repository.find_by_name_uri(conn, name_uri=form.name_uri):
@@ -96,7 +96,7 @@ async def _check_assignment(conn: AsyncConnection, assignment: Assignment) -> st
 
 
 @operation("permission:assign")
-async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
+async def assign(seam: Parts, *, assignment: Assignment) -> Assignment:
     await delegation.check_permission_grant(
         seam, role_id=assignment.role_id, permission_id=assignment.permission_id
     )
@@ -125,7 +125,7 @@ async def assign(seam: Seam, *, assignment: Assignment) -> Assignment:
 
 
 @operation("permission:unassign")
-async def unassign(seam: Seam, *, assignment: Assignment) -> Assignment:
+async def unassign(seam: Parts, *, assignment: Assignment) -> Assignment:
     await delegation.check_role_change(seam, role_id=assignment.role_id)
     async with seam.db.transaction() as conn:
         step(seam, "checking")
@@ -148,7 +148,7 @@ async def unassign(seam: Seam, *, assignment: Assignment) -> Assignment:
 
 
 @operation("permission:delete")
-async def delete(seam: Seam, *, permission_id: int) -> dict[str, int]:
+async def delete(seam: Parts, *, permission_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.models import roles
+from seam_api.models import roles, users
 
 _PUBLIC = (roles.c.id_role, roles.c.role_name, roles.c.description)
 
@@ -52,3 +52,9 @@ async def update_fields(conn: AsyncConnection, *, role_id: int, values: dict[str
 async def delete_one(conn: AsyncConnection, *, role_id: int) -> bool:
     result = await conn.execute(delete(roles).where(roles.c.id_role == role_id))
     return result.rowcount > 0
+
+
+async def count_holders(conn: AsyncConnection, *, role_id: int) -> int:
+    """How many users hold the role (one that is held cannot be deleted)."""
+    query = select(func.count()).select_from(users).where(users.c.role_id == role_id)
+    return int((await conn.execute(query)).scalar_one())

@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.bootstrap import ADMIN_ROLE
-from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
+from seam_api.operations import operation, record, step
+from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
-from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import repository
+from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
-from seam_api.users import service as users_service
 
 AUDITED_FIELDS = ("roleName", "description")
 
@@ -37,7 +36,7 @@ def _same_name(name: str, other: str) -> bool:
     return repository.name_key(name) == repository.name_key(other)
 
 
-def _is_protected(seam: Seam, role_name: str) -> bool:
+def _is_protected(seam: Parts, role_name: str) -> bool:
     """A seeded role: renaming it would dodge delete protection and make the bootstrap seed a
     second one."""
     return _same_name(role_name, ADMIN_ROLE) or _same_name(role_name, seam.settings.default_role)
@@ -59,7 +58,7 @@ def _skeleton(name: str) -> str:
     return plain.translate(_LATIN_LOOKALIKES)
 
 
-def _refuse_lookalike(seam: Seam, role_name: str | None) -> None:
+def _refuse_lookalike(seam: Parts, role_name: str | None) -> None:
     """A new name may not pass for a seeded role's name unless it is that name."""
     if role_name is None:
         return
@@ -91,14 +90,14 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 
 
 @operation("role:fetchAll")
-async def list_all(seam: Seam) -> list[RoleOut]:
+async def list_all(seam: Parts) -> list[RoleOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         return [_role(row) for row in await repository.list_all(conn)]
 
 
 @operation("role:create")
-async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
+async def create(seam: Parts, *, form: RoleCreate) -> RoleOut:
     _refuse_lookalike(seam, form.role_name)
     async with seam.db.transaction() as conn:
         step(seam, "checking_name")
@@ -116,7 +115,7 @@ async def create(seam: Seam, *, form: RoleCreate) -> RoleOut:
 
 
 @operation("role:edit")
-async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
+async def update(seam: Parts, *, role_id: int, changes: RoleUpdate) -> RoleOut:
     _refuse_lookalike(seam, changes.role_name)
     async with seam.db.transaction() as conn:
         step(seam, "loading")
@@ -142,14 +141,14 @@ async def update(seam: Seam, *, role_id: int, changes: RoleUpdate) -> RoleOut:
 
 
 @operation("role:delete")
-async def delete(seam: Seam, *, role_id: int) -> dict[str, int]:
+async def delete(seam: Parts, *, role_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "checking_usage")
         role = await get_or_raise(conn, role_id=role_id)
         if _same_name(role.role_name, seam.settings.default_role):
             raise Conflict("errors.role_is_default")
-        if await users_service.count_with_role(conn, role_id=role_id):
+        if await repository.count_holders(conn, role_id=role_id):
             raise Conflict("errors.role_in_use")
         step(seam, "deleting")
         await repository.delete_one(conn, role_id=role_id)

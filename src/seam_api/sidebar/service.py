@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.container import Seam
 from seam_api.core.errors import Conflict, NotFound
+from seam_api.operations import operation, record, step
+from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
-from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
 from seam_api.sidebar import repository
 from seam_api.sidebar.schemas import (
@@ -47,14 +47,14 @@ async def _get_or_raise(conn: AsyncConnection, item_id: int) -> SidebarItemOut:
 
 
 @operation("sidebar:fetchByRole")
-async def list_for_role(seam: Seam, *, role_id: int) -> list[SidebarItemOut]:
+async def list_for_role(seam: Parts, *, role_id: int) -> list[SidebarItemOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         return await items_for_role(conn, role_id=role_id)
 
 
 @operation("sidebar:create")
-async def create(seam: Seam, *, form: SidebarItemCreate) -> SidebarItemOut:
+async def create(seam: Parts, *, form: SidebarItemCreate) -> SidebarItemOut:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         item_id = await repository.create(conn, values=form.model_dump())
@@ -65,7 +65,7 @@ async def create(seam: Seam, *, form: SidebarItemCreate) -> SidebarItemOut:
 
 
 @operation("sidebar:edit")
-async def update(seam: Seam, *, item_id: int, changes: SidebarItemUpdate) -> SidebarItemOut:
+async def update(seam: Parts, *, item_id: int, changes: SidebarItemUpdate) -> SidebarItemOut:
     async with seam.db.transaction() as conn:
         step(seam, "loading")
         before = await _get_or_raise(conn, item_id)
@@ -79,7 +79,7 @@ async def update(seam: Seam, *, item_id: int, changes: SidebarItemUpdate) -> Sid
 
 
 @operation("sidebar:delete")
-async def delete(seam: Seam, *, item_id: int) -> dict[str, int]:
+async def delete(seam: Parts, *, item_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
@@ -94,7 +94,7 @@ async def delete(seam: Seam, *, item_id: int) -> dict[str, int]:
 
 
 @operation("sidebar:assign")
-async def assign(seam: Seam, *, item_id: int, role_id: int) -> SidebarAssignmentOut:
+async def assign(seam: Parts, *, item_id: int, role_id: int) -> SidebarAssignmentOut:
     async with seam.db.transaction() as conn:
         step(seam, "checking")
         item = await _get_or_raise(conn, item_id)
@@ -121,7 +121,7 @@ async def assign(seam: Seam, *, item_id: int, role_id: int) -> SidebarAssignment
 
 
 @operation("sidebar:unassign")
-async def unassign(seam: Seam, *, item_id: int, role_id: int) -> dict[str, int]:
+async def unassign(seam: Parts, *, item_id: int, role_id: int) -> dict[str, int]:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         role = await roles_service.get_by_id(conn, role_id=role_id)

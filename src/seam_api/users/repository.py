@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.models import roles, users
@@ -49,11 +49,6 @@ async def get_account(conn: AsyncConnection, *, user_id: int) -> RowMapping | No
 async def email_taken(conn: AsyncConnection, *, email: str, except_user_id: int = 0) -> bool:
     query = select(users.c.id_user).where(users.c.email == email, users.c.id_user != except_user_id)
     return (await conn.execute(query.limit(1))).first() is not None
-
-
-async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
-    query = select(func.count()).select_from(users).where(users.c.role_id == role_id)
-    return int((await conn.execute(query)).scalar_one())
 
 
 # Below 2**30, so a lifetime of revocations (+1 each) stays inside a 32-bit INTEGER column.

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from seam_api import delegation
-from seam_api.container import Seam
 from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
+from seam_api.operations import operation, record, step
+from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
-from seam_api.realtime.operations import operation, record, step
 from seam_api.roles import service as roles_service
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.users import repository
@@ -43,13 +41,8 @@ def user_changes(before: Any, after: Any, *, password: bool = False) -> dict[str
     )
 
 
-async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
-    """For the roles domain: a role users hold cannot be deleted."""
-    return await repository.count_with_role(conn, role_id=role_id)
-
-
 @operation("user:fetchAll")
-async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
+async def list_page(seam: Parts, *, page: int, limit: int) -> list[UserOut]:
     step(seam, "querying")
 
     async def load() -> SerialisedList[UserOut]:
@@ -62,7 +55,7 @@ async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
 
 
 @operation("user:fetchOne")
-async def get(seam: Seam, *, user_id: int) -> UserOut:
+async def get(seam: Parts, *, user_id: int) -> UserOut:
     step(seam, "querying")
     async with seam.db.read() as conn:
         row = await repository.get(conn, user_id=user_id)
@@ -72,7 +65,7 @@ async def get(seam: Seam, *, user_id: int) -> UserOut:
 
 
 @operation("user:edit")
-async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
+async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
     await delegation.check_user_change(seam, user_id=user_id, new_role_id=changes.role_id)
     values: dict[str, Any] = changes.model_dump(exclude_none=True, exclude={"password"})
     if changes.password is not None:
@@ -103,7 +96,7 @@ async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
 
 
 @operation("user:setState")
-async def set_state(seam: Seam, *, user_id: int, state: UserStateUpdate) -> UserOut:
+async def set_state(seam: Parts, *, user_id: int, state: UserStateUpdate) -> UserOut:
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
         step(seam, "loading")
@@ -129,7 +122,7 @@ def _reset_summary(_result: TemporaryPassword) -> None:
 
 
 @operation("user:resetPassword", summary=_reset_summary)
-async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
+async def reset_password(seam: Parts, *, user_id: int) -> TemporaryPassword:
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.read() as conn:
         if await repository.get_account(conn, user_id=user_id) is None:
@@ -152,7 +145,7 @@ async def reset_password(seam: Seam, *, user_id: int) -> TemporaryPassword:
 
 
 @operation("user:delete")
-async def delete(seam: Seam, *, user_id: int) -> dict[str, int]:
+async def delete(seam: Parts, *, user_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:

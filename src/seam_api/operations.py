@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import RequestContext, current
 from seam_api.messages import t
+from seam_api.ports import Parts
 from seam_api.realtime.eventlog import Changes
 from seam_api.realtime.server import Realtime, is_mutation, jsonable
 
@@ -43,7 +44,7 @@ def default_summary(result: Any) -> Any:
 def operation(
     name: str, *, summary: Summary = default_summary
 ) -> Callable[
-    [Callable[Concatenate[Any, P], Awaitable[R]]], Callable[Concatenate[Any, P], Awaitable[R]]
+    [Callable[Concatenate[Parts, P], Awaitable[R]]], Callable[Concatenate[Parts, P], Awaitable[R]]
 ]:
     """Run a service function as the contract operation `name`.
 
@@ -52,20 +53,24 @@ def operation(
     _summaries[name] = summary
 
     def decorate(
-        service: Callable[Concatenate[Any, P], Awaitable[R]],
-    ) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+        service: Callable[Concatenate[Parts, P], Awaitable[R]],
+    ) -> Callable[Concatenate[Parts, P], Awaitable[R]]:
         @functools.wraps(service)
-        async def run(seam: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async def run(seam: Parts, /, *args: P.args, **kwargs: P.kwargs) -> R:
             context = _context()
             realtime: Realtime = seam.realtime
             context.operation = name
             context.recorded = None
+            mutation = is_mutation(name)
+            # Resolved before the service opens its transaction: with Redis it is a network
+            # call, and nothing but the database may run while a transaction is open.
+            context.initiator = await realtime.initiator(context) if mutation else None
             realtime.progress(context, "start", t(f"{name}.start"))
             try:
                 result = await service(seam, *args, **kwargs)
                 message = t(f"{name}.success")
                 realtime.progress(context, "success", message, summary(result))
-                if is_mutation(name):
+                if mutation:
                     await seam.data_changed()
                     if context.recorded is None:
                         log.error("mutation %s committed without a log entry", name)
@@ -81,7 +86,7 @@ def operation(
 
 
 async def record(
-    seam: Any,
+    seam: Parts,
     conn: AsyncConnection,
     *,
     entity: str,
@@ -99,7 +104,7 @@ async def record(
         "operation": name,
         "message": message,
         "data": jsonable(_summaries[name](result)),
-        "initiatorSocketId": await seam.realtime.initiator(context),
+        "initiatorSocketId": context.initiator,
     }
     context.recorded = await seam.events.append(
         conn,
@@ -113,7 +118,7 @@ async def record(
     )
 
 
-def step(seam: Any, key: str) -> None:
+def step(seam: Parts, key: str) -> None:
     """Report a `processing` step of the running operation (`<operation>.<key>` message)."""
     context = _context()
     seam.realtime.progress(context, "processing", t(f"{context.operation}.{key}"))
