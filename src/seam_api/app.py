@@ -26,7 +26,7 @@ from seam_api.ops import metrics
 from seam_api.ops.probes import Probes
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
-from seam_api.runtime import engineio_writer
+from seam_api.runtime import engineio_writer, gate
 from seam_api.settings import Settings
 from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
@@ -75,8 +75,10 @@ def cors_options(cors_origin: str) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> Application:
     set_default_locale(settings.locale)
-    engineio_writer.install()  # a cheaper per-socket writer; see the module
-    seam = Seam(settings)
+    overrides = gate.decide(settings.library_overrides)
+    if "engineio_poll" in overrides:
+        engineio_writer.install()  # a cheaper per-socket writer; see the module
+    seam = Seam(settings, overrides=overrides)
     probes = Probes(settings, seam.db)
 
     @asynccontextmanager

@@ -17,8 +17,9 @@ from seam_api.console.router import CONSOLE_PATH
 from seam_api.core import migrate
 from seam_api.core.types import Email
 from seam_api.ops import logs
+from seam_api.runtime import gate
 from seam_api.runtime.http_protocol import bounded_protocol
-from seam_api.runtime.ws_protocol import websocket_protocol
+from seam_api.runtime.ws_protocol import LeanWebSocketProtocol
 from seam_api.settings import Settings
 
 # The API's password rule (core/types.py `Password`).
@@ -107,9 +108,16 @@ def serve(
 
 def connection_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn serves each connection; the tests that serve in-process use these too."""
+    overrides = gate.decide(settings.library_overrides)
     return {
-        "http": bounded_protocol(settings.request_head_timeout),  # bounds on head size and time
-        "ws": websocket_protocol(),  # uvicorn's websockets-sansio, keeping less per socket
+        # httptools with bounds on the head's size and time, else h11 (which bounds its size).
+        "http": (
+            bounded_protocol(settings.request_head_timeout)
+            if "bounded_http" in overrides
+            else "h11"
+        ),
+        # uvicorn's websockets-sansio, keeping less per socket when the gate allows.
+        "ws": LeanWebSocketProtocol if "lean_websocket" in overrides else "websockets-sansio",
         # Engine.IO's own heartbeat already finds dead peers; a websocket ping beside it cost a
         # timer per socket and a wake-up every 20 s.
         "ws_ping_interval": None,

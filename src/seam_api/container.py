@@ -35,7 +35,7 @@ PRUNE_EVERY = 600.0  # seconds between retention passes
 class Seam:
     """Settings, database, caches, the bus and the real-time server of one app."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, overrides: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.events = EventLog(self.db, record_addresses=settings.audit_ip)
@@ -66,6 +66,7 @@ class Seam:
             replay_max=settings.event_replay_max,
             replay_window=settings.event_replay_window,
             max_sockets_per_user=settings.max_sockets_per_user,
+            overrides=overrides,
         )
         self._pruner: asyncio.Task[None] | None = None
         self.bus.on_notice(self._on_notice)

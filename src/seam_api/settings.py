@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     metrics: str = "off"
     registrations_per_address: int = Field(10, ge=1)
     request_head_timeout: float = Field(10.0, gt=0)
+    # `off` serves everything on the libraries' own code (runtime/gate.py): slower, as correct.
+    library_overrides: bool = True
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

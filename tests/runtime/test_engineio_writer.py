@@ -7,12 +7,10 @@ when nothing can be ahead of it, on a real uvicorn server and socket.io clients.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,58 +27,6 @@ from seam_api.cli import connection_options
 from seam_api.runtime import engineio_writer
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, login
 from tests.server_process import served_here
-
-# sha256 of the library's source of what the replacement stands in for, at the tested version.
-LIBRARY_POLL = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954"
-# ... and of what direct writes lean on: the handler that sets `upgraded` and runs the writer,
-# the driver's websocket class, and uvicorn's send with the flow control it waits on.
-LEANED_ON = {
-    "AsyncSocket._websocket_handler": (
-        AsyncSocket._websocket_handler,
-        "27f120df4d717a24478b7b0f7389ce19eea8a881dd07e2c81fb1cf2493e006a5",
-    ),
-    "engineio.async_drivers.asgi.WebSocket": (
-        engineio_asgi.WebSocket,
-        "ce9c81653992cd625165532bb32b038bf998b31d4838a830cfc4526bb724699e",
-    ),
-    "WebSocketsSansIOProtocol.send": (
-        WebSocketsSansIOProtocol.send,
-        "d4919ed760ce9f7be8574989b91ed67448f210ff9cc114f38d286487ec1ddfc8",
-    ),
-    "WebSocketsSansIOProtocol.pause_writing": (
-        WebSocketsSansIOProtocol.pause_writing,
-        "4830f7e0d81f877d9d664cf64b692d1c18946e68b3bc261d9a62ae64c72c0023",
-    ),
-    "WebSocketsSansIOProtocol.resume_writing": (
-        WebSocketsSansIOProtocol.resume_writing,
-        "ef79384e5fff077c02bde6132f87b99d1b4117d7161ade9146513216492cc4db",
-    ),
-}
-
-
-def _digest(function: Any) -> str:
-    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
-
-
-def test_the_installed_engineio_is_a_tested_version() -> None:
-    assert version("python-engineio") in engineio_writer.TESTED_VERSIONS
-
-
-def test_uvicorn_and_websockets_are_versions_direct_writes_were_checked_with() -> None:
-    for name, versions in engineio_writer.TESTED_WITH.items():
-        assert version(name) in versions, name
-
-
-@pytest.mark.parametrize("name", sorted(LEANED_ON))
-def test_what_direct_writes_lean_on_is_unchanged(name: str) -> None:
-    # A change here means: read the new code, check write_now's conditions, update the digest.
-    code, digest = LEANED_ON[name]
-    assert _digest(code) == digest
-
-
-def test_the_library_poll_is_the_one_the_replacement_was_written_from() -> None:
-    # A change here means: read the new AsyncSocket.poll, carry it over, update the digest.
-    assert _digest(engineio_writer.library_poll) == LIBRARY_POLL
 
 
 def test_the_writer_still_waits_on_poll_and_the_queue_is_an_asyncio_queue() -> None:

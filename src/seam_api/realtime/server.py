@@ -49,9 +49,9 @@ from seam_api.ops.metrics import (
     EVENTS_EMITTED,
 )
 from seam_api.realtime.eventlog import EventLog, LoggedEvent, now_ms
-from seam_api.realtime.fanout import DirectFanout, RedisFanout
 from seam_api.runtime import engineio_writer
-from seam_api.runtime.sio_server import SeamSocketServer
+from seam_api.runtime.fanout import DirectFanout, RedisFanout
+from seam_api.runtime.sio_server import PlainSocketServer, SeamSocketServer
 from seam_api.security.access import USERS_READ, PermissionCache
 from seam_api.security.sessions import Caller, SessionGuard
 
@@ -217,22 +217,30 @@ class Realtime:
         replay_max: int,
         replay_window: int,
         max_sockets_per_user: int,
+        overrides: frozenset[str] = frozenset(),
     ) -> None:
-        manager = (
-            RedisFanout(redis_url, channel=redis_names("socketio")) if redis_url else DirectFanout()
-        )
+        """`overrides` names the library overrides runtime/gate.py let through."""
+        fanout = "task_free_fanout" in overrides
+        manager: socketio.AsyncManager
+        if redis_url:
+            redis_manager = RedisFanout if fanout else socketio.AsyncRedisManager
+            manager = redis_manager(redis_url, channel=redis_names("socketio"))
+        else:
+            manager = DirectFanout() if fanout else socketio.AsyncManager()
         self._single_instance = redis_url is None
         origins: str | list[str] = (
             "*" if cors_origin == "*" else [o.strip() for o in cors_origin.split(",")]
         )
-        self.server = SeamSocketServer(
+        server_class = SeamSocketServer if "socket_server" in overrides else PlainSocketServer
+        self.server = server_class(
             async_mode="asgi",
             client_manager=manager,
             serializer=EventPacket,
             cors_allowed_origins=origins,
             max_http_buffer_size=max_message_bytes,
         )
-        engineio_writer.enable_direct_writes(self.server.eio)
+        if "direct_writes" in overrides:
+            engineio_writer.enable_direct_writes(self.server.eio)
         self.sessions = sessions
         self.permissions = permissions
         self.log = log

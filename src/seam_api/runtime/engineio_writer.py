@@ -29,10 +29,9 @@ bench/README.md ("Where the time goes").
 connection, holds a request body reader whose class the driver makes anew for every request
 (about 3 KiB); the same subclass drops it, since a websocket never reads a body.
 
-All three are pinned to the versions they were checked against (`TESTED_VERSIONS`): with any
-other, `install()` and `enable_direct_writes()` leave the library alone (with a warning: the
-server still works, as the library wrote it), and tests/core/test_engineio_writer.py fails when
-a version or the code these lean on changes. Written to be offered upstream.
+Each is used only when runtime/gate.py finds the library code it leans on unchanged
+(overrides `engineio_poll` and `direct_writes`); otherwise the library's own path serves every
+packet. Written to be offered upstream.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ import asyncio
 import logging
 import sys
 import weakref
-from importlib.metadata import version
 from typing import Any
 
 from engineio import exceptions
@@ -50,10 +48,6 @@ from engineio.async_socket import AsyncSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
-
-TESTED_VERSIONS = frozenset({"4.15.1"})
-# What direct writes also lean on: uvicorn's protocol state and websockets' framing.
-TESTED_WITH = {"uvicorn": frozenset({"0.54.0"}), "websockets": frozenset({"17.4"})}
 
 library_poll = AsyncSocket.poll  # kept for the test that compares the two
 log = logging.getLogger(__name__)
@@ -95,23 +89,8 @@ def install() -> bool:
         return True
     if sys.version_info >= (3, 12):
         return False
-    if not _tested("its own AsyncSocket.poll stays in place"):
-        return False
     AsyncSocket.poll = poll
     _installed = True
-    return True
-
-
-def _tested(consequence: str) -> bool:
-    found = version("python-engineio")
-    if found not in TESTED_VERSIONS:
-        log.warning(
-            "python-engineio %s is not one engineio_writer was checked against (%s): %s",
-            found,
-            ", ".join(sorted(TESTED_VERSIONS)),
-            consequence,
-        )
-        return False
     return True
 
 
@@ -140,18 +119,9 @@ class _KeptWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
 
 def enable_direct_writes(eio_server: Any) -> bool:
     """Let `write_now` reach this engine.io server's websockets; True if it does."""
-    consequence = "every packet takes its writer"
-    if not _tested(consequence):
-        return False
     if sys.version_info < (3, 12) and not _installed:
-        log.warning("direct writes need engineio_writer.install() on Python 3.11: %s", consequence)
+        log.warning("direct writes need engineio_poll on Python 3.11: every packet is queued")
         return False
-    for name, versions in TESTED_WITH.items():
-        if version(name) not in versions:
-            log.warning(
-                "%s %s is untested with direct writes: %s", name, version(name), consequence
-            )
-            return False
     # A copy: the driver's table is shared by every server in the process.
     eio_server._async = {**eio_server._async, "websocket": _KeptWebSocket}
     return True

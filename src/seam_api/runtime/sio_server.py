@@ -31,7 +31,6 @@ from seam_api.runtime.lean_queue import LeanQueue
 
 log = logging.getLogger(__name__)
 
-TESTED_WITH = {"python-socketio": "5.18", "python-engineio": "4.15"}
 CONNECT_TIMEOUT = 45.0  # seconds, as the JavaScript server's default
 
 
@@ -86,6 +85,16 @@ class SeamSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if deadline is not None:
             deadline.cancel()
         await super()._handle_eio_disconnect(eio_sid, reason)
+
+
+class PlainSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """The library's server as it is, for when runtime/gate.py turns `socket_server` off: the
+    CONNECT reply carries no pid, so clients reconnect without recovery and reload instead."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Written by the connect handler and dropped at disconnect, never sent.
+        self.pids: dict[str, str] = {}
 
 
 class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]

@@ -17,24 +17,18 @@ idle socket went from 42.1 to 27.5 KiB at 1,000 sockets; each trim's share is in
 bench/README.md, "Memory per socket".
 
 This leans on uvicorn's protocol internals (`queue`, `handle_connect`, `start_keepalive`,
-`response`), so it is used only with the uvicorn it was checked against (`TESTED_UVICORN`):
-`websocket_protocol()` returns uvicorn's own class, with a warning, for any other version, and
-tests/core/test_ws_protocol.py fails when the version or the code leaned on changes.
+`response`): runtime/gate.py (override `lean_websocket`) uses it only while that code is the
+one it was checked against, and uvicorn's own class otherwise.
 """
 
 from __future__ import annotations
 
-import logging
-from importlib.metadata import version
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
 from seam_api.runtime.lean_queue import LeanQueue
-
-TESTED_UVICORN = frozenset({"0.54.0"})
-log = logging.getLogger(__name__)
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -52,17 +46,3 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         # uvicorn calls this once, right after it has written the handshake response.
         self.response = None  # type: ignore[assignment]
         super().start_keepalive()
-
-
-def websocket_protocol() -> type[WebSocketsSansIOProtocol]:
-    """The class for uvicorn's `ws` option: ours on the tested uvicorn, uvicorn's otherwise."""
-    found = version("uvicorn")
-    if found not in TESTED_UVICORN:
-        log.warning(
-            "uvicorn %s is not one ws_protocol was checked against (%s): "
-            "its own websocket protocol is used, at about 7 KiB more per open socket",
-            found,
-            ", ".join(sorted(TESTED_UVICORN)),
-        )
-        return WebSocketsSansIOProtocol
-    return LeanWebSocketProtocol
