@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,8 @@ MARIADB_HOST = os.environ.get("SEAM_TEST_MARIADB_HOST", "127.0.0.1")
 REDIS_URL = os.environ.get("SEAM_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+# Settings the bootstrap reads: an app built with one of them gets a database of its own.
+BOOTSTRAP_SETTINGS = {"admin_email", "admin_password", "default_role"}
 
 
 def unavailable(what: str, error: BaseException) -> None:
@@ -46,12 +49,13 @@ def unavailable(what: str, error: BaseException) -> None:
     pytest.skip(message)
 
 
-async def _create_postgres(name: str) -> str:
+async def _create_postgres(name: str, *, template: str | None = None) -> str:
     import asyncpg
 
     conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copying = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copying}')
     finally:
         await conn.close()
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -68,15 +72,36 @@ async def _drop_postgres(name: str) -> None:
         await conn.close()
 
 
-async def _mariadb(statement: str) -> None:
+async def _mariadb(*statements: str) -> list[Any]:
+    """Run the statements on one connection; the rows of the last one."""
     import asyncmy
 
-    conn = await asyncmy.connect(host=MARIADB_HOST, port=3306, user="root", password="")
+    conn = await asyncmy.connect(
+        host=MARIADB_HOST, port=3306, user="root", password="", autocommit=True
+    )
     try:
         async with conn.cursor() as cursor:
-            await cursor.execute(statement)
+            for statement in statements:
+                await cursor.execute(statement)
+            return list(await cursor.fetchall())
     finally:
         conn.close()
+
+
+async def _copy_mariadb(template: str, name: str) -> None:
+    """MariaDB has no template databases: each table is re-created from its own definition
+    (foreign keys included, which CREATE TABLE ... LIKE would drop) and filled from the copy."""
+    tables = [row[0] for row in await _mariadb(f"SHOW TABLES FROM `{template}`")]
+    definitions = [
+        (await _mariadb(f"SHOW CREATE TABLE `{template}`.`{table}`"))[0][1] for table in tables
+    ]
+    await _mariadb(
+        f"CREATE DATABASE `{name}`",
+        f"USE `{name}`",
+        "SET FOREIGN_KEY_CHECKS = 0",
+        *definitions,
+        *(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`" for table in tables),
+    )
 
 
 class Databases:
@@ -85,21 +110,42 @@ class Databases:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.created: list[tuple[str, str]] = []
+        # backend -> the name of a database migrated and bootstrapped with the test settings
+        self.templates: dict[str, str] = {}
 
-    async def create(self, backend: str) -> str:
+    async def create(self, backend: str, *, copy_of: str | None = None) -> str:
+        """A new empty database of `backend` (or a copy of the database `copy_of`)."""
         name = f"seam_test_{uuid.uuid4().hex[:12]}"
         if backend == "sqlite":
+            if copy_of is not None:
+                shutil.copyfile(self.tmp / f"{copy_of}.db", self.tmp / f"{name}.db")
             return f"sqlite+aiosqlite:///{self.tmp / name}.db"
         try:
             if backend == "postgresql":
-                url = await asyncio.wait_for(_create_postgres(name), 10)
+                url = await asyncio.wait_for(_create_postgres(name, template=copy_of), 10)
             else:
-                await asyncio.wait_for(_mariadb(f"CREATE DATABASE `{name}`"), 10)
+                if copy_of is None:
+                    await asyncio.wait_for(_mariadb(f"CREATE DATABASE `{name}`"), 10)
+                else:
+                    await asyncio.wait_for(_copy_mariadb(copy_of, name), 30)
                 url = f"mysql+asyncmy://root@{MARIADB_HOST}:3306/{name}?charset=utf8mb4"
         except Exception as error:
             unavailable(f"{backend} server", error)
         self.created.append((backend, name))
         return url
+
+    async def create_ready(self, backend: str) -> str:
+        """A database as a fresh start with the test settings leaves it (migrated, admin
+        bootstrapped), copied from a template made once per backend and run: migrating and
+        bootstrapping every test's database was most of the suite's time."""
+        if backend not in self.templates:
+            url = await self.create(backend)
+            application = create_app(test_settings(url))
+            await migrate.upgrade(application.seam.db, application.seam.settings.sqlite_path)
+            await bootstrap(application.seam, application.routes)
+            await application.seam.db.dispose()  # a template must have no open connection
+            self.templates[backend] = url.rsplit("/", 1)[1].split("?")[0].removesuffix(".db")
+        return await self.create(backend, copy_of=self.templates[backend])
 
     async def drop_all(self) -> None:
         for backend, name in self.created:
@@ -141,10 +187,16 @@ async def make_app(databases: Databases, backend: str) -> AsyncIterator[AppFacto
     started: list[Application] = []
 
     async def factory(**overrides: Any) -> Application:
-        url = overrides.pop("database_url", None) or await databases.create(backend)
-        application = create_app(test_settings(url, **overrides))
-        await migrate.upgrade(application.seam.db, application.seam.settings.sqlite_path)
-        await bootstrap(application.seam, application.routes)
+        url = overrides.pop("database_url", None)
+        if url is None and not BOOTSTRAP_SETTINGS & overrides.keys():
+            application = create_app(
+                test_settings(await databases.create_ready(backend), **overrides)
+            )
+        else:
+            url = url or await databases.create(backend)
+            application = create_app(test_settings(url, **overrides))
+            await migrate.upgrade(application.seam.db, application.seam.settings.sqlite_path)
+            await bootstrap(application.seam, application.routes)
         await application.seam.start()
         started.append(application)
         return application

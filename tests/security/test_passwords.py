@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import bcrypt
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from seam_api.app import Application
 from seam_api.models import users
+from seam_api.security import credentials
 from tests.conftest import login
 from tests.helpers import API, register
 
@@ -55,3 +57,16 @@ async def test_a_bcrypt_hash_still_signs_in_and_becomes_argon2id(
     assert (await stored_hash(app, user["idUser"])).startswith("$argon2id$")
     await login(client, user["email"], "old-node-password")
     assert await attempt(client, user["email"], "not-the-password") == 401
+
+
+def test_outside_tests_hashing_is_rfc_9106_and_the_cheap_profile_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(credentials.TEST_HASHING, raising=False)
+    real = credentials._password_hasher()
+    assert (real.time_cost, real.memory_cost, real.parallelism) == (3, 65536, 4)
+    assert real.hash("x").startswith("$argon2id$")
+    monkeypatch.setenv(credentials.TEST_HASHING, "1")
+    monkeypatch.delenv("PYTEST_VERSION")
+    with pytest.raises(RuntimeError, match="test suite only"):
+        credentials._password_hasher()

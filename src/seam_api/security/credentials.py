@@ -30,7 +30,21 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from seam_api.core.errors import TooManyRequests
 
-PASSWORD_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+# Only the test suite may ask for cheap hashes (still Argon2id, at 1 pass over 1 MiB): its
+# thousands of logins would otherwise spend minutes hashing. pytest sets PYTEST_VERSION in the
+# environment of its run and of the servers it starts; anywhere else the request is refused.
+TEST_HASHING = "SEAM_TEST_CHEAP_HASHING"
+
+
+def _password_hasher() -> PasswordHasher:
+    if os.environ.get(TEST_HASHING) == "1":
+        if "PYTEST_VERSION" not in os.environ:
+            raise RuntimeError(f"{TEST_HASHING} is for the test suite only")
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+
+
+PASSWORD_HASHER = _password_hasher()
 # Verified against when no account matches, so a miss costs as long as a wrong password.
 _DUMMY_HASH = PASSWORD_HASHER.hash("seam-api timing equaliser")
 _BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
