@@ -25,12 +25,22 @@ def test_nothing_in_the_repository_points_at_the_old_contract_file() -> None:
     assert tracked.stdout == "", tracked.stdout
 
 
-def test_the_readme_links_the_reference_and_has_a_production_section() -> None:
+def test_the_readme_links_every_doc_and_has_a_production_section() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert "(docs/reference.md)" in readme
-    assert "## Running in production" in readme
-    for subject in ("deploy/nginx.conf", "/healthz", "/readyz", "/metrics", "SEAM_TRUSTED_PROXIES"):
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{doc.name})" in readme, doc.name
+    assert "## Production and several instances" in readme
+    for subject in ("deploy/", "/healthz", "/readyz", "/metrics", "SEAM_TRUSTED_PROXIES"):
         assert subject in readme, subject
+    production = (ROOT / "docs" / "production.md").read_text()
+    assert "../deploy/nginx.conf" in production
+
+
+def test_the_readme_tells_no_measurement_story() -> None:
+    """Measurement history lives in docs/benchmarks.md; the README keeps one current table."""
+    readme = (ROOT / "README.md").read_text()
+    assert not re.search(r"\b(19|20)\d\d-\d\d-\d\d\b|\d+ (November|December)\b", readme)
+    assert "earlier" not in readme.lower()
 
 
 def test_the_reference_names_every_route() -> None:
