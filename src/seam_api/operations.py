@@ -20,10 +20,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import RequestContext, current
+from seam_api.core.operation_names import is_mutation
 from seam_api.messages import t
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import Changes
-from seam_api.realtime.server import Realtime, is_mutation, jsonable
+from seam_api.realtime.server import Realtime, jsonable
 
 log = logging.getLogger(__name__)
 

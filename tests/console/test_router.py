@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 
 from seam_api.app import Application
 from seam_api.console.router import FILES
+from seam_api.core.operation_names import READ_OPERATIONS, READ_SUFFIXES
 
 
 async def test_every_console_path_answers_the_page_with_a_strict_policy(
@@ -62,3 +64,15 @@ async def test_the_console_is_outside_the_api_schema_and_its_permissions(
     schema = (await client.get("/openapi.json")).json()
     assert not [path for path in schema["paths"] if path.startswith("/admin")]
     assert not [route for route in app.routes if getattr(route, "path", "").startswith("/admin")]
+
+
+async def test_the_console_is_served_the_servers_own_list_of_reads(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/admin/static/js/operations.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    lists = dict(re.findall(r"export const (\w+) = (\[.*?\]);", response.text))
+    assert json.loads(lists["READ_SUFFIXES"]) == list(READ_SUFFIXES)
+    assert json.loads(lists["READ_OPERATIONS"]) == sorted(READ_OPERATIONS)
+    assert "audit:export" in lists["READ_OPERATIONS"]

@@ -28,10 +28,11 @@ from socketio.packet import EVENT
 from seam_api.app import ROUTERS, Application
 from seam_api.cli import connection_options
 from seam_api.core.context import RequestContext, begin
+from seam_api.core.operation_names import is_mutation
 from seam_api.messages.es import MESSAGES as ES
 from seam_api.operations import record
 from seam_api.realtime import server as realtime_module
-from seam_api.realtime.server import EventPacket, Realtime, is_mutation
+from seam_api.realtime.server import EventPacket, Realtime
 from seam_api.runtime import engineio_writer
 from seam_api.security.access import name_uri
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, AppFactory, Server, login

@@ -8,12 +8,14 @@ from the URL ever reaches the file system. Every answer carries a strict Content
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from seam_api.core.errors import NotFound
+from seam_api.core.operation_names import READ_OPERATIONS, READ_SUFFIXES
 
 STATIC = Path(__file__).parent / "static"
 INDEX = STATIC / "index.html"
@@ -45,6 +47,12 @@ FILES: dict[str, Path] = {
     if path.is_file() and path != INDEX
 }
 
+OPERATIONS_MODULE = (
+    "// Served by the server from seam_api.core.operation_names.\n"
+    f"export const READ_SUFFIXES = {json.dumps(list(READ_SUFFIXES))};\n"
+    f"export const READ_OPERATIONS = {json.dumps(sorted(READ_OPERATIONS))};\n"
+)
+
 router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
 
 
@@ -52,6 +60,17 @@ def _file(path: Path, *, cache: str) -> Response:
     media_type = CONTENT_TYPES.get(path.suffix, TEXT)
     headers = {**SECURITY_HEADERS, "Cache-Control": cache}
     return FileResponse(path, media_type=media_type, headers=headers)
+
+
+@router.get("/static/js/operations.js")
+async def operation_names() -> Response:
+    """The server's own lists of read operations, as a module the console imports, so the
+    console's idea of what is a read cannot drift from the server's."""
+    return Response(
+        OPERATIONS_MODULE,
+        media_type=CONTENT_TYPES[".js"],
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/static/{name:path}")

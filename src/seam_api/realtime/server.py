@@ -57,10 +57,6 @@ from seam_api.security.sessions import Caller, SessionGuard
 
 log = logging.getLogger(__name__)
 
-READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
-# `audit:export` reads, although the contract's list of reads predates it.
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
-
 # Progress beyond this many queued events is dropped (it is live feedback only); broadcasts wait
 # in the log instead, and closes are never dropped.
 QUEUE_LIMIT = 100_000
@@ -79,11 +75,6 @@ _RECOVERED = EVENT_REPLAYS.labels("recovered")
 _RESYNC = EVENT_REPLAYS.labels("resync")
 Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
-
-
-def is_mutation(operation: str) -> bool:
-    """Contract 5.2: everything but the fetches, login and logout changes data."""
-    return not operation.endswith(READ_SUFFIXES) and operation not in READ_OPERATIONS
 
 
 _last_stamp: tuple[int, str] = (0, "")

@@ -1,6 +1,7 @@
 // What the user sees of running work: the loader (the server's step messages for the current
 // operation) and the toasts that end it.
 import { createStore } from './lib.js';
+import { READ_OPERATIONS, READ_SUFFIXES } from './operations.js';
 
 /** `{operation, steps: [message, ...], done}` while an operation runs (and briefly after),
  * else null. */
@@ -24,11 +25,10 @@ export function dismiss(id) {
   toasts.set(toasts.get().filter((item) => item.id !== id));
 }
 
-const READ = /:(fetchAll|fetchOne|fetchByRole|fetchByUri)$|^auth:(login|logout)$/;
-
-/** Reads show no loader or toast: tables load quietly; mutations are what the user waits on. */
+/** Reads show no loader or toast: tables load quietly; mutations are what the user waits on.
+ * Which operations read is the server's list, served as operations.js. */
 export function isRead(operation) {
-  return READ.test(operation);
+  return READ_OPERATIONS.includes(operation) || READ_SUFFIXES.some((end) => operation.endsWith(end));
 }
 
 // The finished steps stay this long, so that a fast operation's steps can still be read.

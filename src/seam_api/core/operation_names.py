@@ -1,0 +1,13 @@
+"""Which operations read and which change data (contract 5.2), defined once: the server decides
+`data:changed` from it and the console, which is served the same lists, decides its loaders."""
+
+from __future__ import annotations
+
+READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
+# `audit:export` reads, although the contract's list of reads predates it.
+READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
+
+
+def is_mutation(operation: str) -> bool:
+    """Everything but the fetches, login, logout and the audit export changes data."""
+    return not operation.endswith(READ_SUFFIXES) and operation not in READ_OPERATIONS
