@@ -15,7 +15,7 @@ LOCK_FLAGS := --custom-compile-command "make lock" --universal --python-version 
 # The console's browser tests use the system's chromium; Playwright never downloads one.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint typecheck bench lock floors clean
+.PHONY: run test test-fast lint typecheck bench lock floors clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ typecheck: $(VENV)/.installed-test
 
 test: lint typecheck $(E2E)/node_modules/.installed
 	$(BIN)/pytest
+
+# Every route and rule on SQLite, in-process: for the edit-test loop (the whole suite is `test`).
+test-fast: lint typecheck
+	$(BIN)/pytest -m "not full_only"
 
 bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -254,3 +254,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("server"), {})
     yield running
     running.stop()
+
+
+# -- the fast subset ----------------------------------------------------------------------
+
+# What `make test-fast` leaves out: the other databases, real browsers, other processes'
+# clients, several instances, the load balancer and the fuzzer. What is left checks every
+# route and rule on SQLite in-process, in a couple of minutes.
+SLOW_PLACES = (
+    "tests/console/test_browser.py",
+    "tests/console/test_look.py",
+    "tests/console/test_resync.py",
+    "tests/e2e/",
+    "tests/scaleout/",
+    "tests/deploy/",
+    "tests/security/test_schemathesis.py",
+    "tests/test_generated_client.py",
+    "tests/test_packaging.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        place = item.nodeid.split("::", 1)[0]
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+        if place.startswith(SLOW_PLACES) or backend in ("postgresql", "mariadb"):
+            item.add_marker(pytest.mark.full_only)
