@@ -30,6 +30,8 @@ from tests.scaleout.conftest import (
 from tests.server_process import free_port
 
 SETTLE = 0.5  # time for an unexpected extra event to show up
+# With the socket_server override off, a stock client reconnects without recovery and reloads.
+NEEDS_PID = pytest.mark.needs_overrides("stock-client recovery needs the CONNECT reply's pid")
 __all__ = ["own_redis"]  # the fixture, shared with the scale-out tests
 
 
@@ -105,6 +107,7 @@ async def server_people(tmp_path: Path) -> AsyncIterator[tuple[str, People]]:
         server.stop()
 
 
+@NEEDS_PID
 async def test_a_cut_tab_recovers_exactly_the_changes_it_missed(
     tabs: Tabs, server_people: tuple[str, People]
 ) -> None:
@@ -145,6 +148,7 @@ async def test_a_disabled_accounts_reconnect_is_refused(
     assert await tabs.command("reconnect", "M") == {"error": "Invalid or expired token"}
 
 
+@NEEDS_PID
 async def test_a_cursor_past_the_window_gets_data_resync(tabs: Tabs, tmp_path: Path) -> None:
     server = start_server(tmp_path, {"SEAM_EVENT_REPLAY_MAX": "3"})
     try:
@@ -165,6 +169,7 @@ async def test_a_cursor_past_the_window_gets_data_resync(tabs: Tabs, tmp_path: P
     assert events[0][1] == {"reason": "too_many"}
 
 
+@NEEDS_PID
 async def test_recovery_survives_a_restart_of_the_instance(tabs: Tabs, tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path, {}, port=port)
@@ -188,6 +193,7 @@ async def test_recovery_survives_a_restart_of_the_instance(tabs: Tabs, tmp_path:
     assert_the_five(events, answers, reads_users=True)
 
 
+@NEEDS_PID
 async def test_changes_made_on_another_instance_while_redis_is_down_still_arrive(
     tabs: Tabs, databases: Databases, tmp_path: Path, own_redis: OwnRedis
 ) -> None:

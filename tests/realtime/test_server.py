@@ -1361,6 +1361,7 @@ def _statuses(received: list[tuple[str, Any]]) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.needs_overrides("one write per drained queue is a direct write (direct_writes)")
 async def test_progress_queued_together_for_a_tab_goes_out_in_one_write_in_order(
     here: Here,
 ) -> None:
@@ -1378,6 +1379,7 @@ async def test_progress_queued_together_for_a_tab_goes_out_in_one_write_in_order
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.needs_overrides("one write per drained queue is a direct write (direct_writes)")
 async def test_held_progress_for_a_paused_connection_waits_for_it_in_order(here: Here) -> None:
     server = here.realtime.server
     eio_sid = server.manager.eio_sid_from_sid(here.tab.get_sid(), "/")
