@@ -32,13 +32,15 @@ from tests.conftest import (
     ADMIN_PASSWORD,
     REDIS_URL,
     AppFactory,
+    Databases,
     Server,
     bearer,
     login,
 )
 
 API = "/api/v1"
-HASH_PREFIX = "$argon2id$v=19$m=65536,t=3,p=4$"
+# The profile is the test suite's cheap one; the production profile is checked in test_passwords.
+HASH_PREFIX = "$argon2id$v=19$"
 SHORT_SECRET = "s" * 31
 ENOUGH_SECRET = "s" * 32
 # Answers and logs do not depend on the database; storage is checked on every backend.
@@ -321,8 +323,11 @@ def test_an_unreadable_secret_file_is_refused(tmp_path: Path) -> None:
 
 
 @SQLITE_ONLY
-async def test_the_sqlite_files_are_readable_by_their_owner_only(make_app: AppFactory) -> None:
-    application = await make_app()
+async def test_the_sqlite_files_are_readable_by_their_owner_only(
+    make_app: AppFactory, databases: Databases
+) -> None:
+    # A database of its own, made by the server (not a copy of the suite's template).
+    application = await make_app(database_url=await databases.create("sqlite"))
     database = application.seam.settings.sqlite_path
     assert database is not None
     async with httpx.AsyncClient(
