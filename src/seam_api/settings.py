@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     metrics: str = "off"
     registrations_per_address: int = Field(10, ge=1)
     request_head_timeout: float = Field(10.0, gt=0)
+    # After an administrator's password reset, the next sign-in may only change the password.
+    force_password_change: bool = True
+    refresh_expires_in: int = 30 * 86400
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -99,7 +102,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies)
         )
 
-    @field_validator("jwt_expires_in", "login_failure_window", "event_replay_window", mode="before")
+    @field_validator(
+        "jwt_expires_in",
+        "login_failure_window",
+        "event_replay_window",
+        "refresh_expires_in",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: str | int) -> int:
         return parse_duration(value)

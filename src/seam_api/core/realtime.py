@@ -39,7 +39,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from seam_api.core import engineio_writer
-from seam_api.core.access import USERS_READ, PermissionCache
+from seam_api.core.access import RESTRICTION_MESSAGES, USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError
 from seam_api.core.eventlog import EventLog, LoggedEvent, now_ms
@@ -51,7 +51,7 @@ from seam_api.core.metrics import (
     EVENTS_DELIVERED,
     EVENTS_EMITTED,
 )
-from seam_api.core.sessions import Caller, SessionGuard
+from seam_api.core.sessions import Caller, SessionGuard, session_key
 from seam_api.core.sio_server import SeamSocketServer
 from seam_api.messages import pick_locale, t
 
@@ -59,7 +59,10 @@ log = logging.getLogger(__name__)
 
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
 # `audit:export` reads, although the contract's list of reads predates it.
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
+# Sign-ins by a second factor or a refresh token are logins too: audit entries only (contract 6).
+READ_OPERATIONS = frozenset(
+    {"auth:login", "auth:logout", "audit:export", "auth:loginMfa", "auth:refresh"}
+)
 
 # Progress beyond this many queued events is dropped (it is live feedback only); broadcasts wait
 # in the log instead, and closes are never dropped.
@@ -249,8 +252,8 @@ class Realtime:
         self._replay_max = replay_max
         self._replay_window_ms = replay_window * 1000
         # The token each local socket connected with, to re-check it when notices were missed
-        # and to close the sockets of a token that logged out.
-        self._tokens: dict[str, tuple[str, str]] = {}
+        # and to close the sockets of a token that logged out or a session that ended.
+        self._tokens: dict[str, tuple[str, str, str]] = {}
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         # Progress for this instance's sockets, by engine.io sid, held until the queue is drained
@@ -286,12 +289,16 @@ class Realtime:
         caller = await self._authenticate(token)
         if caller is None:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
+        if caller.restriction is not None:
+            message = RESTRICTION_MESSAGES.get(caller.restriction, "socket.token_invalid")
+            raise socketio.exceptions.ConnectionRefusedError(t(message, locale))
         if len(self.owners.by_user.get(caller.user_id, ())) >= self.max_sockets_per_user:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.too_many", locale))
         await self.server.save_session(sid, {"user_id": caller.user_id, "role_id": caller.role_id})
         await self.server.enter_room(sid, f"user:{caller.user_id}")
         await self.owners.add(sid, caller.user_id)
-        self._tokens[sid] = (token, caller.token_id)
+        session = session_key(caller.session_id) if caller.session_id is not None else ""
+        self._tokens[sid] = (token, caller.token_id, session)
         # Registered first, checked again: a revocation that landed while the first check
         # awaited finds this socket now, and one that landed before fails this check.
         recovered = False
@@ -401,7 +408,11 @@ class Realtime:
         if kind == "user":
             sids = list(self.owners.by_user.get(int(key), ()))
         else:
-            sids = [sid for sid, (_token, token_id) in self._tokens.items() if token_id == key]
+            sids = [
+                sid
+                for sid, (_, token_id, session) in self._tokens.items()
+                if key in (token_id, session)
+            ]
         for sid in sids:
             await self.server.disconnect(sid)
 
@@ -410,7 +421,7 @@ class Realtime:
 
         A database error propagates: the bus then retries the whole resync."""
         self._read_log_now()
-        for sid, (token, _token_id) in list(self._tokens.items()):
+        for sid, (token, _token_id, _session) in list(self._tokens.items()):
             if await self.sessions.authenticate(token) is None:
                 await self.server.disconnect(sid)
 

@@ -18,7 +18,7 @@ from seam_api.roles import repository
 from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
 from seam_api.users import service as users_service
 
-AUDITED_FIELDS = ("roleName", "description")
+AUDITED_FIELDS = ("roleName", "description", "requireMfa")
 
 
 def _role(row: Any) -> RoleOut:
