@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from seam_api.auth import service
-from seam_api.auth.schemas import LoginForm, LoginResult, MfaChallenge, MfaLoginForm, RegisterForm
+from seam_api.auth.schemas import (
+    LoginAnswer,
+    LoginForm,
+    LoginResult,
+    MfaLoginForm,
+    RegisterForm,
+)
 from seam_api.core.access import MayRegisterAnyRole, SignedIn
 from seam_api.core.context import current
 from seam_api.core.params import API_PREFIX
@@ -37,7 +43,7 @@ async def register(
 
 @router.post(
     "/login",
-    response_model=Envelope[LoginResult | MfaChallenge],
+    response_model=Envelope[LoginAnswer],
     summary="Sign in: a token, the user, their menu and permissions (or, with a second "
     "factor, an MFA token for /auth/login/mfa)",
     operation_id="login",

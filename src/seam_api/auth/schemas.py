@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from seam_api.core.types import Email, Id, NoNul, Password
 from seam_api.sidebar.schemas import SidebarItemOut
@@ -59,6 +59,10 @@ class MfaChallenge(BaseModel):
     mfa_required: bool = Field(True, serialization_alias="mfaRequired")
     mfa_token: str = Field(serialization_alias="mfaToken")
     expires_in: int = Field(serialization_alias="expiresIn")
+
+
+class LoginAnswer(RootModel[LoginResult | MfaChallenge]):
+    """What POST /auth/login answers, named for the schema (its clients read one class)."""
 
 
 class MfaLoginForm(BaseModel):
