@@ -26,10 +26,18 @@ async def test_me_answers_the_user_menu_permissions_and_account_state(
         client, admin_headers, role_id=await create_role(client, admin_headers)
     )
     me = data(await client.get(f"{API}/auth/me", headers=account.headers))
-    assert set(me) == {"user", "permissions", "sidebarItems", "mfaEnabled", "mustChangePassword"}
+    assert set(me) == {
+        "user",
+        "permissions",
+        "sidebarItems",
+        "mfaEnabled",
+        "mustChangePassword",
+        "mfaEnrolmentRequired",
+    }
     assert me["user"]["idUser"] == account.id and me["user"]["email"] == account.email
     assert me["permissions"] == [] and me["sidebarItems"] == []
     assert me["mfaEnabled"] is False and me["mustChangePassword"] is False
+    assert me["mfaEnrolmentRequired"] is False
 
 
 async def test_anyone_signed_in_renames_themselves_and_nothing_else(

@@ -210,8 +210,11 @@ async def test_a_role_requiring_mfa_restricts_its_users_until_they_enrol(
         await client.post(f"{API}/auth/refresh", json={"refreshToken": signed["refreshToken"]})
     )
     failure(await client.get(f"{API}/roles", headers=bearer(refreshed["token"])), 403)
-    assert data(await client.get(f"{API}/auth/me", headers=headers))["mfaEnabled"] is False
+    me = data(await client.get(f"{API}/auth/me", headers=headers))
+    assert me["mfaEnabled"] is False and me["mfaEnrolmentRequired"] is True
     await enable_mfa(client, headers, monkeypatch)
+    me = data(await client.get(f"{API}/auth/me", headers=headers))
+    assert me["mfaEnabled"] is True and me["mfaEnrolmentRequired"] is False
     assert data(await client.get(f"{API}/roles", headers=headers))  # enrolled: lifted
 
 

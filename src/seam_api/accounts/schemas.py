@@ -25,6 +25,8 @@ class MeOut(BaseModel):
     sidebar_items: list[SidebarItemOut] = Field(serialization_alias="sidebarItems")
     mfa_enabled: bool = Field(serialization_alias="mfaEnabled")
     must_change_password: bool = Field(serialization_alias="mustChangePassword")
+    # Beyond the contract's five: whether this token still waits for an enrolment.
+    mfa_enrolment_required: bool = Field(serialization_alias="mfaEnrolmentRequired")
 
 
 class ProfileUpdate(BaseModel):

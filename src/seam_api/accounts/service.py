@@ -99,6 +99,7 @@ async def me(seam: Seam, *, caller: Caller) -> MeOut:
         mfa_enabled=enabled,
         must_change_password=bool(row["must_change_password"])
         and seam.settings.force_password_change,
+        mfa_enrolment_required=caller.restriction == "mfa" and not enabled,
     )
 
 

@@ -7,6 +7,7 @@ typed as it turned); which step matched is returned so the caller can refuse it 
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import time
 
@@ -29,8 +30,13 @@ def provisioning_uri(secret: str, *, account: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The URI as an SVG QR code, drawn here so the secret never reaches another service."""
-    return str(segno.make(uri, error="m").svg_inline(scale=4, border=2))
+    """The URI as a standalone SVG QR code (dark on white, readable in a dark theme too),
+    drawn here so the secret never reaches another service."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(
+        out, kind="svg", xmldecl=False, nl=False, scale=4, border=2, light="#fff"
+    )
+    return out.getvalue().decode()
 
 
 def matching_step(secret: str, code: str, *, now: float | None = None) -> int | None:

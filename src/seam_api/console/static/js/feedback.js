@@ -24,7 +24,7 @@ export function dismiss(id) {
   toasts.set(toasts.get().filter((item) => item.id !== id));
 }
 
-const READ = /:(fetchAll|fetchOne|fetchByRole|fetchByUri)$|^auth:(login|logout)$/;
+const READ = /:(fetchAll|fetchOne|fetchByRole|fetchByUri)$|^auth:(login|loginMfa|refresh|logout)$/;
 
 /** Reads show no loader or toast: tables load quietly; mutations are what the user waits on. */
 export function isRead(operation) {
