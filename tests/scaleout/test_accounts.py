@@ -12,10 +12,10 @@ import pytest
 from tests.conftest import Databases, bearer
 from tests.scaleout.conftest import (
     API,
-    USER_PASSWORD,
     Cluster,
     fresh_shared_redis,
     instance_env,
+    login_user,
     register_user,
     start_cluster,
     stop_instances,
@@ -28,7 +28,7 @@ Listen = Callable[[str, str], Any]
 async def pair(
     databases: Databases, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
-    """Two instances on one PostgreSQL database and the shared Redis."""
+    """Two instances (the least that shows it) on one PostgreSQL database and the shared Redis."""
     redis_url = await fresh_shared_redis()
     database_url = await databases.create("postgresql")
     running = await start_cluster(
@@ -42,22 +42,13 @@ async def test_ending_a_session_closes_its_socket_on_another_instance_within_a_s
     pair: Cluster, listen: Listen
 ) -> None:
     first, second = pair.instances
-    roles = await first.http.get(f"{API}/roles", headers=pair.admin)
-    default_role = next(r["idRole"] for r in roles.json()["data"] if r["roleName"] == "user")
+    roles = (await first.http.get(f"{API}/roles", headers=pair.admin)).json()["data"]
+    default_role = next(role["idRole"] for role in roles if role["roleName"] == "user")
     user_id = await register_user(first, pair.admin, default_role)
-    email = (await first.http.get(f"{API}/users/{user_id}", headers=pair.admin)).json()["data"][
-        "email"
-    ]
-    signed = []
-    for _ in range(2):
-        answer = await first.http.post(
-            f"{API}/auth/login", json={"email": email, "password": USER_PASSWORD}
-        )
-        assert answer.status_code == 200, answer.text
-        signed.append(answer.json()["data"])
-    ending = await listen(second.url, signed[0]["token"])
-    staying = await listen(second.url, signed[1]["token"])
-    keeper = bearer(signed[1]["token"])
+    tokens = [await login_user(first, pair.admin, user_id) for _ in range(2)]
+    ending = await listen(second.url, tokens[0])
+    staying = await listen(second.url, tokens[1])
+    keeper = bearer(tokens[1])
     sessions = (await first.http.get(f"{API}/auth/sessions", headers=keeper)).json()["data"]
     ended = next(session["idSession"] for session in sessions if not session["current"])
 
@@ -68,5 +59,5 @@ async def test_ending_a_session_closes_its_socket_on_another_instance_within_a_s
     assert await ending.disconnected_within(10), "the ended session's socket stayed open"
     assert ending.disconnected_at is not None and ending.disconnected_at - sent <= 1.0
     assert not await staying.disconnected_within(0.3)
-    refused = await second.http.get(f"{API}/roles", headers=bearer(signed[0]["token"]))
+    refused = await second.http.get(f"{API}/roles", headers=bearer(tokens[0]))
     assert refused.status_code == 401

@@ -254,15 +254,7 @@ async def logout(seam: Seam, *, caller: Caller) -> None:
 async def _audit_session(seam: Seam, name: str, user_id: int | None, email: str) -> None:
     """Sign-ins, failed or not, are audit entries only (contract 6): never broadcast."""
     async with seam.db.transaction() as conn:
-        entry = await seam.events.append(
-            conn,
-            context=current(),
-            operation=name,
-            message=t(f"{name}.audit"),
-            entity="session",
-            entity_id=user_id,
-            changes={},
-            actor_id=user_id,
-            actor_email=email,
+        entry = await sessions_service.audit(
+            seam, conn, name=name, user_id=user_id, email=email, entity_id=user_id
         )
     seam.realtime.committed(entry)
