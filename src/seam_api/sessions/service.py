@@ -45,6 +45,13 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def _issue_refresh_token(conn: AsyncConnection, session_id: int) -> str:
+    """A new random refresh token for a session; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    await repository.add_refresh_token(conn, session_id=session_id, token_hash=_hash(token))
+    return token
+
+
 def restriction_for(
     seam: Seam, *, must_change_password: bool, require_mfa: bool, mfa_enabled: bool
 ) -> str | None:
@@ -57,11 +64,10 @@ def restriction_for(
     return None
 
 
-def _context_address() -> tuple[str | None, str | None]:
+def _client() -> tuple[str | None, str | None]:
+    """The address and user agent of the request that signs in."""
     context = current()
-    if context is None or not context.client_address:
-        return None, context.user_agent if context else None
-    return context.client_address, context.user_agent
+    return (context.client_address, context.user_agent) if context else (None, None)
 
 
 async def start(
@@ -69,7 +75,7 @@ async def start(
 ) -> tuple[int, str]:
     """Inside a sign-in's transaction: a new session and its first refresh token."""
     now = int(time.time())
-    ip, user_agent = _context_address()
+    ip, user_agent = _client()
     await repository.delete_dead(conn, user_id=user_id, now=now, token_version=token_version)
     session_id = await repository.create(
         conn,
@@ -80,9 +86,7 @@ async def start(
         ip=ip if seam.settings.audit_ip else None,
         user_agent=user_agent if seam.settings.audit_ip else None,
     )
-    refresh_token = secrets.token_urlsafe(32)
-    await repository.add_refresh_token(conn, session_id=session_id, token_hash=_hash(refresh_token))
-    return session_id, refresh_token
+    return session_id, await _issue_refresh_token(conn, session_id)
 
 
 async def rotate(
@@ -91,8 +95,7 @@ async def rotate(
     """Retire every refresh token of a session and give it a new one (a new password)."""
     now = int(time.time())
     await repository.retire_refresh_tokens_of(conn, session_id=session_id)
-    refresh_token = secrets.token_urlsafe(32)
-    await repository.add_refresh_token(conn, session_id=session_id, token_hash=_hash(refresh_token))
+    refresh_token = await _issue_refresh_token(conn, session_id)
     await repository.touch(
         conn,
         session_id=session_id,
@@ -186,15 +189,12 @@ async def refresh(seam: Seam, *, refresh_token: str) -> TokenPair:
         and row["session_version"] == row["token_version"]
         and row["expires_at"] > now
     )
-    new_token = secrets.token_urlsafe(32)
     async with seam.db.transaction() as conn:
         # One atomic claim: of two refreshes with one token, the second finds it used.
         rotated = alive and await repository.retire_refresh_token(conn, token_hash=token_hash)
         if rotated:
             step(seam, "rotating")
-            await repository.add_refresh_token(
-                conn, session_id=session_id, token_hash=_hash(new_token)
-            )
+            new_token = await _issue_refresh_token(conn, session_id)
             await repository.touch(
                 conn,
                 session_id=session_id,
