@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from seam_api.accounts.router import router as account_router
+from seam_api.accounts.router import users_router as account_users_router
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
@@ -27,6 +29,8 @@ from seam_api.ops.probes import Probes
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
 from seam_api.runtime import engineio_writer, gate
+from seam_api.sessions.router import router as sessions_router
+from seam_api.sessions.router import users_router as sessions_users_router
 from seam_api.settings import Settings
 from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
@@ -40,7 +44,11 @@ from seam_api.web.operator_routes import router as probes_router
 
 ROUTERS = (
     auth_router,
+    account_router,
+    sessions_router,
     users_router,
+    account_users_router,
+    sessions_users_router,
     roles_router,
     permissions_router,
     sidebar_router,

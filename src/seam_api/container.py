@@ -12,6 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
+from seam_api.accounts import repository as accounts_repository
 from seam_api.auth import repository as auth_repository
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
@@ -23,6 +24,7 @@ from seam_api.roles import repository as roles_repository
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
 from seam_api.security.limits import LoginLimiter
+from seam_api.security.secrets_box import CodeHasher, SecretsBox
 from seam_api.security.sessions import AccountState, SessionGuard
 from seam_api.settings import Settings
 from seam_api.users import repository as users_repository
@@ -43,6 +45,8 @@ class Seam:
             settings.signing_secret, settings.jwt_algorithm, settings.jwt_expires_in
         )
         self.sessions = SessionGuard(self.signer, self._load_account, self._load_revoked)
+        self.secrets_box = SecretsBox(settings.signing_secret)
+        self.code_hasher = CodeHasher(settings.signing_secret)
         self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
         self.reads = ReadCache()
         self.bus = Bus(settings.redis_url, channel=settings.redis_name("bus"))
@@ -162,13 +166,15 @@ class Seam:
     async def _load_account(self, user_id: int) -> AccountState | None:
         async with self.db.read() as conn:
             row = await users_repository.get_account(conn, user_id=user_id)
-        if row is None:
-            return None
+            if row is None:
+                return None
+            mfa_enabled = await accounts_repository.mfa_enabled(conn, user_id=user_id)
         return AccountState(
             user_id=row["id_user"],
             role_id=row["role_id"],
             is_active=bool(row["is_active"]),
             token_version=row["token_version"],
+            mfa_enabled=mfa_enabled,
         )
 
     async def _load_revoked(self, now: int) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The six tables (and the revocation list), in one file because they read better together.
+"""The six tables (and the revocation list, sessions and second factors), in one file because
+they read better together.
 
 Column names are snake_case; the contract's field names (`idUser`, `full_name`) live in the
 schemas. The naming convention makes Alembic name constraints identically on every database.
@@ -47,6 +48,8 @@ roles = Table(
     Column("role_name", String(50), nullable=False),
     Column("role_name_key", CASE_FOLDED_NAME, nullable=False, unique=True, index=True),
     Column("description", String(255), nullable=True),
+    # 1: its users must enrol a second factor before their tokens reach anything else.
+    Column("require_mfa", SmallInteger, nullable=False, default=0, server_default="0"),
     sqlite_autoincrement=True,
 )
 
@@ -98,6 +101,8 @@ users = Table(
     # Raised to revoke every token issued before; tokens carry the version they were signed at.
     # It starts at a random value, which binds a token to its account beyond the id.
     Column("token_version", Integer, nullable=False, default=0),
+    # 1 after an administrator's reset: the next sign-in may only change the password.
+    Column("must_change_password", SmallInteger, nullable=False, default=0, server_default="0"),
     sqlite_autoincrement=True,
 )
 
@@ -129,6 +134,8 @@ role_sidebar_items = Table(
     ),
 )
 
+# A revoked token id, a used MFA token's id, or `session:<id>` for every token of an ended
+# session; kept until the tokens it names would have expired anyway.
 revoked_tokens = Table(
     "revoked_tokens",
     metadata,
@@ -165,4 +172,75 @@ event_sequence = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_id", BigInteger, nullable=False),
+)
+
+# A sign-in: what GET /auth/sessions lists. Access tokens name it (`sid`); ending one deletes
+# the row (its refresh tokens go with it) and revokes `session:<id>`. Times are epoch seconds.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id_session", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # when its refresh token lapses
+    Column("ip", String(45), nullable=True),
+    Column("user_agent", String(255), nullable=True),
+    # The account's token version at sign-in: a later revocation of the account ends it too.
+    Column("token_version", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Every refresh token a session was given, by its SHA-256: the live one (used 0) and those
+# retired by rotation (used 1), whose reappearance means the token was stolen.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "session_id",
+        Integer,
+        ForeignKey("auth_sessions.id_session", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("used", SmallInteger, nullable=False, default=0),
+)
+
+# A user's TOTP secret, encrypted (security/secrets_box.py); pending until `confirmed` is 1.
+# `last_step` is the 30 s step of the last accepted code: a code is good once.
+mfa_totp = Table(
+    "mfa_totp",
+    metadata,
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("secret", String(255), nullable=False),
+    Column("confirmed", SmallInteger, nullable=False, default=0),
+    Column("last_step", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Ten per confirmed enrolment, each a keyed hash, deleted when used.
+mfa_recovery_codes = Table(
+    "mfa_recovery_codes",
+    metadata,
+    Column("id_code", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("code_hash", String(64), nullable=False),
 )

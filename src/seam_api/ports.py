@@ -13,6 +13,8 @@ from seam_api.realtime.server import Realtime
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
 from seam_api.security.limits import LoginLimiter
+from seam_api.security.secrets_box import CodeHasher, SecretsBox
+from seam_api.security.sessions import SessionGuard
 from seam_api.settings import Settings
 
 
@@ -33,6 +35,17 @@ class Parts(Protocol):
 
     @property
     def limiter(self) -> LoginLimiter: ...
+
+    @property
+    def sessions(self) -> SessionGuard: ...
+
+    @property
+    def secrets_box(self) -> SecretsBox:
+        """Encrypts what must be read back (TOTP secrets)."""
+
+    @property
+    def code_hasher(self) -> CodeHasher:
+        """Keyed hashes of random tokens and codes."""
 
     @property
     def reads(self) -> ReadCache: ...

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     request_head_timeout: float = Field(10.0, gt=0)
     # `off` serves everything on the libraries' own code (runtime/gate.py): slower, as correct.
     library_overrides: bool = True
+    # After an administrator's password reset, the next sign-in may only change the password.
+    force_password_change: bool = True
+    refresh_expires_in: int = 30 * 86400
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -101,7 +104,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies)
         )
 
-    @field_validator("jwt_expires_in", "login_failure_window", "event_replay_window", mode="before")
+    @field_validator(
+        "jwt_expires_in",
+        "login_failure_window",
+        "event_replay_window",
+        "refresh_expires_in",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: str | int) -> int:
         return parse_duration(value)

@@ -112,8 +112,9 @@ async def test_a_role_holding_only_the_user_list_sees_the_table_and_nothing_else
 
     await expect(user_row(page, email)).to_contain_text("Vera Viewer")
     navigation = page.get_by_role("navigation", name="Console")
-    await expect(navigation.get_by_role("link")).to_have_count(1)
+    await expect(navigation.get_by_role("link")).to_have_count(2)  # and everyone's own account
     await expect(navigation.get_by_role("link", name="Users")).to_be_visible()
+    await expect(navigation.get_by_role("link", name="My account")).to_be_visible()
     await expect(page.locator("main button")).to_have_count(2)  # only the pager's
     await expect(page.locator("main tbody button")).to_have_count(0)
     # A page the role cannot use is not shown even when its address is typed.

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, String, column, insert, inspect, select, table
 
 from seam_api.core import migrate
 from seam_api.core.db import Database
@@ -36,10 +36,14 @@ async def upgrade(database: Database, revision: str) -> None:
         await connection.run_sync(run)
 
 
+# The roles table as revision 0001 made it: the model's later columns do not exist yet.
+ROLES_AT_0001 = table("roles", column("role_name", String))
+
+
 async def add_roles(database: Database, *names: str) -> None:
     async with database.transaction() as conn:
         for name in names:
-            await conn.execute(insert(roles).values(role_name=name))
+            await conn.execute(insert(ROLES_AT_0001).values(role_name=name))
 
 
 async def test_the_upgrade_keys_existing_roles_by_their_case_fold(db: Database) -> None:

@@ -27,7 +27,7 @@ async def test_any_signed_in_user_lists_the_roles(
     plain = await member(client, admin_headers)
     roles = data(await client.get(f"{API}/roles", headers=plain.headers))
     assert {role["roleName"] for role in roles} == {"admin", "user"}
-    assert all(set(role) == {"idRole", "roleName", "description"} for role in roles)
+    assert all(set(role) == {"idRole", "roleName", "description", "requireMfa"} for role in roles)
 
 
 async def test_listing_roles_needs_a_token(client: httpx.AsyncClient) -> None:
@@ -39,7 +39,7 @@ async def test_create_answers_the_new_role_with_201(
 ) -> None:
     body = {"roleName": unique("editors"), "description": "Edits things"}
     role = data(await client.post(f"{API}/roles", headers=admin_headers, json=body), 201)
-    assert role == {"idRole": role["idRole"], **body}
+    assert role == {"idRole": role["idRole"], "requireMfa": 0, **body}
     assert role in data(await client.get(f"{API}/roles", headers=admin_headers))
 
 
@@ -72,7 +72,7 @@ async def test_edit_renames_and_describes_a_role(
     role_id = await create_role(client, admin_headers)
     body = {"roleName": unique("renamed"), "description": "New words"}
     role = data(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body))
-    assert role == {"idRole": role_id, **body}
+    assert role == {"idRole": role_id, "requireMfa": 0, **body}
 
 
 async def test_edit_to_a_taken_name_is_409(
@@ -198,7 +198,7 @@ async def test_the_admin_and_default_roles_can_be_described(
         role_id = await role_id_named(client, admin_headers, name)
         body = {"description": f"New words for {name}"}
         role = data(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body))
-        assert role == {"idRole": role_id, "roleName": name, **body}
+        assert role == {"idRole": role_id, "roleName": name, "requireMfa": 0, **body}
     roles = data(await client.get(f"{API}/roles", headers=admin_headers))
     assert {role["roleName"]: role["description"] for role in roles} == {
         name: f"New words for {name}" for name in PROTECTED_ROLE_NAMES
@@ -215,7 +215,12 @@ async def test_renaming_a_protected_role_to_its_own_name_in_any_case_keeps_the_n
         body = {"roleName": name.upper(), "description": "Same name, louder"}
         role = data(await client.put(path, headers=admin_headers, json=body))
         assert unchanged["roleName"] == name
-        assert role == {"idRole": role_id, "roleName": name, "description": "Same name, louder"}
+        assert role == {
+            "idRole": role_id,
+            "roleName": name,
+            "description": "Same name, louder",
+            "requireMfa": 0,
+        }
     roles = data(await client.get(f"{API}/roles", headers=admin_headers))
     assert {role["roleName"] for role in roles} == set(PROTECTED_ROLE_NAMES)
 

@@ -20,6 +20,20 @@ OPERATION_IDS = {
     ("get", "/api/v1/users/{id}"): "getUser",
     ("put", "/api/v1/users/{id}"): "updateUser",
     ("delete", "/api/v1/users/{id}"): "deleteUser",
+    ("get", "/api/v1/users/{id}/sessions"): "listUserSessions",
+    ("delete", "/api/v1/users/{id}/sessions"): "revokeUserSessions",
+    ("delete", "/api/v1/users/{id}/mfa"): "resetUserMfa",
+    ("post", "/api/v1/auth/login/mfa"): "loginMfa",
+    ("post", "/api/v1/auth/refresh"): "refreshToken",
+    ("get", "/api/v1/auth/me"): "getMe",
+    ("put", "/api/v1/auth/me"): "updateMe",
+    ("put", "/api/v1/auth/password"): "changePassword",
+    ("post", "/api/v1/auth/mfa/totp"): "enrolTotp",
+    ("delete", "/api/v1/auth/mfa/totp"): "disableTotp",
+    ("post", "/api/v1/auth/mfa/totp/confirm"): "confirmTotp",
+    ("get", "/api/v1/auth/sessions"): "listOwnSessions",
+    ("delete", "/api/v1/auth/sessions"): "revokeOtherSessions",
+    ("delete", "/api/v1/auth/sessions/{idSession}"): "revokeOwnSession",
     ("put", "/api/v1/users/{id}/state"): "setUserState",
     ("put", "/api/v1/users/{id}/resetPassword"): "resetUserPassword",
     ("get", "/api/v1/roles"): "listRoles",
@@ -45,7 +59,7 @@ OPERATION_IDS = {
     ("get", "/healthz"): "checkHealth",
     ("get", "/readyz"): "checkReadiness",
 }
-ANONYMOUS = {"login", "checkHealth", "checkReadiness"}
+ANONYMOUS = {"login", "loginMfa", "refreshToken", "checkHealth", "checkReadiness"}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Entity = Literal["user", "role", "permission", "sidebar", "session"]
+# `mfa` and `apikey` come with accounts (contract 9).
+Entity = Literal["user", "role", "permission", "sidebar", "session", "mfa", "apikey"]
 
 
 class AuditEntry(BaseModel):

@@ -6,9 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from seam_api.auth import service
-from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
+from seam_api.auth.schemas import (
+    LoginAnswer,
+    LoginForm,
+    LoginResult,
+    MfaLoginForm,
+    RegisterForm,
+)
 from seam_api.core.context import current
-from seam_api.security.access import Authenticated, MayRegisterAnyRole
+from seam_api.security.access import MayRegisterAnyRole, SignedIn
 from seam_api.users.schemas import UserOut
 from seam_api.web.envelope import Envelope, ok
 from seam_api.web.params import API_PREFIX
@@ -37,8 +43,9 @@ async def register(
 
 @router.post(
     "/login",
-    response_model=Envelope[LoginResult],
-    summary="Sign in: a token, the user, their menu and permissions",
+    response_model=Envelope[LoginAnswer],
+    summary="Sign in: a token, the user, their menu and permissions (or, with a second "
+    "factor, an MFA token for /auth/login/mfa)",
     operation_id="login",
 )
 async def login(request: Request, body: LoginForm) -> Response:
@@ -48,11 +55,23 @@ async def login(request: Request, body: LoginForm) -> Response:
 
 
 @router.post(
+    "/login/mfa",
+    response_model=Envelope[LoginResult],
+    summary="Second step of a sign-in: the MFA token and a TOTP or recovery code",
+    operation_id="loginMfa",
+)
+async def login_mfa(request: Request, body: MfaLoginForm) -> Response:
+    context = current()
+    address = context.client_address if context else None
+    return ok(await service.login_mfa(request.app.state.seam, form=body, client_address=address))
+
+
+@router.post(
     "/logout",
     response_model=Envelope[None],
-    summary="Revoke the presented token",
+    summary="Revoke the presented token and end its session",
     operation_id="logout",
 )
-async def logout(request: Request, caller: Authenticated) -> Response:
+async def logout(request: Request, caller: SignedIn) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)

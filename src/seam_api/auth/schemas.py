@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from seam_api.core.types import Email, Id, NoNul, Password
 from seam_api.sidebar.schemas import SidebarItemOut
@@ -27,7 +27,13 @@ class LoginForm(BaseModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024), NoNul]
 
 
+def _unset(flag: bool | None) -> bool:
+    return not flag
+
+
 class LoginResult(BaseModel):
+    """A sign-in; with either flag set, `token` reaches only the routes that clear it."""
+
     model_config = ConfigDict(serialize_by_alias=True)
 
     token: str
@@ -35,3 +41,34 @@ class LoginResult(BaseModel):
     user: UserOut
     sidebar_items: list[SidebarItemOut] = Field(serialization_alias="sidebarItems")
     permissions: list[str]
+    refresh_token: str = Field(serialization_alias="refreshToken")
+    # Present only when true: otherwise the answer is the usual one.
+    must_change_password: bool | None = Field(
+        None, serialization_alias="mustChangePassword", exclude_if=_unset
+    )
+    mfa_enrolment_required: bool | None = Field(
+        None, serialization_alias="mfaEnrolmentRequired", exclude_if=_unset
+    )
+
+
+class MfaChallenge(BaseModel):
+    """The right password of an account with a second factor: the code comes next."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    mfa_required: bool = Field(True, serialization_alias="mfaRequired")
+    mfa_token: str = Field(serialization_alias="mfaToken")
+    expires_in: int = Field(serialization_alias="expiresIn")
+
+
+class LoginAnswer(RootModel[LoginResult | MfaChallenge]):
+    """What POST /auth/login answers, named for the schema (its clients read one class)."""
+
+
+class MfaLoginForm(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    mfa_token: Annotated[str, StringConstraints(min_length=1, max_length=2048), NoNul] = Field(
+        alias="mfaToken"
+    )
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32), NoNul]

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
-# `audit:export` reads, although the contract's list of reads predates it.
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
+# `audit:export` reads, although the contract's list of reads predates it. Sign-ins by a second
+# factor or a refresh token are logins too: audit entries only (contract 6).
+READ_OPERATIONS = frozenset(
+    {"auth:login", "auth:logout", "audit:export", "auth:loginMfa", "auth:refresh"}
+)
 
 
 def is_mutation(operation: str) -> bool:

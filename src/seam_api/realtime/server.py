@@ -52,8 +52,8 @@ from seam_api.realtime.eventlog import EventLog, LoggedEvent, now_ms
 from seam_api.runtime import engineio_writer
 from seam_api.runtime.fanout import DirectFanout, RedisFanout
 from seam_api.runtime.sio_server import PlainSocketServer, SeamSocketServer
-from seam_api.security.access import USERS_READ, PermissionCache
-from seam_api.security.sessions import Caller, SessionGuard
+from seam_api.security.access import RESTRICTION_MESSAGES, USERS_READ, PermissionCache
+from seam_api.security.sessions import Caller, SessionGuard, session_key
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +248,8 @@ class Realtime:
         self._replay_max = replay_max
         self._replay_window_ms = replay_window * 1000
         # The token each local socket connected with, to re-check it when notices were missed
-        # and to close the sockets of a token that logged out.
-        self._tokens: dict[str, tuple[str, str]] = {}
+        # and to close the sockets of a token that logged out or a session that ended.
+        self._tokens: dict[str, tuple[str, str, str]] = {}
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         # Progress for this instance's sockets, by engine.io sid, held until the queue is drained
@@ -285,12 +285,16 @@ class Realtime:
         caller = await self._authenticate(token)
         if caller is None:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
+        if caller.restriction is not None:
+            message = RESTRICTION_MESSAGES.get(caller.restriction, "socket.token_invalid")
+            raise socketio.exceptions.ConnectionRefusedError(t(message, locale))
         if len(self.owners.by_user.get(caller.user_id, ())) >= self.max_sockets_per_user:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.too_many", locale))
         await self.server.save_session(sid, {"user_id": caller.user_id, "role_id": caller.role_id})
         await self.server.enter_room(sid, f"user:{caller.user_id}")
         await self.owners.add(sid, caller.user_id)
-        self._tokens[sid] = (token, caller.token_id)
+        session = session_key(caller.session_id) if caller.session_id is not None else ""
+        self._tokens[sid] = (token, caller.token_id, session)
         # Registered first, checked again: a revocation that landed while the first check
         # awaited finds this socket now, and one that landed before fails this check.
         recovered = False
@@ -400,7 +404,11 @@ class Realtime:
         if kind == "user":
             sids = list(self.owners.by_user.get(int(key), ()))
         else:
-            sids = [sid for sid, (_token, token_id) in self._tokens.items() if token_id == key]
+            sids = [
+                sid
+                for sid, (_, token_id, session) in self._tokens.items()
+                if key in (token_id, session)
+            ]
         for sid in sids:
             await self.server.disconnect(sid)
 
@@ -409,7 +417,7 @@ class Realtime:
 
         A database error propagates: the bus then retries the whole resync."""
         self._read_log_now()
-        for sid, (token, _token_id) in list(self._tokens.items()):
+        for sid, (token, _token_id, _session) in list(self._tokens.items()):
             if await self.sessions.authenticate(token) is None:
                 await self.server.disconnect(sid)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.models import roles, users
 
-_PUBLIC = (roles.c.id_role, roles.c.role_name, roles.c.description)
+_PUBLIC = (roles.c.id_role, roles.c.role_name, roles.c.description, roles.c.require_mfa)
 
 
 def name_key(role_name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,6 +19,8 @@ class RoleOut(BaseModel):
     id_role: int = Field(serialization_alias="idRole")
     role_name: str = Field(serialization_alias="roleName")
     description: str | None
+    # 1: the role's users must enrol a second factor before doing anything else.
+    require_mfa: int = Field(serialization_alias="requireMfa")
 
 
 class RoleCreate(BaseModel):
@@ -30,18 +32,20 @@ class RoleCreate(BaseModel):
 
 class RoleUpdate(BaseModel):
     model_config = ConfigDict(
-        populate_by_name=True, json_schema_extra=needs_one_of("roleName", "description")
+        populate_by_name=True,
+        json_schema_extra=needs_one_of("roleName", "description", "requireMfa"),
     )
 
     role_name: RoleName | None = Field(None, alias="roleName")
     description: Description | None = None
+    require_mfa: Literal[0, 1] | None = Field(None, alias="requireMfa")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> RoleUpdate:
-        if self.role_name is None and self.description is None:
+        if self.role_name is None and self.description is None and self.require_mfa is None:
             raise PydanticCustomError(
                 "fields_missing",
                 "give at least one of {fields}",
-                {"fields": "roleName, description"},
+                {"fields": "roleName, description, requireMfa"},
             )
         return self

@@ -17,7 +17,7 @@ from seam_api.roles import repository
 from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
 
-AUDITED_FIELDS = ("roleName", "description")
+AUDITED_FIELDS = ("roleName", "description", "requireMfa")
 
 
 def _role(row: Any) -> RoleOut:

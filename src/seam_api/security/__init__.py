@@ -1,0 +1,1 @@
+"""Second factors and the keys that protect what accounts store."""

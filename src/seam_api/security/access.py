@@ -84,7 +84,16 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def _authenticate(request: Request, *, required: bool) -> Caller | None:
+# What a restricted token is told on every route that does not lift its restriction.
+RESTRICTION_MESSAGES = {
+    "password": "errors.password_change_required",
+    "mfa": "errors.mfa_enrolment_required",
+}
+
+
+async def _authenticate(
+    request: Request, *, required: bool, lifts: frozenset[str] = frozenset()
+) -> Caller | None:
     token = _bearer_token(request)
     if token is None:
         if required:
@@ -94,6 +103,8 @@ async def _authenticate(request: Request, *, required: bool) -> Caller | None:
     caller = await sessions.authenticate(token)
     if caller is None:
         raise Unauthorized("errors.token_invalid")
+    if caller.restriction is not None and caller.restriction not in lifts:
+        raise Forbidden(RESTRICTION_MESSAGES.get(caller.restriction, "errors.forbidden"))
     context = current()
     if context is not None:
         context.user_id = caller.user_id
@@ -105,6 +116,27 @@ async def _authenticate(request: Request, *, required: bool) -> Caller | None:
 async def authenticated(request: Request) -> Caller:
     """Guard for **auth** routes: any valid, unrevoked token of an active account."""
     caller = await _authenticate(request, required=True)
+    assert caller is not None
+    return caller
+
+
+async def signed_in(request: Request) -> Caller:
+    """Guard of the few routes a restricted token reaches too (GET /auth/me, logout)."""
+    caller = await _authenticate(request, required=True, lifts=frozenset(RESTRICTION_MESSAGES))
+    assert caller is not None
+    return caller
+
+
+async def changing_password(request: Request) -> Caller:
+    """Guard of PUT /auth/password: any valid token, a temporary password's included."""
+    caller = await _authenticate(request, required=True, lifts=frozenset({"password"}))
+    assert caller is not None
+    return caller
+
+
+async def enrolling_mfa(request: Request) -> Caller:
+    """Guard of the TOTP routes: any valid token, one awaiting enrolment included."""
+    caller = await _authenticate(request, required=True, lifts=frozenset({"mfa"}))
     assert caller is not None
     return caller
 
@@ -162,5 +194,8 @@ def guarded_permissions(routes: Iterable[object]) -> list[str]:
 
 
 Authenticated = Annotated[Caller, Depends(authenticated)]
+SignedIn = Annotated[Caller, Depends(signed_in)]
+ChangingPassword = Annotated[Caller, Depends(changing_password)]
+EnrollingMfa = Annotated[Caller, Depends(enrolling_mfa)]
 Permitted = Annotated[Caller, Depends(permitted)]
 MayRegisterAnyRole = Annotated[bool, Depends(may_register_any_role)]

@@ -133,6 +133,15 @@ class TokenClaims:
     version: int
     issued_at: int
     expires_at: int
+    # The sign-in it belongs to (None for tokens signed before sessions existed).
+    session_id: int | None = None
+    # "password" or "mfa": the token reaches only the routes that lift it (security/access.py).
+    restriction: str | None = None
+
+
+# An MFA token proves a password, nothing more: it lacks `idUser`, so `verify` refuses it as a
+# bearer token, and `verify_mfa` refuses anything but it.
+MFA_TOKEN_TYPE = "mfa"
 
 
 class TokenSigner:
@@ -143,9 +152,19 @@ class TokenSigner:
         self._algorithm = algorithm
         self.lifetime = lifetime_seconds
 
-    def sign(self, *, user_id: int, email: str, role_id: int, role_name: str, version: int) -> str:
+    def sign(
+        self,
+        *,
+        user_id: int,
+        email: str,
+        role_id: int,
+        role_name: str,
+        version: int,
+        session_id: int | None = None,
+        restriction: str | None = None,
+    ) -> str:
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "idUser": user_id,
             "email": email,
             "roleId": role_id,
@@ -155,7 +174,39 @@ class TokenSigner:
             "jti": str(uuid.uuid4()),
             "ver": version,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
+        if restriction is not None:
+            claims["rst"] = restriction
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def sign_mfa(self, *, user_id: int, lifetime: int) -> tuple[str, str]:
+        """A token for the second step of a sign-in, and its id (each is usable once)."""
+        now = int(time.time())
+        token_id = str(uuid.uuid4())
+        claims = {
+            "sub": str(user_id),
+            "typ": MFA_TOKEN_TYPE,
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": token_id,
+        }
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm), token_id
+
+    def verify_mfa(self, token: str) -> tuple[int, str, int] | None:
+        """(user id, token id, expiry) of a well-signed, unexpired MFA token; None otherwise."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require": ["exp", "iat", "jti", "sub"]},
+            )
+            if claims.get("typ") != MFA_TOKEN_TYPE:
+                return None
+            return int(claims["sub"]), str(claims["jti"]), int(claims["exp"])
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
 
     def verify(self, token: str) -> TokenClaims | None:
         """The claims of a well-signed, unexpired token; None for anything else."""
@@ -175,6 +226,8 @@ class TokenSigner:
                 version=int(claims.get("ver", 0)),
                 issued_at=int(claims["iat"]),
                 expires_at=int(claims["exp"]),
+                session_id=int(claims["sid"]) if "sid" in claims else None,
+                restriction=str(claims["rst"]) if "rst" in claims else None,
             )
         except (jwt.PyJWTError, KeyError, TypeError, ValueError):
             return None

@@ -3,7 +3,7 @@
 Two caches, each invalidated on change (locally and, with Redis, on every instance through the
 bus): the account state by user id (role, active flag, token version) and the set of revoked
 token ids. Raising an account's token version revokes every token issued before; logout revokes
-one token by id.
+one token by id; ending a session revokes `session:<id>`, which every token of it names.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class AccountState:
     role_id: int
     is_active: bool
     token_version: int
+    mfa_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,14 @@ class Caller:
     email: str
     token_id: str
     token_expires_at: int
+    session_id: int | None = None
+    # "password" (a temporary password to change) or "mfa" (a second factor to enrol).
+    restriction: str | None = None
+
+
+def session_key(session_id: int) -> str:
+    """The revocation-list entry that ends every token of a session."""
+    return f"session:{session_id}"
 
 
 VERIFIED_TOKENS_KEPT = 10_000
@@ -80,6 +89,8 @@ class SessionGuard:
             return None
         if claims.token_id in self._revoked:
             return None
+        if claims.session_id is not None and session_key(claims.session_id) in self._revoked:
+            return None
         account = await self.account(claims.user_id)
         if account is None or not account.is_active or account.token_version != claims.version:
             return None
@@ -111,10 +122,15 @@ class SessionGuard:
 
 
 def _caller(claims: TokenClaims, account: AccountState) -> Caller:
+    restriction = claims.restriction
+    if restriction == "mfa" and account.mfa_enabled:
+        restriction = None  # enrolled since the token was signed
     return Caller(
         user_id=account.user_id,
         role_id=account.role_id,
         email=claims.email,
         token_id=claims.token_id,
         token_expires_at=claims.expires_at,
+        session_id=claims.session_id,
+        restriction=restriction,
     )

@@ -33,12 +33,23 @@ async def get(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
     return (await conn.execute(query)).mappings().first()
 
 
+# The public columns plus what signing in decides on: for login and password changes only.
+_credentials = select(
+    *_PUBLIC_COLUMNS,
+    users.c.password_hash,
+    users.c.token_version,
+    users.c.must_change_password,
+    roles.c.require_mfa,
+).join_from(users, roles, users.c.role_id == roles.c.id_role)
+
+
 async def get_credentials(conn: AsyncConnection, *, email: str) -> RowMapping | None:
-    """The public columns plus the hash and token version, for login only."""
-    query = select(*_PUBLIC_COLUMNS, users.c.password_hash, users.c.token_version).join_from(
-        users, roles, users.c.role_id == roles.c.id_role
-    )
-    return (await conn.execute(query.where(users.c.email == email))).mappings().first()
+    return (await conn.execute(_credentials.where(users.c.email == email))).mappings().first()
+
+
+async def get_credentials_by_id(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
+    query = _credentials.where(users.c.id_user == user_id)
+    return (await conn.execute(query)).mappings().first()
 
 
 async def get_account(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:

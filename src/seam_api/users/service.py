@@ -135,7 +135,11 @@ async def reset_password(seam: Parts, *, user_id: int) -> TemporaryPassword:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         if not await repository.update_fields(
-            conn, user_id=user_id, values={"password_hash": password_hash}, revoke_sessions=True
+            conn,
+            user_id=user_id,
+            # The next sign-in may only change it (SEAM_FORCE_PASSWORD_CHANGE).
+            values={"password_hash": password_hash, "must_change_password": 1},
+            revoke_sessions=True,
         ):
             raise NotFound("errors.user_not_found")  # deleted while the hash was made
         changes = changes_between(None, None, fields=(), secrets=("password",))

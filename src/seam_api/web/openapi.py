@@ -21,7 +21,14 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
-from seam_api.security.access import authenticated, may_register_any_role, permitted
+from seam_api.security.access import (
+    authenticated,
+    changing_password,
+    enrolling_mfa,
+    may_register_any_role,
+    permitted,
+    signed_in,
+)
 from seam_api.web.params import API_PREFIX
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -36,7 +43,7 @@ SOCKET_ID_HEADER: dict[str, Any] = {
     "there, and `data:changed` names it as `initiatorSocketId`.",
 }
 _ENVELOPE_NAME = re.compile(r"Envelope_(list_)?(\w+?)_+")
-_REQUIRED = (authenticated, permitted)
+_REQUIRED = (authenticated, permitted, signed_in, changing_password, enrolling_mfa)
 _OPTIONAL = (may_register_any_role,)
 
 

@@ -5,7 +5,10 @@ import { locale } from './i18n.js';
 import { socketId } from './live.js';
 import { endSession, session } from './session.js';
 
-const SESSION_PATHS = ['/auth/login', '/auth/logout'];
+const SESSION_PATHS = ['/auth/login', '/auth/login/mfa', '/auth/logout'];
+
+// 401s that mean a wrong answer in a form, not a dead session: sign-in, codes, passwords.
+const UNSIGNED_401 = /^\/auth\/(login|password|mfa\/)/;
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -47,7 +50,7 @@ export async function request(method, path, body) {
   if (!succeeded) {
     const error = new ApiError(response.status, envelope);
     // A revoked or expired token ends this tab's session (not the login form's own 401).
-    if (response.status === 401 && session.get() && path !== '/auth/login') endSession(error.message);
+    if (response.status === 401 && session.get() && !UNSIGNED_401.test(path)) endSession(error.message);
     throw error;
   }
   return envelope;

@@ -4,6 +4,7 @@ import { api, request } from './api.js';
 import { locale, t } from './i18n.js';
 import { html, render, useEffect, useStore } from './lib.js';
 import { connect, connection, disconnect, onChange } from './live.js';
+import { AccountPage, MfaSection, PasswordSection } from './pages/account.js';
 import { AuditPage } from './pages/audit.js';
 import { LoginPage } from './pages/login.js';
 import { PermissionsPage } from './pages/permissions.js';
@@ -13,6 +14,7 @@ import { UsersPage } from './pages/users.js';
 import { Preferences } from './preferences.js';
 import { navigate, route } from './route.js';
 import { can, session, updateSession } from './session.js';
+import { keepFresh } from './tokens.js';
 import { Loader, Toasts } from './ui.js';
 
 const anyOf = (...names) => () => names.some(can);
@@ -42,6 +44,7 @@ const PAGES = [
       'DELETE /api/v1/sidebar/:idItem/role/:idRole'),
   },
   { path: '/admin/audit', label: 'nav.audit', Page: AuditPage, allowed: anyOf('GET /api/v1/audit') },
+  { path: '/admin/account', label: 'nav.account', Page: AccountPage, allowed: () => true },
 ];
 
 /** The pages this role may use: in the order and with the names of its sidebar items where
@@ -98,13 +101,6 @@ function Shell({ user, sidebarItems }) {
   useEffect(() => {
     if (!active && pages.length) navigate(pages[0].path, { replace: true });
   }, [path, pages.length]);
-  const signOut = async () => {
-    try {
-      await request('POST', '/auth/logout');
-    } finally {
-      session.set(null);
-    }
-  };
   return html`<a class="skip" href="#main">${t('nav.skip')}</a>
     <header class="top">
       <span class="brand">SEAM API</span>
@@ -135,10 +131,54 @@ function Shell({ user, sidebarItems }) {
     <${Toasts} />`;
 }
 
+async function signOut() {
+  try {
+    await request('POST', '/auth/logout');
+  } finally {
+    session.set(null);
+  }
+}
+
+/** After a forced step: the account as it is now, with this tab's new token. */
+async function reloadAccount() {
+  const me = await api('GET', '/auth/me');
+  updateSession({
+    user: me.user,
+    permissions: me.permissions,
+    sidebarItems: me.sidebarItems,
+    mustChangePassword: me.mustChangePassword,
+    mfaEnrolmentRequired: me.mfaEnrolmentRequired,
+  });
+}
+
+/** A sign-in that may only change a temporary password or enrol a second factor: no socket
+ * (the server refuses its handshake), no navigation, just the one step and a way out. */
+function Restricted({ user, step }) {
+  return html`<header class="top">
+      <span class="brand">SEAM API</span>
+      <span class="spacer"></span>
+      <span class="who">${user.email}</span>
+      <${Preferences} />
+      <button type="button" onClick=${signOut}>${t('nav.sign_out')}</button>
+    </header>
+    <${Loader} />
+    <main id="main" class="restricted">
+      <p class="notice" role="status">${t(`account.${step}_required`)}</p>
+      ${step === 'password'
+        ? html`<${PasswordSection} onChanged=${reloadAccount} />`
+        : html`<${MfaSection} onEnabled=${reloadAccount} />`}
+    </main>
+    <${Toasts} />`;
+}
+
 function App() {
   const current = useStore(session);
   useStore(locale);
+  const signedIn = Boolean(current);
+  useEffect(() => (signedIn ? keepFresh() : undefined), [signedIn]);
   if (!current) return html`<${LoginPage} /><${Toasts} />`;
+  if (current.mustChangePassword) return html`<${Restricted} user=${current.user} step="password" />`;
+  if (current.mfaEnrolmentRequired) return html`<${Restricted} user=${current.user} step="mfa" />`;
   return html`<${Shell} user=${current.user} sidebarItems=${current.sidebarItems} />`;
 }
 

@@ -1,39 +1,65 @@
-// Sign in through /auth/login; the server's 401 and 429 messages are shown as they come.
+// Sign in through /auth/login; the server's 401 and 429 messages are shown as they come. An
+// account with a second factor answers an MFA token instead: the code step follows.
 import { request } from '../api.js';
 import { t } from '../i18n.js';
-import { html, useStore } from '../lib.js';
+import { html, useState, useStore } from '../lib.js';
 import { Preferences } from '../preferences.js';
-import { endedBecause, session } from '../session.js';
+import { endedBecause } from '../session.js';
+import { startSession } from '../tokens.js';
 import { Field, FormError, useForm } from '../ui.js';
 
 export function LoginPage() {
-  const form = useForm({ email: '', password: '' });
+  const [mfaToken, setMfaToken] = useState(null);
   const ended = useStore(endedBecause);
-  const signIn = async ({ email, password }) => {
-    endedBecause.set(null);
-    const { data } = await request('POST', '/auth/login', { email, password });
-    session.set({
-      token: data.token,
-      user: data.user,
-      permissions: data.permissions,
-      sidebarItems: data.sidebarItems,
-    });
-  };
   return html`<main class="login" id="main">
-    <form class="card" onSubmit=${form.submit(signIn)} aria-labelledby="login-title">
+    <div class="card">
       <div class="login-head">
         <h1 id="login-title">${t('login.title')}</h1>
         <${Preferences} />
       </div>
       ${ended && html`<p class="notice" role="status">${t('login.ended', { reason: ended })}</p>`}
-      <${Field} label=${t('field.email')} name="email" type="email" autocomplete="username"
-        required value=${form.values.email} onInput=${form.set('email')}
-        error=${form.fieldError('email')} />
-      <${Field} label=${t('field.password')} name="password" type="password"
-        autocomplete="current-password" required value=${form.values.password}
-        onInput=${form.set('password')} error=${form.fieldError('password')} />
-      <${FormError} failure=${form.failure} />
-      <button type="submit" class="primary" disabled=${form.busy}>${t('login.submit')}</button>
-    </form>
+      ${mfaToken
+        ? html`<${CodeStep} mfaToken=${mfaToken} onRestart=${() => setMfaToken(null)} />`
+        : html`<${PasswordStep} onMfa=${setMfaToken} />`}
+    </div>
   </main>`;
+}
+
+function PasswordStep({ onMfa }) {
+  const form = useForm({ email: '', password: '' });
+  const signIn = async ({ email, password }) => {
+    endedBecause.set(null);
+    const { data } = await request('POST', '/auth/login', { email, password });
+    if (data.mfaRequired) onMfa(data.mfaToken);
+    else startSession(data);
+  };
+  return html`<form onSubmit=${form.submit(signIn)} aria-labelledby="login-title">
+    <${Field} label=${t('field.email')} name="email" type="email" autocomplete="username"
+      required value=${form.values.email} onInput=${form.set('email')}
+      error=${form.fieldError('email')} />
+    <${Field} label=${t('field.password')} name="password" type="password"
+      autocomplete="current-password" required value=${form.values.password}
+      onInput=${form.set('password')} error=${form.fieldError('password')} />
+    <${FormError} failure=${form.failure} />
+    <button type="submit" class="primary" disabled=${form.busy}>${t('login.submit')}</button>
+  </form>`;
+}
+
+/** The second step: a code from the authenticator app, or a recovery code. */
+function CodeStep({ mfaToken, onRestart }) {
+  const form = useForm({ code: '' });
+  const verify = async ({ code }) => {
+    const { data } = await request('POST', '/auth/login/mfa', { mfaToken, code: code.trim() });
+    startSession(data);
+  };
+  return html`<form onSubmit=${form.submit(verify)} aria-labelledby="login-title">
+    <p>${t('login.mfa_text')}</p>
+    <${Field} label=${t('field.code')} name="code" autocomplete="one-time-code" required
+      value=${form.values.code} onInput=${form.set('code')} error=${form.fieldError('code')} />
+    <${FormError} failure=${form.failure} />
+    <div class="actions">
+      <button type="button" onClick=${onRestart}>${t('login.mfa_restart')}</button>
+      <button type="submit" class="primary" disabled=${form.busy}>${t('login.mfa_submit')}</button>
+    </div>
+  </form>`;
 }

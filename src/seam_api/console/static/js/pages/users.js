@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
+import { SessionTable } from './account.js';
 import {
   activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table,
   touches, useDialog, useForm, useLiveData, useStaleWatch,
@@ -16,6 +17,9 @@ const MAY = {
   state: 'PUT /api/v1/users/:id/state',
   reset: 'PUT /api/v1/users/:id/resetPassword',
   remove: 'DELETE /api/v1/users/:id',
+  sessions: 'GET /api/v1/users/:id/sessions',
+  endSessions: 'DELETE /api/v1/users/:id/sessions',
+  clearMfa: 'DELETE /api/v1/users/:id/mfa',
 };
 
 export function UsersPage() {
@@ -56,6 +60,10 @@ export function UsersPage() {
             ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
           ${can(MAY.reset) && html`<button type="button"
             onClick=${() => open({ kind: 'reset', user })}>${t('users.reset')}</button>`}
+          ${can(MAY.sessions) && html`<button type="button"
+            onClick=${() => open({ kind: 'sessions', user })}>${t('users.sessions')}</button>`}
+          ${can(MAY.clearMfa) && html`<button type="button"
+            onClick=${() => open({ kind: 'mfa', user })}>${t('users.clear_mfa')}</button>`}
           ${can(MAY.remove) && html`<button type="button" class="danger"
             onClick=${() => open({ kind: 'delete', user })}>${t('action.delete')}</button>`}
         </td>
@@ -80,6 +88,13 @@ export function UsersPage() {
       }} />`}
     ${dialog?.kind === 'password' && html`<${TemporaryPassword} user=${dialog.user}
       password=${dialog.password} onClose=${close} />`}
+    ${dialog?.kind === 'sessions' && html`<${UserSessions} user=${dialog.user} onClose=${close} />`}
+    ${dialog?.kind === 'mfa' && html`<${Confirm} text=${t('users.clear_mfa_confirm', { email: dialog.user.email })}
+      confirmLabel=${t('users.clear_mfa')} onClose=${close}
+      onConfirm=${async () => {
+        await api('DELETE', `/users/${dialog.user.idUser}/mfa`);
+        close();
+      }} />`}
     ${dialog?.kind === 'delete' && html`<${Confirm} text=${t('users.delete_confirm', { email: dialog.user.email })}
       confirmLabel=${t('action.delete')} onClose=${close}
       onConfirm=${async () => {
@@ -186,6 +201,28 @@ function TemporaryPassword({ user, password, onClose }) {
     <div class="actions">
       <button type="button" onClick=${copy}>${copied ? t('action.copied') : t('action.copy')}</button>
       <button type="button" class="primary" onClick=${onClose}>${t('action.done')}</button>
+    </div>
+  <//>`;
+}
+
+/** A user's sessions, and signing them out everywhere. */
+function UserSessions({ user, onClose }) {
+  const sessions = useLiveData(
+    () => api('GET', `/users/${user.idUser}/sessions`),
+    touches('session', 'auth'),
+  );
+  const endAll = () => attempt(async () => {
+    await api('DELETE', `/users/${user.idUser}/sessions`);
+    sessions.reload();
+  });
+  const rows = sessions.data ?? [];
+  return html`<${Dialog} title=${t('users.sessions_of', { email: user.email })} onClose=${onClose} wide>
+    <${ErrorLine} text=${sessions.error} />
+    <${SessionTable} sessions=${rows} caption=${t('users.sessions')} />
+    <div class="actions">
+      <button type="button" onClick=${onClose}>${t('action.close')}</button>
+      ${can(MAY.endSessions) && html`<button type="button" class="danger" disabled=${rows.length === 0}
+        onClick=${endAll}>${t('users.end_sessions')}</button>`}
     </div>
   <//>`;
 }

@@ -1,0 +1,1 @@
+"""Sign-in sessions and their rotating refresh tokens (contract 9.4)."""
