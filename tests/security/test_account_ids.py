@@ -8,7 +8,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Insert, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Insert,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core import migrate
@@ -69,6 +81,24 @@ async def test_an_id_refused_before_its_account_exists_is_honoured_once_it_does(
 # -- the upgrade that brings it to existing databases -----------------------------------------
 
 
+# roles and users as revision 0002 made them: columns the model gained later do not exist yet.
+AT_0002 = MetaData()
+ROLES_AT_0002 = Table(
+    "roles",
+    AT_0002,
+    Column("id_role", Integer, primary_key=True),
+    Column("role_name", String(50)),
+    Column("role_name_key", String(150)),
+)
+USERS_AT_0002 = Table(
+    "users",
+    AT_0002,
+    Column("id_user", Integer, primary_key=True),
+    *(Column(name, String(255)) for name in ("full_name", "email", "password_hash")),
+    *(Column(name, Integer) for name in ("role_id", "is_active", "token_version")),
+)
+
+
 @pytest.fixture
 async def db(databases: Databases, backend: str) -> AsyncIterator[Database]:
     """A database of `backend` at revision 0002, holding assignments that refer to each table
@@ -76,13 +106,13 @@ async def db(databases: Databases, backend: str) -> AsyncIterator[Database]:
     database = Database(await databases.create(backend))
     await upgrade(database, "0002")
     async with database.transaction() as conn:
-        role = await new_id(conn, insert(roles).values(role_name="r", role_name_key="r"))
+        role = await new_id(conn, insert(ROLES_AT_0002).values(role_name="r", role_name_key="r"))
         permission = await new_id(conn, insert(permissions).values(name_uri="G", name_uri_key="g"))
         item = await new_id(conn, insert(sidebar_items).values(name_item="Home"))
         await conn.execute(insert(role_permissions).values(role_id=role, permission_id=permission))
         await conn.execute(insert(role_sidebar_items).values(role_id=role, item_id=item))
         for number in (1, 2):
-            await conn.execute(insert(users).values(**_user(number, role)))
+            await conn.execute(insert(USERS_AT_0002).values(**_user(number, role)))
     yield database
     await database.dispose()
 
