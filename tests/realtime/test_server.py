@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pyotp
 import pytest
 import socketio
 from socketio.packet import EVENT
@@ -567,6 +568,20 @@ ROUTES = {
     "audit:fetchAll": "GET /audit",
     "audit:fetchOne": "GET /audit/:eventId",
     "audit:export": "GET /audit/export",
+    "account:fetchOne": "GET /auth/me",
+    "account:edit": "PUT /auth/me",
+    "account:changePassword": "PUT /auth/password",
+    "mfa:enrol": "POST /auth/mfa/totp",
+    "mfa:confirm": "POST /auth/mfa/totp/confirm",
+    "mfa:disable": "DELETE /auth/mfa/totp",
+    "auth:loginMfa": "POST /auth/login/mfa",
+    "auth:refresh": "POST /auth/refresh",
+    "user:resetMfa": "DELETE /users/:id/mfa",
+    "session:fetchAll": "GET /auth/sessions",
+    "session:revoke": "DELETE /auth/sessions/:idSession",
+    "session:revokeOthers": "DELETE /auth/sessions",
+    "session:fetchByUser": "GET /users/:id/sessions",
+    "session:revokeByUser": "DELETE /users/:id/sessions",
 }
 
 
@@ -576,10 +591,89 @@ class Call:
     path: str
     json: Any = None
     token: str | None = "admin"
+    # Whose tabs watch the call: the admin's, or the user the call is made by.
+    caller: Account | None = None
+    # The call ends the caller's own token, so its tabs close once they have heard it.
+    closes_caller: bool = False
+
+
+async def own_call(c: Clients, account: Account, method: str, path: str, json: Any = None) -> Any:
+    """A call a user makes for themselves while a test is prepared (no tab named)."""
+    response = await c.call(method, path, token=account.token, json=json)
+    assert response.is_success, response.text
+    return response.json()["data"]
+
+
+async def with_mfa(c: Clients, user_role: int) -> tuple[Account, list[str]]:
+    """A new user with a confirmed TOTP second factor, and their recovery codes."""
+    account = await c.user(user_role)
+    secret = (await own_call(c, account, "POST", "/auth/mfa/totp"))["secret"]
+    confirmed = await own_call(
+        c, account, "POST", "/auth/mfa/totp/confirm", {"code": pyotp.TOTP(secret).now()}
+    )
+    return account, confirmed["recoveryCodes"]
+
+
+async def account_call(c: Clients, operation: str, user_role: int) -> Call:
+    """One call of an own-account, second-factor or session operation (contract 9.1-9.4)."""
+    match operation:
+        case "account:fetchOne":
+            return Call("GET", "/auth/me")
+        case "account:edit":
+            return Call("PUT", "/auth/me", {"full_name": "Admin Person"})
+        case "session:fetchAll":
+            return Call("GET", "/auth/sessions")
+        case "mfa:confirm":
+            user = await c.user(user_role)
+            secret = (await own_call(c, user, "POST", "/auth/mfa/totp"))["secret"]
+            code = {"code": pyotp.TOTP(secret).now()}
+            return Call("POST", "/auth/mfa/totp/confirm", code, user.token, user)
+        case "mfa:disable" | "user:resetMfa" | "auth:loginMfa":
+            user, recovery = await with_mfa(c, user_role)
+            if operation == "mfa:disable":
+                return Call(
+                    "DELETE", "/auth/mfa/totp", {"password": user.password}, user.token, user
+                )
+            if operation == "user:resetMfa":
+                return Call("DELETE", f"/users/{user.user_id}/mfa")
+            body = {"email": user.email, "password": user.password}
+            mfa_token = (await c.http.post("/api/v1/auth/login", json=body)).json()["data"]
+            second = {"mfaToken": mfa_token["mfaToken"], "code": recovery[0]}
+            return Call("POST", "/auth/login/mfa", second, None)
+        case "auth:refresh":
+            user = await c.user(user_role, sign_in=False)
+            body = {"email": user.email, "password": user.password}
+            signed = (await c.http.post("/api/v1/auth/login", json=body)).json()["data"]
+            return Call("POST", "/auth/refresh", {"refreshToken": signed["refreshToken"]}, None)
+    user = await c.user(user_role)
+    match operation:
+        case "account:changePassword":
+            body = {"currentPassword": user.password, "newPassword": "another-password-1"}
+            return Call("PUT", "/auth/password", body, user.token, user, closes_caller=True)
+        case "mfa:enrol":
+            return Call("POST", "/auth/mfa/totp", None, user.token, user)
+        case "session:revoke" | "session:revokeOthers":
+            await sign_in_as(c.http, user.email, user.password)  # a second session
+            sessions = await own_call(c, user, "GET", "/auth/sessions")
+            other = next(s["idSession"] for s in sessions if not s["current"])
+            if operation == "session:revoke":
+                return Call("DELETE", f"/auth/sessions/{other}", None, user.token, user)
+            return Call("DELETE", "/auth/sessions", None, user.token, user)
+        case "session:fetchByUser":
+            return Call("GET", f"/users/{user.user_id}/sessions")
+        case "session:revokeByUser":
+            return Call("DELETE", f"/users/{user.user_id}/sessions")
+    raise AssertionError(f"no call for {operation}")
 
 
 async def route_call(c: Clients, operation: str, user_role: int) -> Call:
     """One call of `operation` that succeeds, after creating what it acts on."""
+    if operation.startswith(("account:", "mfa:", "session:")) or operation in (
+        "auth:loginMfa",
+        "auth:refresh",
+        "user:resetMfa",
+    ):
+        return await account_call(c, operation, user_role)
     new_permission = {"nameUri": f"GET /api/v1/x{unique()}", "description": "for a test"}
     match operation:
         case "auth:register":
@@ -671,8 +765,10 @@ async def test_every_route_emits_its_lifecycle_to_the_requesting_tab_only(
     clients: Clients, admin: Account, member: Account, user_role: int, operation: str
 ) -> None:
     call = await route_call(clients, operation, user_role)
-    tab = await clients.open("admin", admin.token)
-    sibling = await clients.open("admin-sibling", admin.token)
+    caller = call.caller or admin
+    tab = await clients.open("caller", caller.token)
+    tab_id = tab.id  # kept: a call that ends the caller's token closes the tab
+    sibling = await clients.open("caller-sibling", caller.token)
     other = await clients.open("member", member.token)
 
     response = await clients.call(call.method, call.path, token=call.token, tab=tab, json=call.json)
@@ -682,13 +778,14 @@ async def test_every_route_emits_its_lifecycle_to_the_requesting_tab_only(
         assert LIFECYCLE.fullmatch(statuses(events)) and events[-1]["status"] == "success"
         if operation != "audit:export":  # a file, not an envelope
             assert events[-1]["message"] == response.json()["message"]
-    await clients.settle(tab, sibling, other)
+    # The marker that settles a tab cannot reach one closed by the call: it was sent before.
+    await clients.settle(*((other,) if call.closes_caller else (tab, sibling, other)))
 
     if call.token is None:
         assert tab.progress == []  # anonymous: no socket is provably the caller's
     assert sibling.progress == other.progress == []
     expected = 1 if is_mutation(operation) else 0
-    assert [len(t.changed_by(tab.id, operation)) for t in (tab, sibling, other)] == [expected] * 3
+    assert [len(t.changed_by(tab_id, operation)) for t in (tab, sibling, other)] == [expected] * 3
 
 
 # -- errors (5.1: "a failing request emits error") --------------------------------------------

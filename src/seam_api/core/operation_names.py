@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
+# `:fetchByUser` (a user's sessions, contract 9.4) is a fetch like the contract's others.
+READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri", ":fetchByUser")
 # `audit:export` reads, although the contract's list of reads predates it. Sign-ins by a second
 # factor or a refresh token are logins too: audit entries only (contract 6).
 READ_OPERATIONS = frozenset(
