@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from seam_api.apikeys.router import router as apikeys_router
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
@@ -41,6 +42,7 @@ ROUTERS = (
     permissions_router,
     sidebar_router,
     audit_router,
+    apikeys_router,
 )
 ROUTES = tuple(route for router in ROUTERS for route in router.routes)
 

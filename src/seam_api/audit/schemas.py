@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Entity = Literal["user", "role", "permission", "sidebar", "session"]
+Entity = Literal["user", "role", "permission", "sidebar", "session", "apikey"]
 
 
 class AuditEntry(BaseModel):
@@ -20,6 +20,8 @@ class AuditEntry(BaseModel):
     message: str
     actor_id: int | None = Field(serialization_alias="actorId")
     actor_email: str | None = Field(serialization_alias="actorEmail")
+    # The API key the actor used (its idKey), or null for a signed-in session.
+    actor_key_id: int | None = Field(serialization_alias="actorKeyId")
     ip: str | None
     user_agent: str | None = Field(serialization_alias="userAgent")
     entity: str

@@ -1,0 +1,1 @@
+"""Credentials beyond passwords and session tokens: API keys for programs."""
