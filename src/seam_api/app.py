@@ -29,6 +29,8 @@ from seam_api.core.probes import Probes
 from seam_api.core.probes import router as probes_router
 from seam_api.core.web import RequestContextMiddleware, install_error_handlers
 from seam_api.messages import set_default_locale
+from seam_api.passwords.router import invitations as invitations_router
+from seam_api.passwords.router import router as passwords_router
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
 from seam_api.settings import Settings
@@ -43,6 +45,8 @@ ROUTERS = (
     sidebar_router,
     audit_router,
     apikeys_router,
+    passwords_router,
+    invitations_router,
 )
 ROUTES = tuple(route for router in ROUTERS for route in router.routes)
 

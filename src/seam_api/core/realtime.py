@@ -58,8 +58,9 @@ from seam_api.messages import pick_locale, t
 log = logging.getLogger(__name__)
 
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri")
-# `audit:export` reads, although the contract's list of reads predates it.
-READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export"})
+# `audit:export` reads, although the contract's list of reads predates it; asking for a reset
+# link changes nothing a client can read (its link is an audit entry only).
+READ_OPERATIONS = frozenset({"auth:login", "auth:logout", "audit:export", "auth:forgotPassword"})
 
 # Progress beyond this many queued events is dropped (it is live feedback only); broadcasts wait
 # in the log instead, and closes are never dropped.
