@@ -267,6 +267,8 @@ async def test_smtp_down_answers_at_once_then_logs_and_counts_each_failed_attemp
 ) -> None:
     secret = "smtp-secret-password"
     application = await mail_app(make_app, f"smtp://mailer:{secret}@127.0.0.1:{free_port()}")
+    assert application.seam.mail is not None
+    application.seam.mail.retry_delays = (1.0, 1.0)
     before = failures_counted("invite")
     transport = httpx.ASGITransport(app=application.asgi)
     caplog.set_level(logging.WARNING, logger="seam_api.mail")
@@ -274,10 +276,9 @@ async def test_smtp_down_answers_at_once_then_logs_and_counts_each_failed_attemp
         token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
         started = time.perf_counter()
         answer = await http.post(f"{API}/users/1/invite", headers=bearer(token))
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 1.0  # shorter than the first retry's pause
     data(answer, 202)
 
-    assert application.seam.mail is not None
     await application.seam.mail.drain(10)
     assert failures_counted("invite") - before == 3
     failed = [r for r in caplog.records if "sending a invite email failed" in r.getMessage()]
@@ -289,8 +290,8 @@ async def test_smtp_down_answers_at_once_then_logs_and_counts_each_failed_attemp
 async def test_a_slow_smtp_server_times_out_without_slowing_the_request(
     make_app: AppFactory, smtp: SmtpSink
 ) -> None:
-    smtp.inbox.delay = 2.0
-    application = await mail_app(make_app, smtp.url, smtp_timeout=0.3)
+    smtp.inbox.delay = 3.0
+    application = await mail_app(make_app, smtp.url, smtp_timeout=1.0)
     assert application.seam.mail is not None
     application.seam.mail.retry_delays = ()
     before = failures_counted("invite")
@@ -299,8 +300,9 @@ async def test_a_slow_smtp_server_times_out_without_slowing_the_request(
         token = await login(http, ADMIN_EMAIL, ADMIN_PASSWORD)
         started = time.perf_counter()
         answer = await http.post(f"{API}/users/1/invite", headers=bearer(token))
-        assert time.perf_counter() - started < 0.3
+        assert time.perf_counter() - started < 1.0  # shorter than the SMTP timeout alone
     data(answer, 202)
 
     await application.seam.mail.drain(5)
     assert failures_counted("invite") - before == 1
+    assert smtp.inbox.received == []
