@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -75,3 +76,21 @@ async def test_a_malformed_or_unknown_key_is_refused_at_the_handshake_like_a_bad
     assert await refusal(server.url, key["key"]) is None
     for presented in (key["key"][:-1], "seam_" + "A" * 43, "seam_"):
         assert await refusal(server.url, presented) == REFUSED
+
+
+async def test_a_keys_socket_closes_when_the_key_expires(
+    server: Server, http: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    user = await register(http, admin)
+    headers = bearer(await login(http, user["email"], PASSWORD))
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    body = {"name": unique("key"), "permissions": [], "expiresAt": expires.isoformat()}
+    key = data(await http.post(f"{API}/auth/keys", headers=headers, json=body), 201)
+    tab = await Tab().open(server.url, key["key"], "websocket")
+    try:
+        await asyncio.wait_for(tab.closed.wait(), timeout=4.0)
+    finally:
+        await tab.close()
+
+    assert datetime.now(UTC) >= expires
+    assert await refusal(server.url, key["key"]) == REFUSED

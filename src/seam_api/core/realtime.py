@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -51,7 +52,7 @@ from seam_api.core.metrics import (
     EVENTS_DELIVERED,
     EVENTS_EMITTED,
 )
-from seam_api.core.sessions import Caller, SessionGuard
+from seam_api.core.sessions import NO_EXPIRY, Caller, SessionGuard
 from seam_api.core.sio_server import SeamSocketServer
 from seam_api.messages import pick_locale, t
 
@@ -309,6 +310,13 @@ class Realtime:
             await self._forget(sid)
             raise
         self.server.pids[sid] = pid if recovered and pid else self._new_pid(caller.user_id)
+        if caller.key_id is not None and caller.token_expires_at < NO_EXPIRY:
+            # An API key's sockets close when it expires (contract 9.5), on this instance.
+            delay = max(0.0, caller.token_expires_at - time.time())
+            # Outside the handshake's context: the close is queued, not held for an operation.
+            asyncio.get_running_loop().call_later(
+                delay, self.disconnect_token, caller.token_id, context=contextvars.Context()
+            )
 
     async def _authenticate(self, token: str) -> Caller | None:
         try:

@@ -154,7 +154,7 @@ def _caller(claims: TokenClaims, account: AccountState) -> Caller:
 
 
 def _key_caller(record: KeyRecord, account: AccountState) -> Caller:
-    expires_at = NO_EXPIRY if record.expires_at is None else record.expires_at // 1000
+    expires_at = NO_EXPIRY if record.expires_at is None else -(-record.expires_at // 1000)
     return Caller(
         user_id=account.user_id,
         role_id=account.role_id,

@@ -56,9 +56,10 @@ def _locale() -> str:
 
 async def end_all_sessions(conn: AsyncConnection, *, user_id: int, password_hash: str) -> bool:
     """Set the account's password and end every session and token it has, in the caller's
-    transaction; False if the account is gone. Today a token-version bump ends them all; a
-    sessions table would be ended here too. The caller tells every instance after the commit
-    (`seam.account_changed(user_id, revoked=True)`)."""
+    transaction; False if the account is gone. Today a token-version bump ends them all; the
+    sessions of 9.4 end here too, and a forced change (9.2) is cleared here, once they exist.
+    API keys stay: they are revoked one by one. The caller tells every instance after the
+    commit (`seam.account_changed(user_id, revoked=True)`)."""
     return await users_repository.update_fields(
         conn, user_id=user_id, values={"password_hash": password_hash}, revoke_sessions=True
     )
