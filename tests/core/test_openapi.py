@@ -45,13 +45,21 @@ OPERATION_IDS = {
     ("post", "/api/v1/auth/keys"): "createApiKey",
     ("get", "/api/v1/auth/keys"): "listApiKeys",
     ("delete", "/api/v1/auth/keys/{idKey}"): "revokeApiKey",
+    ("get", "/api/v1/auth/password/options"): "getPasswordOptions",
     ("post", "/api/v1/auth/password/forgot"): "forgotPassword",
     ("post", "/api/v1/auth/password/reset"): "resetPassword",
     ("post", "/api/v1/users/{id}/invite"): "inviteUser",
     ("get", "/healthz"): "checkHealth",
     ("get", "/readyz"): "checkReadiness",
 }
-ANONYMOUS = {"login", "forgotPassword", "resetPassword", "checkHealth", "checkReadiness"}
+ANONYMOUS = {
+    "login",
+    "getPasswordOptions",
+    "forgotPassword",
+    "resetPassword",
+    "checkHealth",
+    "checkReadiness",
+}
 
 
 @pytest.fixture(scope="module")

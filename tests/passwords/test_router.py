@@ -77,8 +77,18 @@ async def test_without_smtp_the_three_mail_routes_answer_503(make_app: AppFactor
             await reset(http, "x" * 43),
             await http.post(f"{API}/users/1/invite", headers=admin),
         ]
+        options = data(await http.get(f"{API}/auth/password/options"))
     for answer in answers:
         assert failure(answer, 503)["message"] == "Email is not configured"
+    assert options == {"resetByEmail": False}
+
+
+async def test_the_sign_in_page_may_offer_a_reset_when_mail_is_configured(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get(f"{API}/auth/password/options")
+
+    assert data(answer) == {"resetByEmail": True}
 
 
 async def test_a_reset_link_sets_the_password_once_and_ends_every_session(

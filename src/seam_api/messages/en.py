@@ -61,6 +61,8 @@ MESSAGES: dict[str, str] = {
     "apikey:revoke.start": "Revoking API key...",
     "apikey:revoke.revoking": "Removing the key and closing its connections...",
     "apikey:revoke.success": "API key revoked successfully",
+    "passwordOptions:fetchOne.start": "Loading sign-in options...",
+    "passwordOptions:fetchOne.success": "Sign-in options loaded",
     "auth:forgotPassword.start": "Requesting a password reset...",
     "auth:forgotPassword.success": "If the account exists, an email with a link is on its way",
     "auth:forgotPassword.audit": "Password reset link requested",

@@ -59,6 +59,8 @@ MESSAGES: dict[str, str] = {
     "apikey:revoke.start": "Revocando clave de API...",
     "apikey:revoke.revoking": "Eliminando la clave y cerrando sus conexiones...",
     "apikey:revoke.success": "Clave de API revocada correctamente",
+    "passwordOptions:fetchOne.start": "Cargando las opciones de inicio de sesión...",
+    "passwordOptions:fetchOne.success": "Opciones de inicio de sesión cargadas",
     "auth:forgotPassword.start": "Solicitando el restablecimiento de la contraseña...",
     "auth:forgotPassword.success": "Si la cuenta existe, se le envía un correo con un enlace",
     "auth:forgotPassword.audit": "Enlace de restablecimiento solicitado",

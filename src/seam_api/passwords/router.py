@@ -11,7 +11,7 @@ from seam_api.core.context import current
 from seam_api.core.params import API_PREFIX, PathId
 from seam_api.core.web import Envelope, ok
 from seam_api.passwords import service
-from seam_api.passwords.schemas import ForgotForm, ResetForm
+from seam_api.passwords.schemas import ForgotForm, PasswordOptions, ResetForm
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth/password", tags=["auth"])
 invitations = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
@@ -20,6 +20,16 @@ invitations = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 def _address() -> str | None:
     context = current()
     return context.client_address if context else None
+
+
+@router.get(
+    "/options",
+    response_model=Envelope[PasswordOptions],
+    summary="Whether a forgotten password can be reset by email (for the sign-in page)",
+    operation_id="getPasswordOptions",
+)
+async def password_options(request: Request) -> Response:
+    return ok(await service.options(request.app.state.seam))
 
 
 @router.post(

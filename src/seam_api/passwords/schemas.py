@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from seam_api.core.types import Email, NoNul, Password
 
@@ -23,3 +23,11 @@ class ResetForm(BaseModel):
 
     token: LinkToken
     password: Password
+
+
+class PasswordOptions(BaseModel):
+    """`GET /auth/password/options`: what the sign-in page may offer (public)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    reset_by_email: bool = Field(serialization_alias="resetByEmail")

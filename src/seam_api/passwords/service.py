@@ -29,7 +29,7 @@ from seam_api.mail import messages
 from seam_api.mail.sender import Mailer
 from seam_api.messages import default_locale, t
 from seam_api.passwords import repository
-from seam_api.passwords.schemas import ForgotForm, ResetForm
+from seam_api.passwords.schemas import ForgotForm, PasswordOptions, ResetForm
 from seam_api.security.keys import SecretHasher
 from seam_api.users import repository as users_repository
 
@@ -99,6 +99,12 @@ def _message(
 
 async def _deliver(mailer: Mailer, message: EmailMessage, kind: str) -> None:
     await mailer.deliver(message, kind=kind)
+
+
+@operation("passwordOptions:fetchOne")
+async def options(seam: Seam) -> PasswordOptions:
+    """Whether the sign-in page may offer "Forgot password?" (mail is configured)."""
+    return PasswordOptions(reset_by_email=seam.mail is not None)
 
 
 @operation("auth:forgotPassword", summary=lambda _: None)
