@@ -7,6 +7,7 @@ import { connect, connection, disconnect, onChange } from './live.js';
 import { AuditPage } from './pages/audit.js';
 import { LoginPage } from './pages/login.js';
 import { PermissionsPage } from './pages/permissions.js';
+import { RESET_PATH, ResetPage } from './pages/reset.js';
 import { RolesPage } from './pages/roles.js';
 import { SidebarPage } from './pages/sidebar.js';
 import { UsersPage } from './pages/users.js';
@@ -137,7 +138,10 @@ function Shell({ user, sidebarItems }) {
 
 function App() {
   const current = useStore(session);
+  const path = useStore(route);
   useStore(locale);
+  // An emailed link's page works signed in or not: it is about the link's account.
+  if (path === RESET_PATH) return html`<${ResetPage} /><${Toasts} />`;
   if (!current) return html`<${LoginPage} /><${Toasts} />`;
   return html`<${Shell} user=${current.user} sidebarItems=${current.sidebarItems} />`;
 }

@@ -5,6 +5,7 @@ import { html, useStore } from '../lib.js';
 import { Preferences } from '../preferences.js';
 import { endedBecause, session } from '../session.js';
 import { Field, FormError, useForm } from '../ui.js';
+import { ForgotPassword } from './reset.js';
 
 export function LoginPage() {
   const form = useForm({ email: '', password: '' });
@@ -35,5 +36,6 @@ export function LoginPage() {
       <${FormError} failure=${form.failure} />
       <button type="submit" class="primary" disabled=${form.busy}>${t('login.submit')}</button>
     </form>
+    <${ForgotPassword} />
   </main>`;
 }
