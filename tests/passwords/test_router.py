@@ -51,6 +51,16 @@ def token_in(received: Received) -> str:
     return match.group(1)
 
 
+async def user_with_reset_link(
+    http: httpx.AsyncClient, admin: dict[str, str], smtp: SmtpSink
+) -> tuple[dict[str, Any], str]:
+    """A new user who asked for a reset, and the token of the link they were mailed."""
+    user = await register(http, admin)
+    data(await forgot(http, user["email"]), 202)
+    (received,) = await smtp.inbox.wait_for(1)
+    return user, token_in(received)
+
+
 async def forgot(http: httpx.AsyncClient, email: str, **headers: str) -> httpx.Response:
     return await http.post(f"{API}/auth/password/forgot", json={"email": email}, headers=headers)
 
@@ -161,35 +171,28 @@ async def test_forgot_answers_alike_for_unknown_and_known_emails_and_sends_nothi
 async def test_an_expired_reset_link_is_400(
     app: Application, client: httpx.AsyncClient, admin: dict[str, str], smtp: SmtpSink
 ) -> None:
-    user = await register(client, admin)
-    data(await forgot(client, user["email"]), 202)
-    (received,) = await smtp.inbox.wait_for(1)
+    user, token = await user_with_reset_link(client, admin, smtp)
     async with app.seam.db.transaction() as conn:
         await conn.execute(update(mail_tokens).values(expires_at=int(time.time() * 1000) - 1))
 
-    failure(await reset(client, token_in(received)), 400)
+    failure(await reset(client, token), 400)
     assert await sign_in(client, user["email"], PASSWORD) == 200
 
 
 async def test_a_reset_link_of_a_deleted_account_is_400(
     client: httpx.AsyncClient, admin: dict[str, str], smtp: SmtpSink
 ) -> None:
-    user = await register(client, admin)
-    data(await forgot(client, user["email"]), 202)
-    (received,) = await smtp.inbox.wait_for(1)
+    user, token = await user_with_reset_link(client, admin, smtp)
 
     data(await client.delete(f"{API}/users/{user['idUser']}", headers=admin))
 
-    failure(await reset(client, token_in(received)), 400)
+    failure(await reset(client, token), 400)
 
 
 async def test_a_wrong_or_truncated_token_is_400_and_changes_nothing(
     client: httpx.AsyncClient, admin: dict[str, str], smtp: SmtpSink
 ) -> None:
-    user = await register(client, admin)
-    data(await forgot(client, user["email"]), 202)
-    (received,) = await smtp.inbox.wait_for(1)
-    token = token_in(received)
+    user, token = await user_with_reset_link(client, admin, smtp)
 
     for wrong in (token[:-1], token + "A", "not-a-token"):
         failure(await reset(client, wrong), 400)

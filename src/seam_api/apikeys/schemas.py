@@ -24,9 +24,7 @@ class KeyForm(BaseModel):
     expires_at: datetime | None = Field(None, alias="expiresAt")
 
 
-class KeyOut(BaseModel):
-    """A key as its owner lists it: never the key itself."""
-
+class _KeyFields(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
     id_key: int = Field(serialization_alias="idKey")
@@ -34,17 +32,15 @@ class KeyOut(BaseModel):
     permissions: list[str]
     expires_at: str | None = Field(serialization_alias="expiresAt")
     created_at: str = Field(serialization_alias="createdAt")
+
+
+class KeyOut(_KeyFields):
+    """A key as its owner lists it: never the key itself."""
+
     last_used_at: str | None = Field(serialization_alias="lastUsedAt")
 
 
-class CreatedKey(BaseModel):
+class CreatedKey(_KeyFields):
     """The answer of `POST /auth/keys`, the one time the key is shown."""
 
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    id_key: int = Field(serialization_alias="idKey")
-    name: str
-    permissions: list[str]
-    expires_at: str | None = Field(serialization_alias="expiresAt")
-    created_at: str = Field(serialization_alias="createdAt")
     key: str
