@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from seam_api.apikeys import service as apikeys_service
 from seam_api.app import Application
 from seam_api.models import api_keys
 from tests.conftest import bearer
@@ -233,3 +235,16 @@ async def test_the_audit_names_the_owner_by_their_current_email(
     params = {"entity": "role", "entityId": str(role["idRole"])}
     (entry,) = data(await client.get(f"{API}/audit", headers=admin_headers, params=params))
     assert (entry["actorId"], entry["actorEmail"]) == (owner.id, new_email)
+
+
+async def test_an_account_holds_a_bounded_number_of_keys(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apikeys_service, "MAX_KEYS_PER_USER", 2)
+    first = await new_key(client, admin_headers)
+    await new_key(client, admin_headers)
+
+    body = {"name": "third", "permissions": []}
+    failure(await client.post(f"{API}/auth/keys", headers=admin_headers, json=body), 409)
+    data(await client.delete(f"{API}/auth/keys/{first['idKey']}", headers=admin_headers))
+    await new_key(client, admin_headers)

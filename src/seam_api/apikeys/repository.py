@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
-from sqlalchemy import RowMapping, bindparam, delete, insert, or_, select, update
+from sqlalchemy import RowMapping, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.models import api_keys, users
@@ -37,6 +37,11 @@ async def create(
 async def list_for_user(conn: AsyncConnection, *, user_id: int) -> Sequence[RowMapping]:
     query = select(api_keys).where(api_keys.c.user_id == user_id).order_by(api_keys.c.id_key)
     return (await conn.execute(query)).mappings().all()
+
+
+async def count_for_user(conn: AsyncConnection, *, user_id: int) -> int:
+    query = select(func.count()).select_from(api_keys).where(api_keys.c.user_id == user_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def get_for_user(conn: AsyncConnection, *, key_id: int, user_id: int) -> RowMapping | None:

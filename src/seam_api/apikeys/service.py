@@ -17,7 +17,7 @@ from seam_api.apikeys import repository
 from seam_api.apikeys.schemas import CreatedKey, KeyForm, KeyOut
 from seam_api.audit.schemas import epoch_ms, iso
 from seam_api.container import Seam
-from seam_api.core.errors import FieldError, Forbidden, Invalid, NotFound
+from seam_api.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from seam_api.core.eventlog import changes_between, now_ms
 from seam_api.core.operations import operation, record, step
 from seam_api.core.sessions import Caller
@@ -26,6 +26,9 @@ from seam_api.permissions import service as permissions_service
 from seam_api.security.keys import new_key
 
 _AUDITED = ("name", "permissions", "expiresAt")
+# Keys one account may hold: enough for any set of programs, and a bound on what a stolen
+# session could fill the table with.
+MAX_KEYS_PER_USER = 100
 
 
 def _id_only(result: Any) -> dict[str, int]:
@@ -76,6 +79,8 @@ async def create(seam: Seam, *, caller: Caller, form: KeyForm) -> CreatedKey:
     created_at = now_ms()
     async with seam.db.transaction() as conn:
         step(seam, "saving")
+        if await repository.count_for_user(conn, user_id=caller.user_id) >= MAX_KEYS_PER_USER:
+            raise Conflict("errors.key_limit", limit=MAX_KEYS_PER_USER)
         key_id = await repository.create(
             conn,
             user_id=caller.user_id,

@@ -47,6 +47,7 @@ MESSAGES: dict[str, str] = {
     "errors.key_not_allowed": "API keys cannot be used here; sign in with your password",
     "errors.key_permission": "You cannot grant a key a permission you do not hold: {permission}",
     "errors.key_expiry_past": "expiresAt must be in the future",
+    "errors.key_limit": "You hold {limit} API keys already; revoke one first",
     "errors.key_not_found": "API key not found",
     "errors.mail_unconfigured": "Email is not configured",
     "errors.mail_token_invalid": "The link is invalid, already used or expired; ask for a new one",

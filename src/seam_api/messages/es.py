@@ -45,6 +45,7 @@ MESSAGES: dict[str, str] = {
     "errors.key_not_allowed": "Las claves de API no sirven aquí; inicie sesión con su contraseña",
     "errors.key_permission": "No puede dar a una clave un permiso que no tiene: {permission}",
     "errors.key_expiry_past": "expiresAt debe estar en el futuro",
+    "errors.key_limit": "Ya tiene {limit} claves de API; revoque una antes",
     "errors.key_not_found": "Clave de API no encontrada",
     "errors.mail_unconfigured": "El correo no está configurado",
     "errors.mail_token_invalid": "El enlace no es válido, ya se usó o caducó; pida otro",
