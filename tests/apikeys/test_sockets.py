@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server, bearer, login
 from tests.helpers import API, PASSWORD, data, register, unique
+from tests.scaleout.conftest import Listener
 from tests.security import Tab
 from tests.security.test_tokens import REFUSED, refusal
 
@@ -94,3 +95,27 @@ async def test_a_keys_socket_closes_when_the_key_expires(
 
     assert datetime.now(UTC) >= expires
     assert await refusal(server.url, key["key"]) == REFUSED
+
+
+@pytest.mark.parametrize(("granted", "sees_data"), [([], False), (["GET /api/v1/users"], True)])
+async def test_a_keys_socket_gets_users_data_only_if_the_key_may_read_users(
+    server: Server, http: httpx.AsyncClient, admin: dict[str, str], granted: list, sees_data: bool
+) -> None:
+    body = {"name": unique("key"), "permissions": granted}
+    key = data(await http.post(f"{API}/auth/keys", headers=admin, json=body), 201)["key"]
+    user = await register(http, admin)
+    listener = Listener()
+    await listener.connect(server.url, key)
+    try:
+        renamed = {"full_name": unique("Renamed")}
+        data(await http.put(f"{API}/users/{user['idUser']}", headers=admin, json=renamed))
+
+        event = await listener.wait_for(
+            lambda name, payload: name == "data:changed" and payload["operation"] == "user:edit"
+        )
+    finally:
+        await listener.close()
+
+    assert (event["data"] is not None) == sees_data
+    if sees_data:
+        assert event["data"]["full_name"] == renamed["full_name"]
