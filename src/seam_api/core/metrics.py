@@ -70,8 +70,8 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-# Mail (password reset, invitations): every attempt, and the attempts the SMTP server refused or
-# that could not reach it (retried in the background; see mail/sender.py).
+# Mail (password reset, invitations): emails the SMTP server took, and attempts it refused or
+# that could not reach it (each one retried in the background; see mail/sender.py).
 MAIL_SENT = Counter("seam_mail_sent_total", "Emails handed to the SMTP server, by kind", ["kind"])
 MAIL_FAILURES = Counter(
     "seam_mail_failures_total", "Failed attempts to hand an email to the SMTP server", ["kind"]
