@@ -160,7 +160,7 @@ async def test_forgot_answers_alike_for_unknown_and_known_emails_and_sends_nothi
     for email in ("nobody-here@example.com", disabled["email"], user["email"]):
         started = time.perf_counter()
         answer = await forgot(client, email)
-        answers.append((answer.status_code, answer.json(), time.perf_counter() - started < 0.5))
+        answers.append((answer.status_code, answer.json(), time.perf_counter() - started < 1.0))
     assert answers[0] == answers[1] == answers[2] == (202, answers[0][1], True)
 
     assert app.seam.mail is not None
