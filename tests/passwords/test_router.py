@@ -294,9 +294,9 @@ async def test_smtp_down_answers_at_once_then_logs_and_counts_each_failed_attemp
 
     await application.seam.mail.drain(10)
     assert failures_counted("invite") - before == 3
-    failed = [r for r in caplog.records if "sending a invite email failed" in r.getMessage()]
+    failed = [r for r in caplog.records if "sending the invite email failed" in r.getMessage()]
     assert len(failed) == 3
-    assert "gave up sending a invite email" in caplog.text
+    assert "gave up sending the invite email" in caplog.text
     assert secret not in caplog.text and "token=" not in caplog.text
 
 

@@ -102,7 +102,7 @@ class Mailer:
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
                 MAIL_FAILURES.labels(kind).inc()
                 log.warning(
-                    "sending a %s email failed (attempt %d of %d): %s",
+                    "sending the %s email failed (attempt %d of %d): %s",
                     kind,
                     attempt,
                     attempts,
@@ -113,7 +113,7 @@ class Mailer:
             else:
                 MAIL_SENT.labels(kind).inc()
                 return True
-        log.error("gave up sending a %s email after %d attempts", kind, attempts)
+        log.error("gave up sending the %s email after %d attempts", kind, attempts)
         return False
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
