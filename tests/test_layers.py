@@ -22,6 +22,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "auth",
         "accounts",
         "sessions",
+        "apikeys",
+        "passwords",
         "users",
         "roles",
         "permissions",
@@ -34,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("web",),
     ("realtime",),
     ("security",),
-    ("ops",),
+    ("ops", "mail"),
     ("runtime",),
     ("core", "migrations", "messages"),  # messages read the request's language from core
     ("settings", "models"),

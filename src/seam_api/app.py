@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 
 from seam_api.accounts.router import router as account_router
 from seam_api.accounts.router import users_router as account_users_router
+from seam_api.apikeys.router import router as apikeys_router
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
@@ -26,6 +27,8 @@ from seam_api.container import Seam
 from seam_api.messages import set_default_locale
 from seam_api.ops import metrics
 from seam_api.ops.probes import Probes
+from seam_api.passwords.router import invitations as invitations_router
+from seam_api.passwords.router import router as passwords_router
 from seam_api.permissions.router import router as permissions_router
 from seam_api.roles.router import router as roles_router
 from seam_api.runtime import engineio_writer, gate
@@ -53,6 +56,9 @@ ROUTERS = (
     permissions_router,
     sidebar_router,
     audit_router,
+    apikeys_router,
+    passwords_router,
+    invitations_router,
 )
 ROUTES = tuple(route for router in ROUTERS for route in router.routes)
 

@@ -12,10 +12,14 @@ import contextlib
 import logging
 from typing import Any
 
+import orjson
+
 from seam_api.accounts import repository as accounts_repository
+from seam_api.apikeys import repository as apikeys_repository
 from seam_api.auth import repository as auth_repository
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
+from seam_api.mail.sender import Mailer, SmtpServer
 from seam_api.permissions import repository as permissions_repository
 from seam_api.realtime.bus import Bus
 from seam_api.realtime.eventlog import EventLog, now_ms
@@ -23,9 +27,10 @@ from seam_api.realtime.server import Realtime
 from seam_api.roles import repository as roles_repository
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
+from seam_api.security.keys import KeyGuard, KeyRecord
 from seam_api.security.limits import LoginLimiter
 from seam_api.security.secrets_box import CodeHasher, SecretsBox
-from seam_api.security.sessions import AccountState, SessionGuard
+from seam_api.security.sessions import KEY_TOKEN_PREFIX, AccountState, SessionGuard
 from seam_api.settings import Settings
 from seam_api.users import repository as users_repository
 
@@ -44,7 +49,20 @@ class Seam:
         self.signer = TokenSigner(
             settings.signing_secret, settings.jwt_algorithm, settings.jwt_expires_in
         )
-        self.sessions = SessionGuard(self.signer, self._load_account, self._load_revoked)
+        self.keys = KeyGuard(settings.signing_secret, self._load_key, self._save_key_uses)
+        self.sessions = SessionGuard(
+            self.signer, self._load_account, self._load_revoked, keys=self.keys
+        )
+        # None without SEAM_SMTP_URL: the mail routes then answer 503.
+        self.mail = (
+            Mailer(
+                SmtpServer.from_url(settings.smtp_url),
+                sender=settings.mail_from,
+                timeout=settings.smtp_timeout,
+            )
+            if settings.smtp_url
+            else None
+        )
         self.secrets_box = SecretsBox(settings.signing_secret)
         self.code_hasher = CodeHasher(settings.signing_secret)
         self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
@@ -80,6 +98,7 @@ class Seam:
         await self.sessions.warm()
         await self.bus.start()
         await self.realtime.start()
+        self.keys.start()
         if self.settings.audit_retention and self._pruner is None:
             self._pruner = asyncio.create_task(self._prune_forever(), name="seam-prune")
 
@@ -89,6 +108,9 @@ class Seam:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pruner
             self._pruner = None
+        if self.mail is not None:
+            await self.mail.stop()
+        await self.keys.stop()
         await self.realtime.stop()
         await self.bus.stop()
         await self.limiter.close()
@@ -111,6 +133,10 @@ class Seam:
     async def token_revoked(self, token_id: str, expires_at: int) -> None:
         await self.bus.publish({"kind": "token", "token_id": token_id, "expires_at": expires_at})
 
+    async def key_revoked(self, key_id: int) -> None:
+        """An API key was revoked: drop it from every cache and close its sockets."""
+        await self.bus.publish({"kind": "apikey", "key_id": key_id})
+
     async def _on_notice(self, notice: dict[str, Any]) -> None:
         kind = notice.get("kind")
         if kind == "data":
@@ -121,11 +147,15 @@ class Seam:
             self.permissions.clear()
         elif kind == "account":
             self.sessions.forget_account(int(notice["user_id"]))
+            self.keys.forget_user(int(notice["user_id"]))
             if notice.get("revoked"):
                 self.realtime.disconnect_user(int(notice["user_id"]))
         elif kind == "token":
             self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
             self.realtime.disconnect_token(str(notice["token_id"]))
+        elif kind == "apikey":
+            self.keys.forget(int(notice["key_id"]))
+            self.realtime.disconnect_token(f"{KEY_TOKEN_PREFIX}{int(notice['key_id'])}")
 
     async def _resync(self) -> None:
         """After a bus outage: notices may have been missed, so trust nothing cached, and
@@ -133,6 +163,7 @@ class Seam:
         self.reads.clear()
         self.permissions.clear()
         self.sessions.forget_all()
+        self.keys.forget_all()
         await self.sessions.warm()
         await self.realtime.recheck_sockets()
 
@@ -180,6 +211,23 @@ class Seam:
     async def _load_revoked(self, now: int) -> dict[str, int]:
         async with self.db.read() as conn:
             return await auth_repository.revoked_after(conn, now=now)
+
+    async def _load_key(self, key_hash: str) -> KeyRecord | None:
+        async with self.db.read() as conn:
+            row = await apikeys_repository.get_by_hash(conn, key_hash=key_hash)
+        if row is None:
+            return None
+        return KeyRecord(
+            key_id=row["id_key"],
+            user_id=row["user_id"],
+            owner_email=row["email"],
+            permissions=frozenset(uri.lower() for uri in orjson.loads(row["permissions"])),
+            expires_at=row["expires_at"],
+        )
+
+    async def _save_key_uses(self, used: dict[int, int]) -> None:
+        async with self.db.transaction() as conn:
+            await apikeys_repository.record_uses(conn, used=used)
 
     async def _load_role_permissions(self, role_id: int) -> list[str]:
         async with self.db.read() as conn:

@@ -1,5 +1,5 @@
-"""The six tables (and the revocation list, sessions and second factors), in one file because
-they read better together.
+"""The six tables (and the revocation list, sessions, second factors, API keys and emailed
+links), in one file because they read better together.
 
 Column names are snake_case; the contract's field names (`idUser`, `full_name`) live in the
 schemas. The naming convention makes Alembic name constraints identically on every database.
@@ -88,7 +88,8 @@ users = Table(
     Column("id_user", Integer, primary_key=True, autoincrement=True),
     Column("full_name", String(100), nullable=False),
     Column("email", String(255), nullable=False, unique=True),
-    Column("password_hash", String(100), nullable=False),
+    # NULL until an invited account sets its password: login then fails as a wrong password.
+    Column("password_hash", String(100), nullable=True),
     # RESTRICT: a role that users still hold cannot be deleted (409 in the service).
     Column(
         "role_id",
@@ -156,6 +157,8 @@ events = Table(
     # No foreign key: the trail outlives the accounts it names.
     Column("actor_id", Integer, nullable=True, index=True),
     Column("actor_email", String(255), nullable=True),
+    # The API key the actor used (apikeys/), beside the owner in actor_id; null otherwise.
+    Column("actor_key_id", Integer, nullable=True),
     Column("ip", String(45), nullable=True),
     Column("user_agent", String(255), nullable=True),
     Column("request_id", String(64), nullable=True),
@@ -243,4 +246,48 @@ mfa_recovery_codes = Table(
         index=True,
     ),
     Column("code_hash", String(64), nullable=False),
+)
+
+# API keys for programs (contract 9.5). Only an HMAC of the key is kept (security/keys.py);
+# `permissions` is the JSON list of nameUris granted at creation, intersected with the owner's
+# role at each use. A revoked key's row is deleted; the audit trail keeps its history.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id_key", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("permissions", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),  # epoch milliseconds, as below
+    Column("expires_at", BigInteger, nullable=True),
+    Column("last_used_at", BigInteger, nullable=True),
+    sqlite_autoincrement=True,
+)
+
+# Emailed single-use links (contract 9.6): password reset (`reset`) and invitation (`invite`).
+# Only an HMAC of the token is kept; `used_at` makes it single-use.
+mail_tokens = Table(
+    "mail_tokens",
+    metadata,
+    Column("id_token", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("purpose", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    sqlite_autoincrement=True,
 )

@@ -8,10 +8,12 @@ from typing import Protocol
 
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
+from seam_api.mail.sender import Mailer
 from seam_api.realtime.eventlog import EventLog
 from seam_api.realtime.server import Realtime
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
+from seam_api.security.keys import KeyGuard
 from seam_api.security.limits import LoginLimiter
 from seam_api.security.secrets_box import CodeHasher, SecretsBox
 from seam_api.security.sessions import SessionGuard
@@ -38,6 +40,13 @@ class Parts(Protocol):
 
     @property
     def sessions(self) -> SessionGuard: ...
+
+    @property
+    def keys(self) -> KeyGuard: ...
+
+    @property
+    def mail(self) -> Mailer | None:
+        """None without SEAM_SMTP_URL."""
 
     @property
     def secrets_box(self) -> SecretsBox:
@@ -67,3 +76,6 @@ class Parts(Protocol):
 
     async def token_revoked(self, token_id: str, expires_at: int) -> None:
         """One token was revoked (logout)."""
+
+    async def key_revoked(self, key_id: int) -> None:
+        """An API key was revoked: dropped from every cache, its sockets closed."""

@@ -9,6 +9,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,8 @@ from redis.asyncio.connection import parse_url
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./seam.db"
 MIN_SECRET_BYTES = 32
 MIN_METRICS_TOKEN = 16
+
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -76,6 +79,13 @@ class Settings(BaseSettings):
     # After an administrator's password reset, the next sign-in may only change the password.
     force_password_change: bool = True
     refresh_expires_in: int = 30 * 86400
+    # Mail (password reset, invitations): `smtp://host:port`, `smtps://user:pass@host:465`
+    # or `smtp+starttls://…`; unset, the mail routes answer 503.
+    smtp_url: str | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+    mail_from: str = "SEAM API <no-reply@seam.local>"
+    # Where the links in emails point (the console's origin); unset: this server's address.
+    public_url: str | None = None
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -123,10 +133,24 @@ class Settings(BaseSettings):
             return 0
         return parse_duration(value)
 
-    @field_validator("redis_url", "jwt_secret", "admin_password", mode="before")
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in SMTP_SCHEMES:
+            raise ValueError("SEAM_SMTP_URL starts with smtp://, smtps:// or smtp+starttls://")
+        return value
+
+    @field_validator(
+        "redis_url", "jwt_secret", "admin_password", "smtp_url", "public_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @property
+    def link_base(self) -> str:
+        """The origin the links in emails start with, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def redis_namespace(self) -> str:

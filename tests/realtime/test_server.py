@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,16 @@ from seam_api.realtime import server as realtime_module
 from seam_api.realtime.server import EventPacket, Realtime
 from seam_api.runtime import engineio_writer
 from seam_api.security.access import name_uri
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, AppFactory, Server, login
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    JWT_SECRET,
+    AppFactory,
+    Server,
+    login,
+    start_server,
+)
+from tests.mailbox import Inbox, SmtpSink, link_token, smtp_sink
 from tests.server_process import served_here
 
 DEADLINE = 10.0  # seconds an expected event may take before the test fails
@@ -152,8 +161,11 @@ class Clients:
     in the progress of the tabs it watches, and their data:changed are filed as markers.
     """
 
-    def __init__(self, server: Server, http: httpx.AsyncClient, admin: Account) -> None:
+    def __init__(
+        self, server: Server, http: httpx.AsyncClient, admin: Account, inbox: Inbox
+    ) -> None:
         self.url = server.url
+        self.inbox = inbox
         self.http = http
         self.admin = admin
         self._tabs: list[Tab] = []
@@ -310,13 +322,28 @@ async def sign_in_as(http: httpx.AsyncClient, email: str, password: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def world(server: Server) -> AsyncIterator[Clients]:
+def mailbox() -> Iterator[SmtpSink]:
+    """Where the module's server sends mail (password reset and invitation links)."""
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, mailbox: SmtpSink) -> Iterator[Server]:
+    """One real server on SQLite for the module, able to send mail."""
+    running = start_server(tmp_path_factory.mktemp("server"), {"SEAM_SMTP_URL": mailbox.url})
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+async def world(server: Server, mailbox: SmtpSink) -> AsyncIterator[Clients]:
     """The module's HTTP client, admin session and marker tab, shared by its tests."""
     async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE) as http:
         token = await sign_in_as(http, ADMIN_EMAIL, ADMIN_PASSWORD)
         claims = jwt.decode(token, options={"verify_signature": False})
         admin = Account(int(claims["idUser"]), ADMIN_EMAIL, ADMIN_PASSWORD, token)
-        shared = Clients(server, http, admin)
+        shared = Clients(server, http, admin, mailbox.inbox)
         try:
             yield shared
         finally:
@@ -582,6 +609,13 @@ ROUTES = {
     "session:revokeOthers": "DELETE /auth/sessions",
     "session:fetchByUser": "GET /users/:id/sessions",
     "session:revokeByUser": "DELETE /users/:id/sessions",
+    "apikey:create": "POST /auth/keys",
+    "apikey:fetchAll": "GET /auth/keys",
+    "apikey:revoke": "DELETE /auth/keys/:idKey",
+    "passwordOptions:fetchOne": "GET /auth/password/options",
+    "auth:forgotPassword": "POST /auth/password/forgot",
+    "auth:resetPassword": "POST /auth/password/reset",
+    "user:invite": "POST /users/:id/invite",
 }
 
 
@@ -612,6 +646,34 @@ async def with_mfa(c: Clients, user_role: int) -> tuple[Account, list[str]]:
         c, account, "POST", "/auth/mfa/totp/confirm", {"code": pyotp.TOTP(secret).now()}
     )
     return account, confirmed["recoveryCodes"]
+
+
+async def key_or_mail_call(c: Clients, operation: str, user_role: int) -> Call:
+    """One call of an API-key or emailed-link operation (contract 9.5, 9.6)."""
+    match operation:
+        case "apikey:create":
+            return Call("POST", "/auth/keys", {"name": f"key-{unique()}", "permissions": []})
+        case "apikey:fetchAll":
+            return Call("GET", "/auth/keys")
+        case "apikey:revoke":
+            created = await c.setup("POST", "/auth/keys", {"name": "doomed", "permissions": []})
+            return Call("DELETE", f"/auth/keys/{created['idKey']}")
+        case "passwordOptions:fetchOne":
+            return Call("GET", "/auth/password/options", token=None)
+    user = await c.user(user_role, sign_in=False)
+    match operation:
+        case "auth:forgotPassword":
+            return Call("POST", "/auth/password/forgot", {"email": user.email}, None)
+        case "auth:resetPassword":
+            sent = len(c.inbox.received)
+            asked = await c.http.post("/api/v1/auth/password/forgot", json={"email": user.email})
+            assert asked.status_code == 202, asked.text
+            link = (await c.inbox.wait_for(sent + 1))[sent]
+            body = {"token": link_token(link), "password": "a-new-password-1"}
+            return Call("POST", "/auth/password/reset", body, None)
+        case "user:invite":
+            return Call("POST", f"/users/{user.user_id}/invite")
+    raise AssertionError(f"no call for {operation}")
 
 
 async def account_call(c: Clients, operation: str, user_role: int) -> Call:
@@ -668,6 +730,12 @@ async def account_call(c: Clients, operation: str, user_role: int) -> Call:
 
 async def route_call(c: Clients, operation: str, user_role: int) -> Call:
     """One call of `operation` that succeeds, after creating what it acts on."""
+    if operation.startswith(("apikey:", "passwordOptions:")) or operation in (
+        "auth:forgotPassword",
+        "auth:resetPassword",
+        "user:invite",
+    ):
+        return await key_or_mail_call(c, operation, user_role)
     if operation.startswith(("account:", "mfa:", "session:")) or operation in (
         "auth:loginMfa",
         "auth:refresh",
@@ -785,7 +853,9 @@ async def test_every_route_emits_its_lifecycle_to_the_requesting_tab_only(
         assert tab.progress == []  # anonymous: no socket is provably the caller's
     assert sibling.progress == other.progress == []
     expected = 1 if is_mutation(operation) else 0
-    assert [len(t.changed_by(tab_id, operation)) for t in (tab, sibling, other)] == [expected] * 3
+    # An anonymous caller's X-Socket-ID is never echoed: no socket is provably its own.
+    initiator = tab_id if call.token is not None else None
+    assert [len(t.changed_by(initiator, operation)) for t in (tab, sibling, other)] == [expected] * 3
 
 
 # -- errors (5.1: "a failing request emits error") --------------------------------------------

@@ -30,7 +30,7 @@ from tests.helpers import (
 )
 from tests.loaders import Gated
 
-# The **perm** routes of reference §4, and registration (4.1), as the contract writes them.
+# The **perm** routes of reference §4 and §9.6, and registration (4.1), as the contract writes them.
 CONTRACT_PERM_ROUTES = {
     "POST /api/v1/auth/register",
     "GET /api/v1/users",
@@ -42,6 +42,7 @@ CONTRACT_PERM_ROUTES = {
     "GET /api/v1/users/:id/sessions",
     "DELETE /api/v1/users/:id/sessions",
     "DELETE /api/v1/users/:id/mfa",
+    "POST /api/v1/users/:id/invite",
     "POST /api/v1/roles",
     "PUT /api/v1/roles/:idRole",
     "DELETE /api/v1/roles/:idRole",

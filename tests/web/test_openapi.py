@@ -56,10 +56,26 @@ OPERATION_IDS = {
     ("get", "/api/v1/audit"): "listAuditEntries",
     ("get", "/api/v1/audit/export"): "exportAuditEntries",
     ("get", "/api/v1/audit/{eventId}"): "getAuditEntry",
+    ("post", "/api/v1/auth/keys"): "createApiKey",
+    ("get", "/api/v1/auth/keys"): "listApiKeys",
+    ("delete", "/api/v1/auth/keys/{idKey}"): "revokeApiKey",
+    ("get", "/api/v1/auth/password/options"): "getPasswordOptions",
+    ("post", "/api/v1/auth/password/forgot"): "forgotPassword",
+    ("post", "/api/v1/auth/password/reset"): "resetPassword",
+    ("post", "/api/v1/users/{id}/invite"): "inviteUser",
     ("get", "/healthz"): "checkHealth",
     ("get", "/readyz"): "checkReadiness",
 }
-ANONYMOUS = {"login", "loginMfa", "refreshToken", "checkHealth", "checkReadiness"}
+ANONYMOUS = {
+    "login",
+    "loginMfa",
+    "refreshToken",
+    "getPasswordOptions",
+    "forgotPassword",
+    "resetPassword",
+    "checkHealth",
+    "checkReadiness",
+}
 
 
 @pytest.fixture(scope="module")

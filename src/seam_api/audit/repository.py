@@ -17,6 +17,7 @@ _COLUMNS = (
     events.c.message,
     events.c.actor_id,
     events.c.actor_email,
+    events.c.actor_key_id,
     events.c.ip,
     events.c.user_agent,
     events.c.request_id,

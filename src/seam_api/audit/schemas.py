@@ -21,6 +21,8 @@ class AuditEntry(BaseModel):
     message: str
     actor_id: int | None = Field(serialization_alias="actorId")
     actor_email: str | None = Field(serialization_alias="actorEmail")
+    # The API key the actor used (its idKey), or null for a signed-in session.
+    actor_key_id: int | None = Field(serialization_alias="actorKeyId")
     ip: str | None
     user_agent: str | None = Field(serialization_alias="userAgent")
     entity: str

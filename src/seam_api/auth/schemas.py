@@ -12,11 +12,14 @@ from seam_api.users.schemas import FullName, UserOut
 
 
 class RegisterForm(BaseModel):
+    """Without `password` (callers holding the register permission only) the account cannot
+    sign in until its invitation (`POST /users/:id/invite`) is used."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     full_name: FullName
     email: Email
-    password: Password
+    password: Password | None = None
     role_id: Id | None = Field(None, alias="roleId")
 
 

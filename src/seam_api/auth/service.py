@@ -18,7 +18,14 @@ from seam_api.accounts import service as accounts_service
 from seam_api.auth import repository
 from seam_api.auth.schemas import LoginForm, LoginResult, MfaChallenge, MfaLoginForm, RegisterForm
 from seam_api.core.context import current
-from seam_api.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
+from seam_api.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    TooManyRequests,
+    Unauthorized,
+)
 from seam_api.messages import t
 from seam_api.operations import operation, record, step
 from seam_api.permissions import service as permissions_service
@@ -44,6 +51,8 @@ async def register(
     whose role holds the register permission, into any existing role (docs/reference.md §4.1)."""
     if not may_choose_role and not seam.settings.self_registration:
         raise Forbidden("errors.registration_closed")
+    if form.password is None and not may_choose_role:
+        raise Invalid("errors.validation", errors=[FieldError("password", t("validation.missing"))])
     if not may_choose_role:
         await seam.limiter.admit_registration(client_address)
     await delegation.check_role_grant(seam, role_id=form.role_id if may_choose_role else None)
@@ -62,8 +71,10 @@ async def register(
         step(seam, "checking_email")
         if await users_repository.email_taken(conn, email=form.email):
             raise Conflict("errors.email_taken")
-    step(seam, "hashing")
-    password_hash = await hash_password(form.password)
+    password_hash = None  # an invited account: no password until its link is used
+    if form.password is not None:
+        step(seam, "hashing")
+        password_hash = await hash_password(form.password)
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         # Checked again inside the write: the unique index turns a race into a 409 as well.
@@ -78,7 +89,7 @@ async def register(
         )
         row = await users_repository.get(conn, user_id=user_id)
         user = UserOut.model_validate(dict(row))  # type: ignore[arg-type]
-        changes = users_service.user_changes(None, row, password=True)
+        changes = users_service.user_changes(None, row, password=password_hash is not None)
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)
     await seam.account_changed(user_id, revoked=False)  # no cached "no such account" survives
     return user

@@ -28,6 +28,8 @@ class RequestContext:
     request_id: str | None = None
     # The caller's email, for the audit entry of the running operation.
     user_email: str | None = None
+    # The API key the caller used, if any: the audit entry names it beside its owner.
+    key_id: int | None = None
     # Sockets to close once the running operation has queued its `success` (see
     # `Realtime.operation_reported`): ("user", id) or ("token", id). None until there are any,
     # so the common request allocates nothing for it.

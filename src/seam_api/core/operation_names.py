@@ -6,9 +6,17 @@ from __future__ import annotations
 # `:fetchByUser` (a user's sessions, contract 9.4) is a fetch like the contract's others.
 READ_SUFFIXES = (":fetchAll", ":fetchOne", ":fetchByRole", ":fetchByUri", ":fetchByUser")
 # `audit:export` reads, although the contract's list of reads predates it. Sign-ins by a second
-# factor or a refresh token are logins too: audit entries only (contract 6).
+# factor or a refresh token are logins too: audit entries only (contract 6). Asking for a reset
+# link changes nothing a client can read (its link is an audit entry only).
 READ_OPERATIONS = frozenset(
-    {"auth:login", "auth:logout", "audit:export", "auth:loginMfa", "auth:refresh"}
+    {
+        "auth:login",
+        "auth:logout",
+        "audit:export",
+        "auth:loginMfa",
+        "auth:refresh",
+        "auth:forgotPassword",
+    }
 )
 
 

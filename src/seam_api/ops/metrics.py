@@ -56,7 +56,15 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+# Mail (password reset, invitations): emails the SMTP server took, and attempts it refused or
+# that could not reach it (each one retried in the background; see mail/sender.py).
+MAIL_SENT = Counter("seam_mail_sent_total", "Emails handed to the SMTP server, by kind", ["kind"])
+MAIL_FAILURES = Counter(
+    "seam_mail_failures_total", "Failed attempts to hand an email to the SMTP server", ["kind"]
+)
+
 _apps: weakref.WeakSet[Any] = weakref.WeakSet()
+
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 

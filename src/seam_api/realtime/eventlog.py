@@ -111,6 +111,7 @@ class EventLog:
                 actor_email=actor_email
                 if actor_email is not None
                 else context and context.user_email,
+                actor_key_id=context.key_id if context else None,
                 ip=context.client_address if addresses and context else None,
                 user_agent=context.user_agent if addresses and context else None,
                 request_id=context.request_id if context else None,

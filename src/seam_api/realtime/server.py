@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -53,7 +54,7 @@ from seam_api.runtime import engineio_writer
 from seam_api.runtime.fanout import DirectFanout, RedisFanout
 from seam_api.runtime.sio_server import PlainSocketServer, SeamSocketServer
 from seam_api.security.access import RESTRICTION_MESSAGES, USERS_READ, PermissionCache
-from seam_api.security.sessions import Caller, SessionGuard, session_key
+from seam_api.security.sessions import NO_EXPIRY, Caller, SessionGuard, session_key
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ POLL_SECONDS = 1.0  # how often the log is read without a wake-up (Redis away, l
 FETCH_BATCH = 1000
 JOIN_TIMEOUT = 10.0
 LIVE_ROOM = "live"  # sockets that receive data:changed; joined after their replay
+# Sockets that get users' data redacted whatever their role: API keys not granted USERS_READ.
+REDACTED_ROOM = "role:none"
 MAX_CURSOR_DIGITS = 19
 
 # Metric children bound once: a labelled lookup per event would cost more than the increment.
@@ -183,7 +186,7 @@ class _Join:
     """A socket waiting to receive broadcasts, with what it missed while away."""
 
     sid: str
-    role_id: int
+    role_id: int | None  # None: an API key that may not read users, whatever its owner's role
     cursor: int | None  # None: a first connect, answered with data:synced
     reason: str | None  # why its cursor cannot be replayed (data:resync)
     missed: list[LoggedEvent] | None  # read from the log: every broadcast in (cursor, covered]
@@ -303,7 +306,8 @@ class Realtime:
                 raise socketio.exceptions.ConnectionRefusedError(t("socket.token_invalid", locale))
             pid = auth.get("pid")
             pid = pid if isinstance(pid, str) and self._pid_is_valid(pid, caller.user_id) else None
-            join = await self._prepare_join(sid, caller.role_id, auth, pid)
+            role_id = caller.role_id if caller.key_allows(USERS_READ) else None
+            join = await self._prepare_join(sid, role_id, auth, pid)
             self._queue.put_nowait(("join", {"operation": "connect"}, join))
             async with asyncio.timeout(JOIN_TIMEOUT):
                 recovered = await join.done
@@ -311,6 +315,13 @@ class Realtime:
             await self._forget(sid)
             raise
         self.server.pids[sid] = pid if recovered and pid else self._new_pid(caller.user_id)
+        if caller.key_id is not None and caller.token_expires_at < NO_EXPIRY:
+            # An API key's sockets close when it expires (contract 9.5), on this instance.
+            delay = max(0.0, caller.token_expires_at - time.time())
+            # Outside the handshake's context: the close is queued, not held for an operation.
+            asyncio.get_running_loop().call_later(
+                delay, self.disconnect_token, caller.token_id, context=contextvars.Context()
+            )
 
     async def _authenticate(self, token: str) -> Caller | None:
         try:
@@ -319,7 +330,7 @@ class Realtime:
             return None
 
     async def _prepare_join(
-        self, sid: str, role_id: int, auth: dict[str, Any], pid: str | None
+        self, sid: str, role_id: int | None, auth: dict[str, Any], pid: str | None
     ) -> _Join:
         """Read from the log what the socket missed, unless the recent broadcasts in memory
         cover it; the delivery task sends it in order with the live ones."""
@@ -615,10 +626,9 @@ class Realtime:
         if readers:
             rooms = [f"role:{r}" for r in readers]
             await self.server.emit("data:changed", arguments, to=rooms, ignore_queue=True)
-        if others:
-            redacted = ({**event.payload, "data": None}, event.payload["eventId"])
-            rooms = [f"role:{r}" for r in others]
-            await self.server.emit("data:changed", redacted, to=rooms, ignore_queue=True)
+        redacted = ({**event.payload, "data": None}, event.payload["eventId"])
+        rooms = [REDACTED_ROOM, *(f"role:{r}" for r in others)]
+        await self.server.emit("data:changed", redacted, to=rooms, ignore_queue=True)
 
     def _advance(self, event_id: int) -> None:
         self._delivered = max(self._delivered, event_id)
@@ -644,7 +654,9 @@ class Realtime:
                 if isinstance(missed, str):
                     join.reason = missed
                 else:
-                    may_read_users = await self.permissions.holds(join.role_id, USERS_READ)
+                    may_read_users = join.role_id is not None and await self.permissions.holds(
+                        join.role_id, USERS_READ
+                    )
                     for event in missed:
                         payload = event.payload
                         if event.user_data and not may_read_users:
@@ -657,7 +669,8 @@ class Realtime:
                 latest = str(self._delivered)
                 await self._send(join.sid, "data:synced", {"eventId": latest}, latest)
             await self.server.enter_room(join.sid, LIVE_ROOM)
-            await self.server.enter_room(join.sid, f"role:{join.role_id}")
+            role_room = REDACTED_ROOM if join.role_id is None else f"role:{join.role_id}"
+            await self.server.enter_room(join.sid, role_room)
         except Exception as error:
             if not join.done.done():
                 join.done.set_exception(error)

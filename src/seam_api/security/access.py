@@ -21,6 +21,17 @@ _PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 USERS_READ = "GET /api/v1/users"
 
+# What an API key never reaches (contract 9.5), whatever it was granted: a leaked key must not
+# become more access (new keys, a new password, MFA, sessions) or outlive its revocation.
+_KEYLESS_PATHS = (
+    "/api/v1/auth/keys",
+    "/api/v1/auth/password",
+    "/api/v1/auth/sessions",
+    "/api/v1/auth/mfa",
+    "/api/v1/auth/logout",  # a key ends by revocation, not by signing out
+)
+_ACCOUNT_PATH = "/api/v1/auth/me"
+
 
 def name_uri(method: str, path_template: str) -> str:
     """The Express-style permission name of a route: `PUT /api/v1/users/{id}` -> `.../:id`."""
@@ -110,7 +121,28 @@ async def _authenticate(
         context.user_id = caller.user_id
         context.role_id = caller.role_id
         context.user_email = caller.email
+        context.key_id = caller.key_id
+    if caller.key_id is not None and not _key_may_reach(request):
+        raise Forbidden("errors.key_not_allowed")
     return caller
+
+
+def _key_may_reach(request: Request) -> bool:
+    route = request.scope.get("route")
+    path = route.path_format if isinstance(route, APIRoute) else request.url.path
+    if path.startswith(_KEYLESS_PATHS):
+        return False
+    return not (path.startswith(_ACCOUNT_PATH) and request.method != "GET")
+
+
+async def holds(request: Request, caller: Caller, permission: str) -> bool:
+    """Whether the caller may use `permission` now: its role holds it and, for an API key,
+    the key was granted it. The role is read from the cache at each call, so demoting a key's
+    owner shrinks the key at once."""
+    if not caller.key_allows(permission):
+        return False
+    cache: PermissionCache = request.app.state.seam.permissions
+    return await cache.holds(caller.role_id, permission)
 
 
 async def authenticated(request: Request) -> Caller:
@@ -162,7 +194,7 @@ async def permitted(request: Request) -> Caller:
     """Guard for **perm** routes: the caller's role must hold this route's nameUri."""
     caller = await authenticated(request)
     permission = route_permission(request.method, request.scope["route"])
-    if not await request.app.state.seam.permissions.holds(caller.role_id, permission):
+    if not await holds(request, caller, permission):
         raise Forbidden("errors.forbidden")
     return caller
 
@@ -174,8 +206,7 @@ async def may_register_any_role(request: Request) -> bool:
     if caller is None:
         return False
     permission = route_permission(request.method, request.scope["route"])
-    cache: PermissionCache = request.app.state.seam.permissions
-    return await cache.holds(caller.role_id, permission)
+    return await holds(request, caller, permission)
 
 
 # Guards whose route's nameUri is a permission that the bootstrap must create.

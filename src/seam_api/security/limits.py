@@ -34,6 +34,8 @@ from seam_api.core.errors import TooManyRequests
 log = logging.getLogger(__name__)
 
 UNKNOWN_ADDRESS_FACTOR = 10
+# Emailed links (password reset): per account, few enough that nobody can flood an inbox.
+MAIL_PER_ACCOUNT = 3
 KNOWN_ADDRESS_SECONDS = 30 * 86400
 _KEPT_IN_MEMORY = 100_000
 
@@ -193,6 +195,17 @@ class LoginLimiter:
         retry_after = await self._admit([(key, self._registrations)])
         if retry_after:
             raise TooManyRequests("errors.too_many_registrations", retry_after=retry_after)
+
+    async def admit_mail(self, account: str | None, address: str | None) -> None:
+        """Count a request that may send an email to `account` (a key that does not depend on
+        whether the account exists, so the limit reveals nothing), or that uses an emailed link
+        (`account` None), from `address`; 429 past the limits of either."""
+        counters = [(f"{self._prefix}:mail:address:{address or '-'}", self._registrations)]
+        if account is not None:
+            counters.append((f"{self._prefix}:mail:account:{account}", MAIL_PER_ACCOUNT))
+        retry_after = await self._admit(counters)
+        if retry_after:
+            raise TooManyRequests("errors.too_many_mail_requests", retry_after=retry_after)
 
     def _known_key(self, account: str, address: str | None) -> str:
         return f"{self._prefix}:known:{account}:{address or '-'}"

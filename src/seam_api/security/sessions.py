@@ -3,7 +3,9 @@
 Two caches, each invalidated on change (locally and, with Redis, on every instance through the
 bus): the account state by user id (role, active flag, token version) and the set of revoked
 token ids. Raising an account's token version revokes every token issued before; logout revokes
-one token by id; ending a session revokes `session:<id>`, which every token of it names.
+one token by id; ending a session revokes `session:<id>`, which every token of it names. An API
+key (security/keys.py) is checked against the same account state, so disabling or deleting its
+owner ends it at once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from seam_api.security.credentials import TokenClaims, TokenSigner
+from seam_api.security.keys import KeyGuard, KeyRecord, is_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +41,25 @@ class Caller:
     session_id: int | None = None
     # "password" (a temporary password to change) or "mfa" (a second factor to enrol).
     restriction: str | None = None
+    # Set when the caller is an API key: its id, and the permissions it was granted (lower-cased),
+    # which bound what the owner's role allows.
+    key_id: int | None = None
+    key_permissions: frozenset[str] | None = None
+
+    def key_allows(self, permission: str) -> bool:
+        """False only for a key that was not granted `permission`."""
+        return self.key_permissions is None or permission.lower() in self.key_permissions
 
 
 def session_key(session_id: int) -> str:
     """The revocation-list entry that ends every token of a session."""
     return f"session:{session_id}"
 
+
+# Sockets and revocations name a key's "token" by this id, so closing works as for a JWT.
+KEY_TOKEN_PREFIX = "key:"
+# A key without expiry counts as expiring at the end of 32-bit time, for the fields that want one.
+NO_EXPIRY = 2**31 - 1
 
 VERIFIED_TOKENS_KEPT = 10_000
 
@@ -55,9 +71,14 @@ class SessionGuard:
     """Checks tokens against current account state and the revocation list, from memory."""
 
     def __init__(
-        self, signer: TokenSigner, load_account: AccountLoader, load_revoked: RevokedLoader
+        self,
+        signer: TokenSigner,
+        load_account: AccountLoader,
+        load_revoked: RevokedLoader,
+        keys: KeyGuard | None = None,
     ) -> None:
         self.signer = signer
+        self.keys = keys
         self._load_account = load_account
         self._load_revoked = load_revoked
         self._accounts: dict[int, AccountState | None] = {}
@@ -75,7 +96,10 @@ class SessionGuard:
         self._revoked.update(await self._load_revoked(int(time.time())))
 
     async def authenticate(self, token: str) -> Caller | None:
-        """The caller a token proves, or None for a bad, expired, revoked or stale token."""
+        """The caller a token (or API key) proves, or None for a bad, expired, revoked or stale
+        one, or one whose account is disabled or gone."""
+        if self.keys is not None and is_key(token):
+            return await self._authenticate_key(token)
         claims = self._verified.get(token)
         if claims is None:
             claims = self.signer.verify(token)
@@ -95,6 +119,16 @@ class SessionGuard:
         if account is None or not account.is_active or account.token_version != claims.version:
             return None
         return _caller(claims, account)
+
+    async def _authenticate_key(self, token: str) -> Caller | None:
+        assert self.keys is not None
+        record = await self.keys.find(token)
+        if record is None:
+            return None
+        account = await self.account(record.user_id)
+        if account is None or not account.is_active:
+            return None
+        return _key_caller(record, account)
 
     async def account(self, user_id: int) -> AccountState | None:
         if user_id in self._accounts:
@@ -133,4 +167,17 @@ def _caller(claims: TokenClaims, account: AccountState) -> Caller:
         token_expires_at=claims.expires_at,
         session_id=claims.session_id,
         restriction=restriction,
+    )
+
+
+def _key_caller(record: KeyRecord, account: AccountState) -> Caller:
+    expires_at = NO_EXPIRY if record.expires_at is None else -(-record.expires_at // 1000)
+    return Caller(
+        user_id=account.user_id,
+        role_id=account.role_id,
+        email=record.owner_email,
+        token_id=f"{KEY_TOKEN_PREFIX}{record.key_id}",
+        token_expires_at=expires_at,
+        key_id=record.key_id,
+        key_permissions=record.permissions,
     )

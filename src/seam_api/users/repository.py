@@ -67,9 +67,15 @@ TOKEN_VERSION_START_BOUND = 2**30
 
 
 async def create(
-    conn: AsyncConnection, *, full_name: str, email: str, password_hash: str, role_id: int
+    conn: AsyncConnection,
+    *,
+    full_name: str,
+    email: str,
+    password_hash: str | None,
+    role_id: int,
 ) -> int:
-    """A new active user. Its token version starts at a random value: tokens carry it, so a
+    """A new active user (without a password hash: invited, unable to sign in yet). Its token
+    version starts at a random value: tokens carry it, so a
     token of a deleted account never fits a later account that gets the same id."""
     result = await conn.execute(
         insert(users).values(

@@ -90,8 +90,9 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
         user = _user(row)
         audit = user_changes(current, row, password=changes.password is not None)
         await record(seam, conn, entity="user", entity_id=user_id, changes=audit, result=user)
-    if revoke:
-        await seam.account_changed(user_id, revoked=True)
+    if revoke or user.email != current["email"]:
+        # A new email only refreshes the caches (an API key's record names its owner's email).
+        await seam.account_changed(user_id, revoked=revoke)
     return user
 
 

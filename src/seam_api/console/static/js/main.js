@@ -8,6 +8,7 @@ import { AccountPage, MfaSection, PasswordSection } from './pages/account.js';
 import { AuditPage } from './pages/audit.js';
 import { LoginPage } from './pages/login.js';
 import { PermissionsPage } from './pages/permissions.js';
+import { RESET_PATH, ResetPage } from './pages/reset.js';
 import { RolesPage } from './pages/roles.js';
 import { SidebarPage } from './pages/sidebar.js';
 import { UsersPage } from './pages/users.js';
@@ -173,9 +174,12 @@ function Restricted({ user, step }) {
 
 function App() {
   const current = useStore(session);
+  const path = useStore(route);
   useStore(locale);
   const signedIn = Boolean(current);
   useEffect(() => (signedIn ? keepFresh() : undefined), [signedIn]);
+  // An emailed link's page works signed in or not: it is about the link's account.
+  if (path === RESET_PATH) return html`<${ResetPage} /><${Toasts} />`;
   if (!current) return html`<${LoginPage} /><${Toasts} />`;
   if (current.mustChangePassword) return html`<${Restricted} user=${current.user} step="password" />`;
   if (current.mfaEnrolmentRequired) return html`<${Restricted} user=${current.user} step="mfa" />`;

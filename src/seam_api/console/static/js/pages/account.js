@@ -2,6 +2,7 @@
 // factor, sessions). Add a section by adding it to ACCOUNT_SECTIONS. The password and
 // second-factor sections also stand alone while a sign-in is restricted to them.
 import { api } from '../api.js';
+import { ApiKeysSection } from './account-keys.js';
 import { t } from '../i18n.js';
 import { connect } from '../live.js';
 import { html, useState } from '../lib.js';
@@ -194,7 +195,9 @@ function SessionsSection() {
 }
 
 /** The sections of the account page, in order. */
-export const ACCOUNT_SECTIONS = [ProfileSection, PasswordSection, MfaSection, SessionsSection];
+export const ACCOUNT_SECTIONS = [
+  ProfileSection, PasswordSection, MfaSection, SessionsSection, ApiKeysSection,
+];
 
 export function AccountPage() {
   return html`<section aria-labelledby="account-title" class="account">

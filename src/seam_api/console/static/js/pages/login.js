@@ -7,6 +7,7 @@ import { Preferences } from '../preferences.js';
 import { endedBecause } from '../session.js';
 import { startSession } from '../tokens.js';
 import { Field, FormError, useForm } from '../ui.js';
+import { ForgotPassword } from './reset.js';
 
 export function LoginPage() {
   const [mfaToken, setMfaToken] = useState(null);
@@ -21,6 +22,7 @@ export function LoginPage() {
       ${mfaToken
         ? html`<${CodeStep} mfaToken=${mfaToken} onRestart=${() => setMfaToken(null)} />`
         : html`<${PasswordStep} onMfa=${setMfaToken} />`}
+      ${mfaToken ? null : html`<${ForgotPassword} />`}
     </div>
   </main>`;
 }

@@ -1,0 +1,1 @@
+"""Email over SMTP: the sender (with retries in the background) and the messages."""

@@ -1,0 +1,1 @@
+"""Setting a password through an emailed single-use link: password reset and invitations."""
