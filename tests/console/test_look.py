@@ -102,6 +102,13 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
     await page.get_by_role("button", name="Details").first.click()
     await expect(page.get_by_role("dialog")).to_be_visible()
     assert await serious_violations(page) == []
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+
+    await page.get_by_role("link", name="My account").click()
+    await expect(page.get_by_role("heading", level=1, name="My account")).to_be_visible()
+    await expect(page.locator("main tbody tr").first).to_be_visible()
+    assert await serious_violations(page) == [], "My account"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

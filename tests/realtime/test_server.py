@@ -855,7 +855,8 @@ async def test_every_route_emits_its_lifecycle_to_the_requesting_tab_only(
     expected = 1 if is_mutation(operation) else 0
     # An anonymous caller's X-Socket-ID is never echoed: no socket is provably its own.
     initiator = tab_id if call.token is not None else None
-    assert [len(t.changed_by(initiator, operation)) for t in (tab, sibling, other)] == [expected] * 3
+    counts = [len(t.changed_by(initiator, operation)) for t in (tab, sibling, other)]
+    assert counts == [expected] * 3
 
 
 # -- errors (5.1: "a failing request emits error") --------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import NoNul, Password
+from seam_api.core.types import NoNul, Password, needs_one_of
 from seam_api.sidebar.schemas import SidebarItemOut
 from seam_api.users.schemas import FullName, UserOut
 
@@ -46,6 +46,8 @@ class CodeForm(BaseModel):
 
 class MfaDisableForm(BaseModel):
     """Either a current code (TOTP or recovery) or the account's password."""
+
+    model_config = ConfigDict(json_schema_extra=needs_one_of("code", "password"))
 
     code: Code | None = None
     password: CurrentPassword | None = None
