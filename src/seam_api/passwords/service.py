@@ -31,6 +31,7 @@ from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between, now_ms
 from seam_api.security.credentials import hash_password
 from seam_api.security.keys import SecretHasher
+from seam_api.sessions import service as sessions_service
 from seam_api.users import repository as users_repository
 
 RESET_SECONDS = 30 * 60
@@ -54,15 +55,19 @@ def _locale() -> str:
     return context.locale if context else default_locale()
 
 
-async def end_all_sessions(conn: AsyncConnection, *, user_id: int, password_hash: str) -> bool:
-    """Set the account's password and end every session and token it has, in the caller's
-    transaction; False if the account is gone. Today a token-version bump ends them all; the
-    sessions of 9.4 end here too, and a forced change (9.2) is cleared here, once they exist.
-    API keys stay: they are revoked one by one. The caller tells every instance after the
-    commit (`seam.account_changed(user_id, revoked=True)`)."""
-    return await users_repository.update_fields(
-        conn, user_id=user_id, values={"password_hash": password_hash}, revoke_sessions=True
-    )
+async def set_password_and_end_sessions(
+    seam: Parts, conn: AsyncConnection, *, user_id: int, password_hash: str
+) -> sessions_service.Revoked | None:
+    """Set the account's password, clear a forced change (9.2) and end every session and token
+    it has (9.4), in the caller's transaction; None if the account is gone. API keys stay: they
+    are revoked one by one. After the commit the caller announces the ended sessions and tells
+    every instance (`seam.account_changed(user_id, revoked=True)`)."""
+    values = {"password_hash": password_hash, "must_change_password": 0}
+    if not await users_repository.update_fields(
+        conn, user_id=user_id, values=values, revoke_sessions=True
+    ):
+        return None
+    return await sessions_service.end_all_sessions(seam, conn, user_id=user_id)
 
 
 async def _store_link(
@@ -162,12 +167,16 @@ async def reset(seam: Parts, *, form: ResetForm, client_address: str | None) -> 
         if not await repository.claim(conn, token_hash=token_hash, now=now):
             raise Invalid("errors.mail_token_invalid")  # used or expired meanwhile
         await repository.retire_for_user(conn, user_id=user_id, now=now)
-        if not await end_all_sessions(conn, user_id=user_id, password_hash=password_hash):
+        ended = await set_password_and_end_sessions(
+            seam, conn, user_id=user_id, password_hash=password_hash
+        )
+        if ended is None:
             raise Invalid("errors.mail_token_invalid")
         result = {"idUser": user_id}
         changes = changes_between(None, None, fields=(), secrets=("password",))
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=result)
     await seam.account_changed(user_id, revoked=True)
+    await sessions_service.announce(seam, ended)
     return result
 
 
