@@ -25,6 +25,7 @@ from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
 from seam_api.container import Seam
 from seam_api.messages import set_default_locale
+from seam_api.operations import data_permission
 from seam_api.ops import metrics
 from seam_api.ops.probes import Probes
 from seam_api.passwords.router import invitations as invitations_router
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> Application:
     overrides = gate.decide(settings.library_overrides)
     if "engineio_poll" in overrides:
         engineio_writer.install()  # a cheaper per-socket writer; see the module
-    seam = Seam(settings, overrides=overrides)
+    seam = Seam(settings, overrides=overrides, data_needs=data_permission)
     probes = Probes(settings, seam.db)
 
     @asynccontextmanager
