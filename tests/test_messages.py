@@ -6,11 +6,29 @@ from collections.abc import Iterator
 
 import pytest
 
-from seam_api.messages import CATALOGUES, default_locale, pick_locale, set_default_locale
+from seam_api.messages import CATALOGUES, add, default_locale, pick_locale, set_default_locale
 
 
 def test_every_english_message_has_a_spanish_text() -> None:
     assert CATALOGUES["es"].keys() == CATALOGUES["en"].keys()
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        {"en": {"planet:create.start": "Creating..."}},
+        {"en": {"planet:create.start": "Creating..."}, "es": {"planet:edit.start": "..."}},
+        {"en": {"user:edit.start": "Editing..."}, "es": {"user:edit.start": "Editando..."}},
+    ],
+    ids=["a locale missing", "keys that differ", "a built-in key"],
+)
+def test_added_messages_must_cover_every_locale_and_change_no_built_in_one(
+    messages: dict[str, dict[str, str]],
+) -> None:
+    before = {locale: dict(texts) for locale, texts in CATALOGUES.items()}
+    with pytest.raises(ValueError):
+        add(messages)
+    assert before == CATALOGUES
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,13 @@ request-context middleware (context, body limit) into FastAPI, its guards and ro
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import socketio
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
@@ -25,6 +25,7 @@ from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
 from seam_api.container import Seam
 from seam_api.messages import set_default_locale
+from seam_api.operations import data_permission
 from seam_api.ops import metrics
 from seam_api.ops.probes import Probes
 from seam_api.passwords.router import invitations as invitations_router
@@ -45,7 +46,8 @@ from seam_api.web.middleware import RequestContextMiddleware
 from seam_api.web.operator_routes import metrics_router
 from seam_api.web.operator_routes import router as probes_router
 
-ROUTERS = (
+# The API's resources. A new resource's router goes here (docs/extending.md).
+ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     account_router,
     sessions_router,
@@ -60,7 +62,12 @@ ROUTERS = (
     passwords_router,
     invitations_router,
 )
-ROUTES = tuple(route for router in ROUTERS for route in router.routes)
+
+
+def route_table(routers: Iterable[APIRouter]) -> tuple[BaseRoute, ...]:
+    """The routes of `routers`, the one table that route permissions (the bootstrap's seed, the
+    guard's check), the OpenAPI schema and the fast read lane are derived from."""
+    return tuple(route for router in routers for route in router.routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +77,7 @@ class Application:
     asgi: socketio.ASGIApp
     api: FastAPI
     seam: Seam
-
-    @property
-    def routes(self) -> list[BaseRoute]:
-        """The route table, which the bootstrap derives permissions from."""
-        return list(ROUTES)
+    routes: tuple[BaseRoute, ...]  # the route table, which the bootstrap seeds from
 
 
 def cors_options(cors_origin: str) -> dict[str, Any]:
@@ -87,12 +90,16 @@ def cors_options(cors_origin: str) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings) -> Application:
+def create_app(settings: Settings, *, resources: Iterable[APIRouter] = ()) -> Application:
+    """The app of ROUTERS and `resources`: routers mounted exactly like the built-in ones, for
+    a resource kept outside this package (a test's, a plug-in's)."""
+    routers = (*ROUTERS, *resources)
+    routes = route_table(routers)
     set_default_locale(settings.locale)
     overrides = gate.decide(settings.library_overrides)
     if "engineio_poll" in overrides:
         engineio_writer.install()  # a cheaper per-socket writer; see the module
-    seam = Seam(settings, overrides=overrides)
+    seam = Seam(settings, overrides=overrides, data_needs=data_permission)
     probes = Probes(settings, seam.db)
 
     @asynccontextmanager
@@ -121,17 +128,17 @@ def create_app(settings: Settings) -> Application:
     cors = cors_options(settings.cors_origin)
     api.add_middleware(CORSMiddleware, **cors)
     install_error_handlers(api)
-    for router in ROUTERS:
+    for router in routers:
         api.include_router(router)
     api.include_router(probes_router)
     api.include_router(console_router)  # /admin: static files, outside the API's route table
-    openapi.install(api, [*ROUTES, *probes_router.routes])
+    openapi.install(api, [*routes, *probes_router.routes])
     api.include_router(metrics_router)
     metrics.watch(seam)
     http = RequestContextMiddleware(
-        FastReads(api, ROUTES, cors),
+        FastReads(api, routes, cors),
         max_body_bytes=settings.max_body_bytes,
         addresses=ClientAddresses(settings.trusted_networks),
     )
     asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
-    return Application(asgi=asgi, api=api, seam=seam)
+    return Application(asgi=asgi, api=api, seam=seam, routes=routes)

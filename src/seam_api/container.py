@@ -23,7 +23,7 @@ from seam_api.mail.sender import Mailer, SmtpServer
 from seam_api.permissions import repository as permissions_repository
 from seam_api.realtime.bus import Bus
 from seam_api.realtime.eventlog import EventLog, now_ms
-from seam_api.realtime.server import Realtime
+from seam_api.realtime.server import DataNeeds, Realtime
 from seam_api.roles import repository as roles_repository
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
@@ -42,7 +42,14 @@ PRUNE_EVERY = 600.0  # seconds between retention passes
 class Seam:
     """Settings, database, caches, the bus and the real-time server of one app."""
 
-    def __init__(self, settings: Settings, *, overrides: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        data_needs: DataNeeds,
+        overrides: frozenset[str] = frozenset(),
+    ) -> None:
+        """`data_needs` names the permission an operation's `data:changed` data needs."""
         self.settings = settings
         self.db = Database(settings.database_url)
         self.events = EventLog(self.db, record_addresses=settings.audit_ip)
@@ -79,6 +86,7 @@ class Seam:
         self.realtime = Realtime(
             sessions=self.sessions,
             permissions=self.permissions,
+            data_needs=data_needs,
             log=self.events,
             redis_url=settings.redis_url,
             redis_names=settings.redis_name,

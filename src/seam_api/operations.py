@@ -8,6 +8,10 @@ statement of its transaction (contract 5.4: the change and its event commit toge
 is not caught here: the global error handler emits `error` for the operation the context names,
 with the same safe message as the HTTP response. Inside a service, `step("hashing")` reports
 progress.
+
+An operation whose data not every reader may see declares, once, the permission that data
+needs (`data_needs="GET /api/v1/users"`): its `data:changed` carries the data only to sockets
+whose role holds it, live and on replay, and `data: null` to the others.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ R = TypeVar("R")
 Summary = Callable[[Any], Any]
 
 _summaries: dict[str, Summary] = {}
+_data_needs: dict[str, str] = {}
 
 
 def default_summary(result: Any) -> Any:
@@ -43,15 +48,19 @@ def default_summary(result: Any) -> Any:
 
 
 def operation(
-    name: str, *, summary: Summary = default_summary
+    name: str, *, summary: Summary = default_summary, data_needs: str | None = None
 ) -> Callable[
     [Callable[Concatenate[Parts, P], Awaitable[R]]], Callable[Concatenate[Parts, P], Awaitable[R]]
 ]:
     """Run a service function as the contract operation `name`.
 
     `summary` picks what the events carry; it must leave secrets out (tokens, passwords).
+    `data_needs` is the permission (a route's nameUri) a socket's role must hold to receive
+    the data of this operation's `data:changed`.
     """
     _summaries[name] = summary
+    if data_needs is not None:
+        _data_needs[name] = data_needs
 
     def decorate(
         service: Callable[Concatenate[Parts, P], Awaitable[R]],
@@ -84,6 +93,12 @@ def operation(
         return run
 
     return decorate
+
+
+def data_permission(name: str) -> str | None:
+    """The permission the data of operation `name`'s `data:changed` needs; None: everyone's.
+    Handed to realtime by the app, since realtime sits below this module."""
+    return _data_needs.get(name)
 
 
 async def record(

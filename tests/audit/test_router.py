@@ -153,7 +153,7 @@ def _iso(epoch: float) -> str:
         {"limit": 201},
         {"before": "abc"},
         {"actorId": -1},
-        {"entity": "planet"},
+        {"entity": "e" * 21},
         {"from": "yesterday"},
     ],
 )

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
-from seam_api.app import ROUTES, Application, cors_options
+from seam_api.app import ROUTERS, Application, cors_options, route_table
 from seam_api.core.errors import Conflict
 from seam_api.security.access import Authenticated, Permitted, optional_caller
 from seam_api.web.fast_reads import FastReads, lane_for
@@ -59,7 +59,7 @@ class Paths:
 
     def __init__(self, application: Application, cors_origin: str) -> None:
         self.behind_lane = Recording(application)
-        lane = FastReads(self.behind_lane, ROUTES, cors_options(cors_origin))  # type: ignore[arg-type]
+        lane = FastReads(self.behind_lane, application.routes, cors_options(cors_origin))  # type: ignore[arg-type]
         self.fast = _client(_stack(application, lane))
         self.full = _client(_stack(application, application.api))
 
@@ -102,7 +102,8 @@ EVERY_LANE = [
 
 
 def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
-    lanes = {route.path for route in ROUTES if isinstance(route, APIRoute) and lane_for(route)}
+    routes = route_table(ROUTERS)
+    lanes = {route.path for route in routes if isinstance(route, APIRoute) and lane_for(route)}
     assert lanes == {f"{API}/users", f"{API}/roles", f"{API}/permission", f"{API}/sidebar"}
 
 

@@ -30,6 +30,7 @@ from seam_api.permissions import service as permissions_service
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.security import totp
+from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password, verify_password
 from seam_api.security.limits import LoginAttempt
 from seam_api.security.sessions import Caller
@@ -280,7 +281,7 @@ async def disable(seam: Parts, *, caller: Caller, form: MfaDisableForm) -> None:
     await seam.account_changed(caller.user_id, revoked=False)
 
 
-@operation("user:resetMfa")
+@operation("user:resetMfa", data_needs=USERS_READ)
 async def reset_for_user(seam: Parts, *, user_id: int) -> dict[str, int]:
     """An administrator clears a user's second factor (a lost phone); the user enrols again."""
     await delegation.check_user_change(seam, user_id=user_id)

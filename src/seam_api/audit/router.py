@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from seam_api.audit import service
-from seam_api.audit.schemas import AuditEntry, AuditFilters, Entity
+from seam_api.audit.schemas import AuditEntry, AuditFilters
 from seam_api.core.types import MAX_ID
 from seam_api.security.access import Permitted
 from seam_api.web.envelope import Envelope, ok
@@ -24,7 +24,10 @@ MAX_EVENT_ID = 2**63 - 1
 def audit_filters(
     actor_id: Annotated[int | None, Query(alias="actorId", ge=1, le=MAX_ID)] = None,
     operation: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
-    entity: Entity | None = None,
+    # Any name, not a fixed list: a resource added later records entities of its own.
+    entity: Annotated[
+        str | None, Query(min_length=1, max_length=20, description="user, role, sidebar, ...")
+    ] = None,
     entity_id: Annotated[str | None, Query(alias="entityId", min_length=1, max_length=64)] = None,
     occurred_from: Annotated[
         datetime | None, Query(alias="from", description="ISO 8601; without a zone, UTC")

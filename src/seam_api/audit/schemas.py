@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-# `mfa` and `apikey` come with accounts (contract 9).
-Entity = Literal["user", "role", "permission", "sidebar", "session", "mfa", "apikey"]
 
 
 class AuditEntry(BaseModel):
@@ -38,7 +35,7 @@ class AuditFilters(BaseModel):
 
     actor_id: int | None = None
     operation: str | None = None
-    entity: Entity | None = None
+    entity: str | None = None
     entity_id: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None

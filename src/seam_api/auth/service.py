@@ -31,6 +31,7 @@ from seam_api.operations import operation, record, step
 from seam_api.permissions import service as permissions_service
 from seam_api.ports import Parts
 from seam_api.roles import service as roles_service
+from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password, needs_rehash, verify_password
 from seam_api.security.sessions import Caller
 from seam_api.sessions import service as sessions_service
@@ -43,7 +44,7 @@ from seam_api.users.schemas import UserOut
 MFA_TOKEN_SECONDS = 300
 
 
-@operation("auth:register")
+@operation("auth:register", data_needs=USERS_READ)
 async def register(
     seam: Parts, *, form: RegisterForm, may_choose_role: bool, client_address: str | None
 ) -> UserOut:

@@ -6,12 +6,27 @@ Keys are dotted names; operations use `<operation>.<step>` (`user:edit.start`). 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from seam_api.core.context import current
 from seam_api.messages.en import MESSAGES as EN
 from seam_api.messages.es import MESSAGES as ES
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "es": ES}
 _fallback_locale = "en"
+
+
+def add(messages: Mapping[str, Mapping[str, str]]) -> None:
+    """Add the messages of a resource kept outside this package (docs/extending.md), given for
+    every locale with the same keys. A key already in the catalogue is refused: a resource
+    must not change a built-in message by accident."""
+    keys = {locale: set(texts) for locale, texts in messages.items()}
+    if keys.keys() != CATALOGUES.keys() or any(k != keys["en"] for k in keys.values()):
+        raise ValueError(f"give the same keys for each of the locales {sorted(CATALOGUES)}")
+    if taken := keys["en"] & CATALOGUES["en"].keys():
+        raise ValueError(f"messages defined already: {sorted(taken)}")
+    for locale, texts in messages.items():
+        CATALOGUES[locale].update(texts)
 
 
 def set_default_locale(locale: str) -> None:

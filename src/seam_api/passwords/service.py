@@ -29,6 +29,7 @@ from seam_api.passwords import repository
 from seam_api.passwords.schemas import ForgotForm, PasswordOptions, ResetForm
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between, now_ms
+from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password
 from seam_api.security.keys import SecretHasher
 from seam_api.sessions import service as sessions_service
@@ -180,7 +181,7 @@ async def reset(seam: Parts, *, form: ResetForm, client_address: str | None) -> 
     return result
 
 
-@operation("user:invite")
+@operation("user:invite", data_needs=USERS_READ)
 async def invite(seam: Parts, *, user_id: int) -> dict[str, int]:
     """Mail the account a link (valid 7 days) to set its password, in the requester's language."""
     mailer = _mailer(seam)

@@ -24,8 +24,6 @@ from seam_api.core.context import RequestContext
 from seam_api.core.db import Database
 from seam_api.models import event_sequence, events
 
-# Operations whose entity data only readers of users may see (contract 5.2).
-USER_DATA_PREFIXES = ("user:", "auth:register")
 PRUNE_BATCH = 1000
 
 Changes = dict[str, list[Any]]
@@ -38,13 +36,6 @@ class LoggedEvent:
     event_id: int
     payload: dict[str, Any]
     occurred_at: int  # epoch milliseconds
-
-    @property
-    def user_data(self) -> bool:
-        """Whether its data is a user's, which only readers of users receive."""
-        return bool(self.payload["data"] is not None) and str(self.payload["operation"]).startswith(
-            USER_DATA_PREFIXES
-        )
 
 
 def changes_between(

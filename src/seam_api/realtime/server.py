@@ -78,6 +78,8 @@ _RECOVERED = EVENT_REPLAYS.labels("recovered")
 _RESYNC = EVENT_REPLAYS.labels("resync")
 Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
+# Operation name -> the permission its data needs (None: every reader's); see operations.py.
+DataNeeds = Callable[[str], str | None]
 
 
 _last_stamp: tuple[int, str] = (0, "")
@@ -202,6 +204,7 @@ class Realtime:
         *,
         sessions: SessionGuard,
         permissions: PermissionCache,
+        data_needs: DataNeeds,
         log: EventLog,
         redis_url: str | None,
         redis_names: Callable[[str], str],
@@ -237,6 +240,7 @@ class Realtime:
             engineio_writer.enable_direct_writes(self.server.eio)
         self.sessions = sessions
         self.permissions = permissions
+        self._data_needs = data_needs
         self.log = log
         self.owners = SocketOwners(
             Redis.from_url(
@@ -619,16 +623,27 @@ class Realtime:
         _CHANGED_DELIVERED.inc()
         EVENT_LAG.observe(max(0, now_ms() - event.occurred_at) / 1000)
         arguments = (event.payload, event.payload["eventId"])
-        if not event.user_data:
+        needed = self._permission_for_data(event)
+        if needed is None:
             await self.server.emit("data:changed", arguments, to=LIVE_ROOM, ignore_queue=True)
             return
-        readers, others = await self.permissions.split_roles(USERS_READ)
+        readers, others = await self.permissions.split_roles(needed)
         if readers:
             rooms = [f"role:{r}" for r in readers]
             await self.server.emit("data:changed", arguments, to=rooms, ignore_queue=True)
         redacted = ({**event.payload, "data": None}, event.payload["eventId"])
         rooms = [REDACTED_ROOM, *(f"role:{r}" for r in others)]
         await self.server.emit("data:changed", redacted, to=rooms, ignore_queue=True)
+
+    def _permission_for_data(self, event: LoggedEvent) -> str | None:
+        """What a socket's role must hold to see this event's data; None: every socket may."""
+        if event.payload["data"] is None:
+            return None
+        return self._data_needs(str(event.payload["operation"]))
+
+    async def _role_may_see(self, role_id: int | None, permission: str) -> bool:
+        """As live delivery decides: a socket without a role (REDACTED_ROOM) sees no such data."""
+        return role_id is not None and await self.permissions.holds(role_id, permission)
 
     def _advance(self, event_id: int) -> None:
         self._delivered = max(self._delivered, event_id)
@@ -654,12 +669,10 @@ class Realtime:
                 if isinstance(missed, str):
                     join.reason = missed
                 else:
-                    may_read_users = join.role_id is not None and await self.permissions.holds(
-                        join.role_id, USERS_READ
-                    )
                     for event in missed:
                         payload = event.payload
-                        if event.user_data and not may_read_users:
+                        needed = self._permission_for_data(event)
+                        if needed and not await self._role_may_see(join.role_id, needed):
                             payload = {**payload, "data": None}
                         await self._send(join.sid, "data:changed", payload, payload["eventId"])
                     recovered = True

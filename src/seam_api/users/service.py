@@ -15,6 +15,7 @@ from seam_api.operations import operation, record, step
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
+from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.users import repository
 from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
@@ -64,7 +65,7 @@ async def get(seam: Parts, *, user_id: int) -> UserOut:
     return _user(row)
 
 
-@operation("user:edit")
+@operation("user:edit", data_needs=USERS_READ)
 async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
     await delegation.check_user_change(seam, user_id=user_id, new_role_id=changes.role_id)
     values: dict[str, Any] = changes.model_dump(exclude_none=True, exclude={"password"})
@@ -96,7 +97,7 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
     return user
 
 
-@operation("user:setState")
+@operation("user:setState", data_needs=USERS_READ)
 async def set_state(seam: Parts, *, user_id: int, state: UserStateUpdate) -> UserOut:
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
@@ -122,7 +123,7 @@ def _reset_summary(_result: TemporaryPassword) -> None:
     return None
 
 
-@operation("user:resetPassword", summary=_reset_summary)
+@operation("user:resetPassword", summary=_reset_summary, data_needs=USERS_READ)
 async def reset_password(seam: Parts, *, user_id: int) -> TemporaryPassword:
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.read() as conn:
@@ -149,7 +150,7 @@ async def reset_password(seam: Parts, *, user_id: int) -> TemporaryPassword:
     return result
 
 
-@operation("user:delete")
+@operation("user:delete", data_needs=USERS_READ)
 async def delete(seam: Parts, *, user_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     await delegation.check_user_change(seam, user_id=user_id)
