@@ -98,13 +98,24 @@ EVERY_LANE = [
     f"{API}/roles",
     f"{API}/permission",
     f"{API}/sidebar",
+    f"{API}/auth/sessions",
+    f"{API}/auth/keys",
+    f"{API}/auth/password/options",
 ]
 
 
 def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
     routes = route_table(ROUTERS)
     lanes = {route.path for route in routes if isinstance(route, APIRoute) and lane_for(route)}
-    assert lanes == {f"{API}/users", f"{API}/roles", f"{API}/permission", f"{API}/sidebar"}
+    assert lanes == {
+        f"{API}/users",
+        f"{API}/roles",
+        f"{API}/permission",
+        f"{API}/sidebar",
+        f"{API}/auth/sessions",
+        f"{API}/auth/keys",
+        f"{API}/auth/password/options",
+    }
 
 
 @ON_SQLITE
