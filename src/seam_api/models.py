@@ -98,6 +98,10 @@ users = Table(
     # Raised to revoke every token issued before; tokens carry the version they were signed at.
     # It starts at a random value, which binds a token to its account beyond the id.
     Column("token_version", Integer, nullable=False, default=0),
+    # Lists sorted by name or filtered by state (contract 10) read a page off these in order,
+    # in either direction, instead of sorting every row; email's unique index serves its sort.
+    Index("ix_users_full_name", "full_name", "id_user"),
+    Index("ix_users_is_active", "is_active", "id_user"),
     sqlite_autoincrement=True,
 )
 
@@ -148,7 +152,7 @@ events = Table(
     Column("message", String(255), nullable=False),
     # No foreign key: the trail outlives the accounts it names.
     Column("actor_id", Integer, nullable=True, index=True),
-    Column("actor_email", String(255), nullable=True),
+    Column("actor_email", String(255), nullable=True, index=True),  # the audit's `actor`
     Column("ip", String(45), nullable=True),
     Column("user_agent", String(255), nullable=True),
     Column("request_id", String(64), nullable=True),

@@ -141,7 +141,14 @@ async def test_login_answers_token_user_menu_and_permission_names(
         f"{API}/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
     )
     result = data(response)
-    assert set(result) == {"token", "expiresIn", "user", "sidebarItems", "permissions"}
+    assert set(result) == {
+        "token",
+        "expiresIn",
+        "user",
+        "sidebarItems",
+        "permissions",
+        "capabilities",  # additive (console): tests/auth/test_capabilities.py
+    }
     assert isinstance(result["token"], str) and result["token"]
     assert result["expiresIn"] == 3600
     assert set(result["user"]) == USER_FIELDS

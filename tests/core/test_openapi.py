@@ -34,6 +34,8 @@ OPERATION_IDS = {
     ("delete", "/api/v1/permission/unassign"): "unassignPermission",
     ("delete", "/api/v1/permission/{id}"): "deletePermission",
     ("get", "/api/v1/sidebar"): "getMySidebar",
+    ("get", "/api/v1/sidebar/all"): "listSidebarItems",
+    ("get", "/api/v1/auth/capabilities"): "getCapabilities",
     ("post", "/api/v1/sidebar"): "createSidebarItem",
     ("put", "/api/v1/sidebar/{idItem}"): "updateSidebarItem",
     ("delete", "/api/v1/sidebar/{idItem}"): "deleteSidebarItem",

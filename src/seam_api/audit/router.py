@@ -13,7 +13,7 @@ from seam_api.audit import service
 from seam_api.audit.schemas import AuditEntry, AuditFilters, Entity
 from seam_api.core.access import Permitted
 from seam_api.core.params import API_PREFIX, Limit
-from seam_api.core.types import MAX_ID
+from seam_api.core.types import MAX_ID, NO_NUL_PATTERN
 from seam_api.core.web import Envelope, ok
 
 router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
@@ -23,6 +23,15 @@ MAX_EVENT_ID = 2**63 - 1
 
 def audit_filters(
     actor_id: Annotated[int | None, Query(alias="actorId", ge=1, le=MAX_ID)] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            pattern=NO_NUL_PATTERN,
+            description="The actor's email (any case), beside or instead of `actorId`",
+        ),
+    ] = None,
     operation: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
     entity: Entity | None = None,
     entity_id: Annotated[str | None, Query(alias="entityId", min_length=1, max_length=64)] = None,
@@ -38,6 +47,7 @@ def audit_filters(
 ) -> AuditFilters:
     return AuditFilters(
         actor_id=actor_id,
+        actor_email=actor.strip().lower() if actor else None,  # stored lower-cased
         operation=operation,
         entity=entity,
         entity_id=entity_id,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from seam_api.auth import service
-from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
+from seam_api.auth import capabilities, service
+from seam_api.auth.schemas import Capabilities, LoginForm, LoginResult, RegisterForm
 from seam_api.core.access import Authenticated, MayRegisterAnyRole
 from seam_api.core.context import current
 from seam_api.core.params import API_PREFIX
@@ -56,3 +56,13 @@ async def login(request: Request, body: LoginForm) -> Response:
 async def logout(request: Request, caller: Authenticated) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)
+
+
+@router.get(
+    "/capabilities",
+    response_model=Envelope[Capabilities],
+    summary="What the caller may do beyond its permissions (also in the login's data)",
+    operation_id="getCapabilities",
+)
+async def get_capabilities(request: Request, caller: Authenticated) -> Response:
+    return ok(await capabilities.fetch(request.app.state.seam, caller=caller))

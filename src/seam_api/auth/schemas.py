@@ -27,6 +27,17 @@ class LoginForm(BaseModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024), NoNul]
 
 
+class Capabilities(BaseModel):
+    """What the caller may do beyond its permissions, from the server's delegation rules, so
+    a client offers only what will work: the roles it may give and whose accounts it may
+    change (`assignableRoleIds`), and whether that includes `admin` accounts."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    assignable_role_ids: list[int] = Field(serialization_alias="assignableRoleIds")
+    may_manage_admins: bool = Field(serialization_alias="mayManageAdmins")
+
+
 class LoginResult(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
@@ -35,3 +46,4 @@ class LoginResult(BaseModel):
     user: UserOut
     sidebar_items: list[SidebarItemOut] = Field(serialization_alias="sidebarItems")
     permissions: list[str]
+    capabilities: Capabilities

@@ -14,6 +14,7 @@ import unicodedata
 from sqlalchemy import RowMapping
 
 from seam_api.auth import repository
+from seam_api.auth.capabilities import capabilities
 from seam_api.auth.schemas import LoginForm, LoginResult, RegisterForm
 from seam_api.container import Seam
 from seam_api.core import delegation
@@ -120,6 +121,7 @@ async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> L
     async with seam.db.read() as conn:
         sidebar_items = await sidebar_service.items_for_role(conn, role_id=role_id)
         permissions = await permissions_service.name_uris_for_role(conn, role_id=role_id)
+    reach = await capabilities(seam, role_id=role_id)
     step(seam, "signing")
     token = seam.signer.sign(
         user_id=account["id_user"],
@@ -134,6 +136,7 @@ async def login(seam: Seam, *, form: LoginForm, client_address: str | None) -> L
         user=UserOut.model_validate(dict(account)),
         sidebar_items=sidebar_items,
         permissions=permissions,
+        capabilities=reach,
     )
 
 

@@ -86,6 +86,18 @@ async def check_user_change(seam: Any, *, user_id: int, new_role_id: int | None 
             await _within_reach(conn, caller_role, new_role_id, "errors.delegation_role")
 
 
+async def reachable_role_ids(seam: Any, *, role_id: int) -> list[int]:
+    """The roles a holder of `role_id` may hand out, and whose accounts it may change: every
+    role for `admin`, else those holding nothing `role_id` lacks (the rule the checks above
+    apply one at a time). For clients to offer only what will work."""
+    async with seam.db.read() as conn:
+        every_role = sorted(await roles_repository.all_ids(conn))
+        if await _is_admin(conn, role_id):
+            return every_role
+        held = await _held(conn, role_id)
+        return [other for other in every_role if await _held(conn, other) <= held]
+
+
 def _caller_role() -> int | None:
     context = current()
     return None if context is None or context.user_id is None else context.role_id

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from seam_api.core.types import Id, NoNul, trimmed
+from seam_api.core.types import Id, NoNul, SearchTerm, trimmed
 
 NAME_URI_MAX = 100
 
@@ -44,3 +44,15 @@ class Assignment(BaseModel):
 
     role_id: Id = Field(alias="roleId")
     permission_id: Id = Field(alias="permissionId")
+
+
+PermissionSort = Literal[
+    "idPermission", "-idPermission", "nameUri", "-nameUri", "description", "-description"
+]
+
+
+class PermissionFilters(BaseModel):
+    """What `GET /permission` narrows and orders by (contract 10)."""
+
+    search: SearchTerm = None
+    sort: PermissionSort = "idPermission"

@@ -15,7 +15,7 @@ from seam_api.core.errors import Conflict, NotFound
 from seam_api.core.eventlog import changes_between
 from seam_api.core.operations import operation, record, step
 from seam_api.roles import repository
-from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
+from seam_api.roles.schemas import RoleCreate, RoleFilters, RoleOut, RoleUpdate
 from seam_api.users import service as users_service
 
 AUDITED_FIELDS = ("roleName", "description")
@@ -91,10 +91,10 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 
 
 @operation("role:fetchAll")
-async def list_all(seam: Seam) -> list[RoleOut]:
+async def list_all(seam: Seam, *, filters: RoleFilters) -> list[RoleOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
-        return [_role(row) for row in await repository.list_all(conn)]
+        return [_role(row) for row in await repository.list_all(conn, filters=filters)]
 
 
 @operation("role:create")

@@ -14,6 +14,7 @@ from seam_api.sidebar.schemas import (
     SidebarItemCreate,
     SidebarItemOut,
     SidebarItemUpdate,
+    SidebarItemWithRoles,
 )
 
 router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
@@ -27,6 +28,16 @@ router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
 )
 async def my_sidebar(request: Request, caller: Authenticated) -> Response:
     return ok(await service.list_for_role(request.app.state.seam, role_id=caller.role_id))
+
+
+@router.get(
+    "/all",
+    response_model=Envelope[list[SidebarItemWithRoles]],
+    summary="Every menu item, ordered by idItem, with the roles that see it",
+    operation_id="listSidebarItems",
+)
+async def all_items(request: Request, _caller: Permitted) -> Response:
+    return ok(await service.list_all(request.app.state.seam))
 
 
 @router.post(

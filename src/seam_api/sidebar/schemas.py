@@ -84,3 +84,16 @@ class SidebarAssignmentOut(BaseModel):
     id_item: int = Field(serialization_alias="idItem")
     role_name: str = Field(serialization_alias="roleName")
     name_item: str = Field(serialization_alias="nameItem")
+
+
+class RoleRef(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_role: int = Field(serialization_alias="idRole")
+    role_name: str = Field(serialization_alias="roleName")
+
+
+class SidebarItemWithRoles(SidebarItemOut):
+    """`GET /sidebar/all`: an item and every role that sees it."""
+
+    roles: list[RoleRef]

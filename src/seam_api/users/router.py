@@ -2,28 +2,66 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from seam_api.core.access import Permitted
-from seam_api.core.params import API_PREFIX, Limit, Page, PathId
-from seam_api.core.web import Envelope, ok
+from seam_api.core.params import (
+    API_PREFIX,
+    Limit,
+    Page,
+    PathId,
+    WithTotal,
+    search_query,
+    sort_query,
+)
+from seam_api.core.types import MAX_ID
+from seam_api.core.web import Envelope, ListEnvelope, PageMeta, ok
 from seam_api.users import service
-from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
+from seam_api.users.schemas import (
+    TemporaryPassword,
+    UserFilters,
+    UserOut,
+    UserSort,
+    UserStateUpdate,
+    UserUpdate,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 
 @router.get(
     "",
-    response_model=Envelope[list[UserOut]],
-    summary="List users, a page at a time",
+    response_model=ListEnvelope[list[UserOut]],
+    summary="List users, a page at a time; search, filter and sort",
     operation_id="listUsers",
 )
 async def list_users(
-    request: Request, _caller: Permitted, page: Page = 1, limit: Limit = 50
+    request: Request,
+    _caller: Permitted,
+    page: Page = 1,
+    limit: Limit = 50,
+    search: Annotated[str | None, search_query("full_name or email")] = None,
+    role_id: Annotated[
+        int | None, Query(alias="roleId", ge=1, le=MAX_ID, description="Only this role's users")
+    ] = None,
+    is_active: Annotated[
+        int | None, Query(alias="isActive", ge=0, le=1, description="1: enabled, 0: disabled")
+    ] = None,
+    sort: Annotated[UserSort | None, sort_query("idUser, full_name, email, roleName")] = None,
+    with_total: WithTotal = False,
 ) -> Response:
-    return ok(await service.list_page(request.app.state.seam, page=page, limit=limit))
+    filters = UserFilters(
+        search=search, role_id=role_id, is_active=is_active, sort=sort or "idUser"
+    )
+    seam = request.app.state.seam
+    result = await service.list_page(
+        seam, page=page, limit=limit, filters=filters, with_total=with_total
+    )
+    meta = None if result.total is None else PageMeta(page=page, limit=limit, total=result.total)
+    return ok(result.users, meta=meta)
 
 
 @router.get("/{id}", response_model=Envelope[UserOut], summary="One user", operation_id="getUser")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import Email, Id, IntegralFloat, NoNul, Password, needs_one_of, trimmed
+from seam_api.core.types import (
+    Email,
+    Id,
+    IntegralFloat,
+    NoNul,
+    Password,
+    SearchTerm,
+    needs_one_of,
+    trimmed,
+)
 
 FullName = Annotated[str, trimmed(2, 100), NoNul]
 
@@ -68,3 +77,22 @@ class TemporaryPassword(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
     temporary_password: str = Field(serialization_alias="temporaryPassword")
+
+
+UserSort = Literal[
+    "idUser", "-idUser", "full_name", "-full_name", "email", "-email", "roleName", "-roleName"
+]
+
+
+class UserFilters(BaseModel):
+    """What `GET /users` narrows and orders by (contract 10); all off, it is the plain list."""
+
+    search: SearchTerm = None
+    role_id: int | None = None
+    is_active: int | None = None
+    sort: UserSort = "idUser"
+
+    @property
+    def plain(self) -> bool:
+        """The list as it was before filters: the one the read cache keeps."""
+        return self == UserFilters()

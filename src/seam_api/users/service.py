@@ -6,6 +6,7 @@ version in the same transaction as the change, then tell every instance after th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,7 +20,13 @@ from seam_api.core.operations import operation, record, step
 from seam_api.core.security import hash_password, temporary_password
 from seam_api.roles import service as roles_service
 from seam_api.users import repository
-from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
+from seam_api.users.schemas import (
+    TemporaryPassword,
+    UserFilters,
+    UserOut,
+    UserStateUpdate,
+    UserUpdate,
+)
 
 # The fields an audit entry compares (contract names); the password only by name.
 AUDITED_FIELDS = ("full_name", "email", "roleId", "isActive")
@@ -48,17 +55,42 @@ async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
     return await repository.count_with_role(conn, role_id=role_id)
 
 
-@operation("user:fetchAll")
-async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of users (a cached page keeps its ready JSON), and how many match when the
+    caller asked (`withTotal`)."""
+
+    users: list[UserOut]
+    total: int | None
+
+
+def _page_summary(result: UserPage) -> dict[str, int | None]:
+    return {"count": len(result.users), "total": result.total}
+
+
+@operation("user:fetchAll", summary=_page_summary)
+async def list_page(
+    seam: Seam, *, page: int, limit: int, filters: UserFilters, with_total: bool = False
+) -> UserPage:
+    """The plain list is served from the read cache; a filtered one is rare and varied enough
+    that caching it would only crowd the plain pages out."""
     step(seam, "querying")
+    offset = (page - 1) * limit
 
     async def load() -> SerialisedList[UserOut]:
         async with seam.db.read() as conn:
-            rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
+            rows = await repository.list_page(conn, offset=offset, limit=limit, filters=filters)
         return SerialisedList(_user(row) for row in rows)
 
-    users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
-    return users
+    if filters.plain:
+        users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
+    else:
+        users = await load()
+    total = None
+    if with_total:
+        async with seam.db.read() as conn:
+            total = await repository.count(conn, filters=filters)
+    return UserPage(users=users, total=total)
 
 
 @operation("user:fetchOne")
