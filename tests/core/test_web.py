@@ -25,7 +25,7 @@ async def test_unknown_method_on_a_known_path_is_a_404_envelope(
 async def test_malformed_json_is_a_400_with_errors(client: httpx.AsyncClient) -> None:
     response = await client.post(
         f"{API}/auth/login",
-        content=b'{"email": "admin@seam.test", "password": ',
+        content=b'{"email": "admin@example.com", "password": ',
         headers={"Content-Type": "application/json"},
     )
     errors = failure(response, 400)["errors"]

@@ -63,7 +63,7 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
 @router.get(
     "",
     response_model=Envelope[list[AuditEntry]],
-    summary="Audit entries, newest first; page with `before`",
+    summary="Read the audit trail, newest first; page with `before`",
     operation_id="listAuditEntries",
 )
 async def list_audit(
@@ -74,7 +74,7 @@ async def list_audit(
 
 @router.get(
     "/export",
-    summary="The filtered trail as a streamed CSV or NDJSON file, oldest first",
+    summary="Export the filtered audit trail as a CSV or NDJSON file, oldest first",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
     operation_id="exportAuditEntries",
@@ -98,7 +98,7 @@ async def export_audit(
 @router.get(
     "/{eventId}",
     response_model=Envelope[AuditEntry],
-    summary="One audit entry",
+    summary="View one audit entry",
     operation_id="getAuditEntry",
 )
 async def get_audit_entry(

@@ -33,7 +33,7 @@ async def my_sidebar(request: Request, caller: Authenticated) -> Response:
 @router.get(
     "/all",
     response_model=Envelope[list[SidebarItemWithRoles]],
-    summary="Every menu item, ordered by idItem, with the roles that see it",
+    summary="List every menu item, by idItem, with the roles that see it",
     operation_id="listSidebarItems",
 )
 async def all_items(request: Request, _caller: Permitted) -> Response:
@@ -78,7 +78,7 @@ async def delete_item(request: Request, _caller: Permitted, idItem: PathId) -> R
     "/{idItem}/role/{idRole}",
     status_code=201,
     response_model=Envelope[SidebarAssignmentOut],
-    summary="Show an item to a role",
+    summary="Show a menu item to a role",
     operation_id="assignSidebarItem",
 )
 async def assign_item(
@@ -91,7 +91,7 @@ async def assign_item(
 @router.delete(
     "/{idItem}/role/{idRole}",
     response_model=Envelope[None],
-    summary="Hide an item from a role",
+    summary="Hide a menu item from a role",
     operation_id="unassignSidebarItem",
 )
 async def unassign_item(

@@ -35,7 +35,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 @router.get(
     "",
     response_model=ListEnvelope[list[UserOut]],
-    summary="List users, a page at a time; search, filter and sort",
+    summary="List, search and sort users, a page at a time",
     operation_id="listUsers",
 )
 async def list_users(
@@ -64,7 +64,12 @@ async def list_users(
     return ok(result.users, meta=meta)
 
 
-@router.get("/{id}", response_model=Envelope[UserOut], summary="One user", operation_id="getUser")
+@router.get(
+    "/{id}",
+    response_model=Envelope[UserOut],
+    summary="View any user's details",
+    operation_id="getUser",
+)
 async def get_user(request: Request, _caller: Permitted, id: PathId) -> Response:
     return ok(await service.get(request.app.state.seam, user_id=id))
 
@@ -72,7 +77,7 @@ async def get_user(request: Request, _caller: Permitted, id: PathId) -> Response
 @router.put(
     "/{id}",
     response_model=Envelope[UserOut],
-    summary="Edit a user; a new password or role ends their sessions",
+    summary="Edit any user's name, email, role or password (a new password or role signs them out)",
     operation_id="updateUser",
 )
 async def update_user(
@@ -84,7 +89,7 @@ async def update_user(
 @router.put(
     "/{id}/state",
     response_model=Envelope[UserOut],
-    summary="Enable (1) or disable (0) a user",
+    summary="Enable (1) or disable (0) any user",
     operation_id="setUserState",
 )
 async def set_user_state(
