@@ -36,6 +36,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/sidebar"): "getMySidebar",
     ("get", "/api/v1/sidebar/all"): "listSidebarItems",
     ("get", "/api/v1/auth/capabilities"): "getCapabilities",
+    ("post", "/api/v1/users/import"): "importUsers",
     ("post", "/api/v1/sidebar"): "createSidebarItem",
     ("put", "/api/v1/sidebar/{idItem}"): "updateSidebarItem",
     ("delete", "/api/v1/sidebar/{idItem}"): "deleteSidebarItem",

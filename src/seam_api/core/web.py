@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
@@ -243,6 +243,15 @@ def _validation_error(exc: RequestValidationError) -> Invalid:
             continue
         errors.append(FieldError(_field_name(location), _field_message(problem)))
     return Invalid("errors.validation", errors=errors)
+
+
+def field_problems(error: ValidationError) -> list[FieldError]:
+    """A pydantic error raised outside FastAPI's parsing (a body's part checked on its own),
+    worded as a 400's `errors`, in the request's language."""
+    return [
+        FieldError(_field_name(("body", *problem["loc"])), _field_message(problem))
+        for problem in error.errors()
+    ]
 
 
 def _field_message(problem: Any) -> str:

@@ -99,6 +99,13 @@ MESSAGES: dict[str, str] = {
     "user:delete.start": "Deleting user...",
     "user:delete.deleting": "Removing the user...",
     "user:delete.success": "User deleted successfully",
+    "user:import.start": "Importing users...",
+    "user:import.checking": "Checking every row...",
+    "user:import.hashing": "Making temporary passwords...",
+    "user:import.saving": "Saving the users...",
+    "user:import.success": "Users imported successfully",
+    "errors.import_invalid": "{count} problem(s) in the rows: nothing was imported",
+    "errors.import_email_repeated": "This email appears earlier in the file",
     # roles
     "role:fetchAll.start": "Loading roles...",
     "role:fetchAll.querying": "Querying roles...",

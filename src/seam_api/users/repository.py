@@ -84,6 +84,14 @@ async def email_taken(conn: AsyncConnection, *, email: str, except_user_id: int 
     return (await conn.execute(query.limit(1))).first() is not None
 
 
+async def emails_taken(conn: AsyncConnection, *, emails: Sequence[str]) -> set[str]:
+    """Which of `emails` already name an account (one query for a whole import)."""
+    if not emails:
+        return set()
+    query = select(users.c.email).where(users.c.email.in_(emails))
+    return {str(email) for email in (await conn.execute(query)).scalars().all()}
+
+
 async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
     query = select(func.count()).select_from(users).where(users.c.role_id == role_id)
     return int((await conn.execute(query)).scalar_one())

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from seam_api.core.access import Permitted
 from seam_api.core.params import (
@@ -18,11 +19,15 @@ from seam_api.core.params import (
     sort_query,
 )
 from seam_api.core.types import MAX_ID
-from seam_api.core.web import Envelope, ListEnvelope, PageMeta, ok
+from seam_api.core.web import Envelope, ListEnvelope, PageMeta, field_problems, ok
 from seam_api.users import service
 from seam_api.users.schemas import (
+    ImportResult,
+    ImportRow,
+    RowProblem,
     TemporaryPassword,
     UserFilters,
+    UserImport,
     UserOut,
     UserSort,
     UserStateUpdate,
@@ -62,6 +67,30 @@ async def list_users(
     )
     meta = None if result.total is None else PageMeta(page=page, limit=limit, total=result.total)
     return ok(result.users, meta=meta)
+
+
+@router.post(
+    "/import",
+    response_model=Envelope[ImportResult],
+    summary="Create users from rows (a CSV's), all or none; `dryRun` previews each row's errors",
+    operation_id="importUsers",
+)
+async def import_users(request: Request, _caller: Permitted, body: UserImport) -> Response:
+    rows: list[ImportRow | None] = []
+    problems: list[RowProblem] = []
+    for number, raw in enumerate(body.rows, start=1):
+        try:
+            rows.append(ImportRow.model_validate(raw))
+        except ValidationError as error:
+            rows.append(None)
+            problems.extend(
+                RowProblem(row=number, field=problem.field, message=problem.message)
+                for problem in field_problems(error)
+            )
+    result = await service.import_users(
+        request.app.state.seam, rows=rows, problems=problems, dry_run=body.dry_run
+    )
+    return ok(result)
 
 
 @router.get(

@@ -14,13 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from seam_api.container import Seam
 from seam_api.core import delegation
 from seam_api.core.cache import SerialisedList
-from seam_api.core.errors import Conflict, Invalid, NotFound
+from seam_api.core.context import current
+from seam_api.core.errors import Conflict, FieldError, Invalid, NotFound
 from seam_api.core.eventlog import changes_between
 from seam_api.core.operations import operation, record, step
 from seam_api.core.security import hash_password, temporary_password
+from seam_api.messages import t
 from seam_api.roles import service as roles_service
 from seam_api.users import repository
 from seam_api.users.schemas import (
+    ImportedUser,
+    ImportResult,
+    ImportRow,
+    RowProblem,
     TemporaryPassword,
     UserFilters,
     UserOut,
@@ -197,3 +203,89 @@ async def delete(seam: Seam, *, user_id: int) -> dict[str, int]:
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=result)
     await seam.account_changed(user_id, revoked=True)
     return result
+
+
+def _import_summary(result: ImportResult) -> dict[str, Any]:
+    """Counts and ids for the events: the temporary passwords are for the HTTP answer only."""
+    return {"count": len(result.created), "idUsers": [user.id_user for user in result.created]}
+
+
+@operation("user:import", summary=_import_summary)
+async def import_users(
+    seam: Seam, *, rows: list[ImportRow | None], problems: list[RowProblem], dry_run: bool
+) -> ImportResult:
+    """Create every row's account, or none: a bad row (the caller's `problems` from parsing,
+    or a role or email this finds) stops the whole import. `dry_run` only reports."""
+    step(seam, "checking")
+    problems = [*problems, *await _import_problems(seam, rows)]
+    problems.sort(key=lambda problem: problem.row)
+    if problems and not dry_run:
+        errors = [FieldError(f"rows.{p.row}.{p.field}", p.message) for p in problems]
+        raise Invalid("errors.import_invalid", errors=errors, count=len(problems))
+    result = ImportResult(dry_run=dry_run, total=len(rows), errors=problems, created=[])
+    if dry_run:
+        return result
+    step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
+    valid = [row for row in rows if row is not None]
+    passwords = [temporary_password() for _ in valid]
+    hashes = [await hash_password(password) for password in passwords]
+    default_role = await _default_role_id(seam)
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        for row, password, password_hash in zip(valid, passwords, hashes, strict=True):
+            user_id = await repository.create(
+                conn,
+                full_name=row.full_name,
+                email=row.email,
+                password_hash=password_hash,
+                role_id=row.role_id or default_role,
+            )
+            created = _user(await repository.get(conn, user_id=user_id))
+            result.created.append(
+                ImportedUser(**created.model_dump(by_alias=False), temporary_password=password)
+            )
+        ids = [user.id_user for user in result.created]
+        changes = {"idUser": [None, ids]}
+        await record(seam, conn, entity="user", entity_id=None, changes=changes, result=result)
+    for user_id in ids:
+        await seam.account_changed(user_id, revoked=False)
+    return result
+
+
+async def _default_role_id(seam: Seam) -> int:
+    async with seam.db.read() as conn:
+        role = await roles_service.get_by_name(conn, role_name=seam.settings.default_role)
+    if role is None:
+        raise Conflict("errors.default_role_missing")
+    return role.id_role
+
+
+async def _import_problems(seam: Seam, rows: list[ImportRow | None]) -> list[RowProblem]:
+    """Roles that do not exist or are beyond the caller's reach, and emails that are taken
+    or appear twice in the file."""
+    context = current()
+    problems: list[RowProblem] = []
+    reachable = None
+    if context is not None and context.role_id is not None:
+        reachable = set(await delegation.reachable_role_ids(seam, role_id=context.role_id))
+    valid = [row for row in rows if row is not None]
+    async with seam.db.read() as conn:
+        taken = await repository.emails_taken(conn, emails=[row.email for row in valid])
+        role_ids = {row.role_id for row in valid if row.role_id is not None}
+        known = {id_ for id_ in role_ids if await roles_service.exists(conn, role_id=id_)}
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        if row is None:
+            continue
+        found: list[tuple[str, str]] = []
+        if row.role_id is not None and row.role_id not in known:
+            found.append(("roleId", "errors.role_unknown"))
+        elif row.role_id is not None and reachable is not None and row.role_id not in reachable:
+            found.append(("roleId", "errors.delegation_role"))
+        if row.email in taken:
+            found.append(("email", "errors.email_taken"))
+        elif row.email in seen:
+            found.append(("email", "errors.import_email_repeated"))
+        seen.add(row.email)
+        problems.extend(RowProblem(row=number, field=f, message=t(key)) for f, key in found)
+    return problems
