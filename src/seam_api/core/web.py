@@ -265,6 +265,12 @@ def _field_message(problem: Any) -> str:
     fields = {name: value for name, value in (problem.get("ctx") or {}).items()}
     if kind == "value_error" and "reason" in fields:  # email-validator, through pydantic
         kind = "email"
+    # A field people fill in gets a sentence that names it ("Name must be at least 2
+    # characters") rather than pydantic's wording about strings.
+    named = [str(part) for part in problem.get("loc", ()) if isinstance(part, str)]
+    label = f"label.{named[-1]}" if named else ""
+    if label in CATALOGUES["en"] and f"validation.named.{kind}" in CATALOGUES["en"]:
+        return t(f"validation.named.{kind}", label=t(label), **fields)
     if f"validation.{kind}" in CATALOGUES["en"]:
         return t(f"validation.{kind}", **fields)
     context = current()

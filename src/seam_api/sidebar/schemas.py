@@ -22,7 +22,7 @@ def _safe_route(value: str) -> str:
     `javascript:` or `data:` one would run in the admin's page."""
     scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", value).lower())
     if scheme and scheme.group(1) not in ("http", "https"):
-        raise ValueError("route must be a path or an http(s) address")
+        raise PydanticCustomError("route_scheme", "Route must be a path or an http(s) address")
     return value
 
 
