@@ -6,6 +6,7 @@ version in the same transaction as the change, then tell every instance after th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,7 +229,8 @@ async def import_users(
     step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
     valid = [row for row in rows if row is not None]
     passwords = [temporary_password() for _ in valid]
-    hashes = [await hash_password(password) for password in passwords]
+    # Together: the hash slots (core/security.py) bound how many run at once.
+    hashes = await asyncio.gather(*(hash_password(password) for password in passwords))
     default_role = await _default_role_id(seam)
     async with seam.db.transaction() as conn:
         step(seam, "saving")
