@@ -18,6 +18,7 @@ from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
 from seam_api.container import Seam
 from seam_api.core.errors import NotFound
 from seam_api.core.operations import operation, step
+from seam_api.messages import CATALOGUES, t
 
 EXPORT_PAGE = 1000
 ExportFormat = Literal["csv", "ndjson"]
@@ -40,11 +41,20 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _message(operation: str, stored: str) -> str:
+    """An entry is written in its writer's language; each reader gets the message in its own
+    (Accept-Language). An operation without a catalogue text keeps the stored one."""
+    for key in (f"{operation}.audit", f"{operation}.success"):
+        if key in CATALOGUES["en"]:
+            return t(key)
+    return stored
+
+
 def entry(row: Any) -> AuditEntry:
     return AuditEntry(
         event_id=str(row["event_id"]),
         operation=row["operation"],
-        message=row["message"],
+        message=_message(row["operation"], row["message"]),
         actor_id=row["actor_id"],
         actor_email=row["actor_email"],
         ip=row["ip"],
