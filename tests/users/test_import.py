@@ -84,7 +84,7 @@ async def test_a_delegated_importer_cannot_hand_out_a_role_beyond_its_own(
     )
     assert [(p["row"], p["field"]) for p in result["errors"]] == [(1, "roleId")]
     failure(
-        await client.post(f"{API}/users/import", headers=importer.headers, json={"rows": rows}), 400
+        await client.post(f"{API}/users/import", headers=importer.headers, json={"rows": rows}), 403
     )
 
 
@@ -99,3 +99,12 @@ async def test_importing_needs_its_permission_and_some_rows(
         await client.post(f"{API}/users/import", headers=admin_headers, json={"rows": []}), 400
     )
     assert [error["field"] for error in body["errors"]] == ["rows"]
+
+
+async def test_a_taken_email_stops_the_import_as_a_conflict(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    rows = [*GOOD, {"full_name": "Taken", "email": ADMIN_EMAIL}]
+    response = await client.post(f"{API}/users/import", headers=admin_headers, json={"rows": rows})
+    assert [error["field"] for error in failure(response, 409)["errors"]] == ["rows.3.email"]
+    assert await _count(client, admin_headers) == 1

@@ -35,6 +35,8 @@ class RequestContext:
     # The log entry the running mutation wrote in its transaction, delivered after the commit
     # (a `LoggedEvent`, see core/eventlog.py).
     recorded: Any = None
+    # Set by a mutation that ended changing nothing (a preview): no event, no cache drop.
+    unchanged: bool = False
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

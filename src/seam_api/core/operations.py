@@ -60,12 +60,13 @@ def operation(
             realtime: Realtime = seam.realtime
             context.operation = name
             context.recorded = None
+            context.unchanged = False
             realtime.progress(context, "start", t(f"{name}.start"))
             try:
                 result = await service(seam, *args, **kwargs)
                 message = t(f"{name}.success")
                 realtime.progress(context, "success", message, summary(result))
-                if is_mutation(name):
+                if is_mutation(name) and not context.unchanged:
                     await seam.data_changed()
                     if context.recorded is None:
                         log.error("mutation %s committed without a log entry", name)
@@ -111,6 +112,12 @@ async def record(
         changes=changes,
         payload=payload,
     )
+
+
+def unchanged() -> None:
+    """The running mutation ends without changing anything (an import's preview): it sends no
+    `data:changed`, drops no cache and records no entry."""
+    _context().unchanged = True
 
 
 def step(seam: Any, key: str) -> None:

@@ -105,6 +105,7 @@ MESSAGES: dict[str, str] = {
     "user:import.saving": "Saving the users...",
     "user:import.success": "Users imported successfully",
     "errors.import_invalid": "{count} problem(s) in the rows: nothing was imported",
+    "errors.import_conflict": "{count} row(s) with a taken or repeated email: nothing was imported",
     "errors.import_email_repeated": "This email appears earlier in the file",
     # roles
     "role:fetchAll.start": "Loading roles...",

@@ -101,6 +101,7 @@ MESSAGES: dict[str, str] = {
     "user:import.saving": "Guardando los usuarios...",
     "user:import.success": "Usuarios importados exitosamente",
     "errors.import_invalid": "{count} problema(s) en las filas: no se importó nada",
+    "errors.import_conflict": "{count} fila(s) con un correo usado o repetido: no se importó nada",
     "errors.import_email_repeated": "Este correo aparece antes en el archivo",
     "role:fetchAll.start": "Obteniendo roles...",
     "role:fetchAll.querying": "Consultando roles...",

@@ -101,16 +101,6 @@ class UserFilters(BaseModel):
 MAX_IMPORT_ROWS = 1000
 
 
-class UserImport(BaseModel):
-    """`POST /users/import`: rows as a CSV gives them, each checked on its own so that a
-    preview (`dryRun`) can name every bad row at once."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    rows: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
-    dry_run: bool = Field(False, alias="dryRun")
-
-
 class ImportRow(BaseModel):
     """One row of an import, validated like a registration (no password: one is made)."""
 
@@ -119,6 +109,21 @@ class ImportRow(BaseModel):
     full_name: FullName
     email: Email
     role_id: Id | None = Field(None, alias="roleId")
+
+
+class UserImport(BaseModel):
+    """`POST /users/import`: rows as a CSV gives them, each checked on its own so that a
+    preview (`dryRun`) can name every bad row at once."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_IMPORT_ROWS,
+        # Each row is checked on its own (not here), but its schema says what a good row is.
+        json_schema_extra={"items": ImportRow.model_json_schema(by_alias=True)},
+    )
+    dry_run: bool = Field(False, alias="dryRun")
 
 
 class RowProblem(BaseModel):

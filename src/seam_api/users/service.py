@@ -16,9 +16,9 @@ from seam_api.container import Seam
 from seam_api.core import delegation
 from seam_api.core.cache import SerialisedList
 from seam_api.core.context import current
-from seam_api.core.errors import Conflict, FieldError, Invalid, NotFound
+from seam_api.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from seam_api.core.eventlog import changes_between
-from seam_api.core.operations import operation, record, step
+from seam_api.core.operations import operation, record, step, unchanged
 from seam_api.core.security import hash_password, temporary_password
 from seam_api.messages import t
 from seam_api.roles import service as roles_service
@@ -71,8 +71,12 @@ class UserPage:
     total: int | None
 
 
-def _page_summary(result: UserPage) -> dict[str, int | None]:
-    return {"count": len(result.users), "total": result.total}
+def _page_summary(result: UserPage) -> dict[str, int]:
+    """A list's length, as for every list, and its total when the caller asked for it."""
+    summary = {"count": len(result.users)}
+    if result.total is not None:
+        summary["total"] = result.total
+    return summary
 
 
 @operation("user:fetchAll", summary=_page_summary)
@@ -218,13 +222,15 @@ async def import_users(
     """Create every row's account, or none: a bad row (the caller's `problems` from parsing,
     or a role or email this finds) stops the whole import. `dry_run` only reports."""
     step(seam, "checking")
-    problems = [*problems, *await _import_problems(seam, rows)]
-    problems.sort(key=lambda problem: problem.row)
-    if problems and not dry_run:
-        errors = [FieldError(f"rows.{p.row}.{p.field}", p.message) for p in problems]
-        raise Invalid("errors.import_invalid", errors=errors, count=len(problems))
-    result = ImportResult(dry_run=dry_run, total=len(rows), errors=problems, created=[])
+    found = [(problem, "errors.import_invalid") for problem in problems]
+    found += await _import_problems(seam, rows)
+    found.sort(key=lambda pair: pair[0].row)
+    if found and not dry_run:
+        _refuse_import(found)
+    errors = [problem for problem, _key in found]
+    result = ImportResult(dry_run=dry_run, total=len(rows), errors=errors, created=[])
     if dry_run:
+        unchanged()
         return result
     step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
     valid = [row for row in rows if row is not None]
@@ -262,11 +268,28 @@ async def _default_role_id(seam: Seam) -> int:
     return role.id_role
 
 
-async def _import_problems(seam: Seam, rows: list[ImportRow | None]) -> list[RowProblem]:
+def _refuse_import(found: list[tuple[RowProblem, str]]) -> None:
+    """The status says the worst kind of problem, as for a single registration: a bad row is
+    400, an unknown role 400, a role beyond reach 403, a taken or repeated email 409; the
+    `errors` list every problem by `rows.<row>.<field>`."""
+    errors = [FieldError(f"rows.{p.row}.{p.field}", p.message) for p, _key in found]
+    keys = {key for _problem, key in found}
+    if "errors.import_invalid" in keys:
+        raise Invalid("errors.import_invalid", errors=errors, count=len(errors))
+    if "errors.role_unknown" in keys:
+        raise Invalid("errors.role_unknown", errors=errors)
+    if "errors.delegation_role" in keys:
+        raise Forbidden("errors.delegation_role", errors=errors)
+    raise Conflict("errors.import_conflict", errors=errors, count=len(errors))
+
+
+async def _import_problems(
+    seam: Seam, rows: list[ImportRow | None]
+) -> list[tuple[RowProblem, str]]:
     """Roles that do not exist or are beyond the caller's reach, and emails that are taken
-    or appear twice in the file."""
+    or appear twice in the file; each with its message's key."""
     context = current()
-    problems: list[RowProblem] = []
+    problems: list[tuple[RowProblem, str]] = []
     reachable = None
     if context is not None and context.role_id is not None:
         reachable = set(await delegation.reachable_role_ids(seam, role_id=context.role_id))
@@ -289,5 +312,5 @@ async def _import_problems(seam: Seam, rows: list[ImportRow | None]) -> list[Row
         elif row.email in seen:
             found.append(("email", "errors.import_email_repeated"))
         seen.add(row.email)
-        problems.extend(RowProblem(row=number, field=f, message=t(key)) for f, key in found)
+        problems.extend((RowProblem(row=number, field=f, message=t(key)), key) for f, key in found)
     return problems
