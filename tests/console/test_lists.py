@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import uuid
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import expect
 
 from seam_api.core.security import PASSWORD_HASHER
 from tests.console.conftest import (
@@ -18,14 +17,7 @@ from tests.console.conftest import (
     create_user,
     sign_in,
 )
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def user_row(page: Page, email: str) -> Locator:
-    return page.locator("tbody tr", has=page.get_by_role("cell", name=email, exact=True))
+from tests.console.test_browser import unique, user_row
 
 
 async def test_a_role_of_two_permissions_edits_a_user_without_a_dead_end(
