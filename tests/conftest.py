@@ -27,7 +27,7 @@ from tests.server_process import Server, free_port
 
 __all__ = ["Server", "free_port"]  # re-exported: test modules import them from here
 
-ADMIN_EMAIL = "admin@seam.test"
+ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -34,3 +34,15 @@ async def test_a_deleted_console_item_is_not_added_back_by_a_later_bootstrap(
     await bootstrap(app.seam, app.routes)
     items = data(await client.get(f"{API}/sidebar", headers=admin_headers))
     assert [item["route"] for item in items] == CONSOLE_ROUTES[:-1]
+
+
+async def test_route_permissions_are_described_in_words_from_their_routes(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    described = {
+        permission["nameUri"]: permission["description"]
+        for permission in data(await client.get(f"{API}/permission", headers=admin_headers))
+    }
+    assert described["PUT /api/v1/users/:id"].startswith("Edit any user's name, email, role")
+    assert described["GET /api/v1/sidebar/all"].startswith("List every menu item")
+    assert all(text and not text.startswith("Route ") for text in described.values())

@@ -38,8 +38,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("security",),
     ("ops", "mail"),
     ("runtime",),
+    ("settings",),  # checks the admin's email with the API's own rule (core/types.py)
     ("core", "migrations", "messages"),  # messages read the request's language from core
-    ("settings", "models"),
+    ("models",),
 )
 LAYER_OF = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 

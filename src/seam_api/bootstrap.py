@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,7 +19,7 @@ from seam_api.container import Seam
 from seam_api.permissions import repository as permissions_repository
 from seam_api.roles import repository as roles_repository
 from seam_api.roles.constants import ADMIN_ROLE
-from seam_api.security.access import guarded_permissions
+from seam_api.security.access import guarded_permissions, route_permission
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.sidebar import repository as sidebar_repository
 from seam_api.users import repository as users_repository
@@ -63,7 +64,7 @@ async def _bootstrap(seam: Seam, routes: list[object]) -> BootstrapReport:
     generated: str | None = None
     password = settings.admin_password
     async with seam.db.read() as conn:
-        admin_exists = await users_repository.email_taken(conn, email=settings.admin_email.lower())
+        admin_exists = await _has_admin(conn, settings.admin_email.lower())
     if not admin_exists:
         if password is None:
             password = generated = temporary_password()
@@ -74,19 +75,18 @@ async def _bootstrap(seam: Seam, routes: list[object]) -> BootstrapReport:
         if fresh:
             await _seed_console_sidebar(conn, admin_role)
         created = 0
+        descriptions = _route_summaries(routes)
         for name_uri in guarded_permissions(routes):
             if await permissions_repository.find_by_name_uri(conn, name_uri=name_uri):
                 continue
             permission_id = await permissions_repository.create(
-                conn, name_uri=name_uri, description=f"Route {name_uri}"
+                conn, name_uri=name_uri, description=descriptions.get(name_uri)
             )
             await permissions_repository.assign(
                 conn, role_id=admin_role, permission_id=permission_id
             )
             created += 1
-        if not admin_exists and not await users_repository.email_taken(
-            conn, email=settings.admin_email.lower()
-        ):
+        if not admin_exists and not await _has_admin(conn, settings.admin_email.lower()):
             await users_repository.create(
                 conn,
                 full_name="Administrator",
@@ -103,6 +103,29 @@ async def _bootstrap(seam: Seam, routes: list[object]) -> BootstrapReport:
         admin_created=not admin_exists,
         admin_password=generated,
         admin_password_ignored=admin_exists and settings.admin_password is not None,
+    )
+
+
+def _route_summaries(routes: list[object]) -> dict[str, str]:
+    """Each route permission's description: its route's own summary, in English ("Edit a
+    user; ..."), so the route table stays the one source and people read what it allows."""
+    return {
+        route_permission(method, route): route.summary
+        for route in routes
+        if isinstance(route, APIRoute) and route.summary
+        for method in route.methods or ()
+    }
+
+
+async def _has_admin(conn: AsyncConnection, email: str) -> bool:
+    """The configured admin exists, or another account already holds `admin`: the admin from
+    configuration is for a first start, and a later run (say, after the default address
+    changed) must not add a second one (contract 3: a re-run changes nothing else)."""
+    if await users_repository.email_taken(conn, email=email):
+        return True
+    role = await roles_repository.get_by_name(conn, role_name=ADMIN_ROLE)
+    return (
+        role is not None and await roles_repository.count_holders(conn, role_id=role["id_role"]) > 0
     )
 
 

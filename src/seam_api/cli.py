@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -81,11 +82,12 @@ def serve(
 ) -> None:
     """Apply pending migrations, bootstrap, and serve HTTP and Socket.IO on one port."""
     settings = _settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    _refuse_a_taken_port(bind_host, bind_port)
     logs.configure(level=settings.log_level, json=settings.log_format == "json")
     application = create_app(settings)
     report = asyncio.run(_prepare(application))
     _announce(report, settings.admin_email.lower())
-    bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"SEAM API on http://{bind_host}:{bind_port} (docs at /docs)")
     typer.echo(f"Admin console: http://{bind_host}:{bind_port}{CONSOLE_PATH}")
     uvicorn.run(
@@ -104,6 +106,25 @@ def serve(
         log_config=None,  # our handler and format (logs.configure), not uvicorn's
         **connection_options(settings),
     )
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Stop before the database is touched (and a first admin created and its password shown
+    to nobody) when the port is taken, saying how to pick another, rather than with uvicorn's
+    Errno 98 after the bootstrap. A check, not a reservation: uvicorn binds again right after."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            typer.echo(
+                f"seam-api: cannot listen on {host}:{port} ({error.strerror}). "
+                f"Another program may be using the port: pick another with SEAM_PORT "
+                f"(SEAM_PORT={port + 1} make run) or seam-api serve --port {port + 1}.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:

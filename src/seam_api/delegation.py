@@ -15,6 +15,8 @@ must see the committed state, not a cache.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import current
@@ -82,6 +84,18 @@ async def check_user_change(seam: Parts, *, user_id: int, new_role_id: int | Non
         await _within_reach(conn, caller_role, target["role_id"], "errors.delegation_superior")
         if changes_role and new_role_id is not None:
             await _within_reach(conn, caller_role, new_role_id, "errors.delegation_role")
+
+
+async def reachable_role_ids(seam: Any, *, role_id: int) -> list[int]:
+    """The roles a holder of `role_id` may hand out, and whose accounts it may change: every
+    role for `admin`, else those holding nothing `role_id` lacks (the rule the checks above
+    apply one at a time). For clients to offer only what will work."""
+    async with seam.db.read() as conn:
+        every_role = sorted(await roles_repository.all_ids(conn))
+        if await _is_admin(conn, role_id):
+            return every_role
+        held = await _held(conn, role_id)
+        return [other for other in every_role if await _held(conn, other) <= held]
 
 
 def _caller_role() -> int | None:

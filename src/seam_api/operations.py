@@ -75,12 +75,13 @@ def operation(
             # Resolved before the service opens its transaction: with Redis it is a network
             # call, and nothing but the database may run while a transaction is open.
             context.initiator = await realtime.initiator(context) if mutation else None
+            context.unchanged = False
             realtime.progress(context, "start", t(f"{name}.start"))
             try:
                 result = await service(seam, *args, **kwargs)
                 message = t(f"{name}.success")
                 realtime.progress(context, "success", message, summary(result))
-                if mutation:
+                if mutation and not context.unchanged:
                     await seam.data_changed()
                     if context.recorded is None:
                         log.error("mutation %s committed without a log entry", name)
@@ -132,6 +133,12 @@ async def record(
         changes=changes,
         payload=payload,
     )
+
+
+def unchanged() -> None:
+    """The running mutation ends without changing anything (an import's preview): it sends no
+    `data:changed`, drops no cache and records no entry."""
+    _context().unchanged = True
 
 
 def step(seam: Parts, key: str) -> None:

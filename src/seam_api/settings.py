@@ -15,6 +15,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio.connection import parse_url
 
+from seam_api.core.types import Email
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./seam.db"
 MIN_SECRET_BYTES = 32
 MIN_METRICS_TOKEN = 16
@@ -49,7 +51,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
     cors_origin: str = "*"
-    admin_email: str = "admin@seam.local"
+    # Checked by the same rules as every address the API takes, so the admin can be edited
+    # through the API like any account (special-use domains such as `.local` are refused).
+    admin_email: Email = "admin@example.com"
     admin_password: str | None = None
     self_registration: bool = False
     default_role: str = "user"

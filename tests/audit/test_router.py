@@ -323,3 +323,16 @@ async def test_retention_prunes_only_entries_past_it(make_app: AppFactory) -> No
     assert removed == 2500
     assert left and left >= 2  # the bootstrap's sign-in and the new role are recent
     assert oldest is not None and oldest > cutoff
+
+
+async def test_an_entrys_message_follows_the_readers_language(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    spanish = {**admin_headers, "Accept-Language": "es"}
+    body = {"full_name": "Lengua Mixta", "email": "lengua@example.com", "password": "secret-pass-1"}
+    data(await client.post(f"{API}/auth/register", headers=spanish, json=body), 201)
+    params = {"operation": "auth:register", "limit": 1}
+    english = data(await client.get(f"{API}/audit", headers=admin_headers, params=params))
+    in_spanish = data(await client.get(f"{API}/audit", headers=spanish, params=params))
+    assert english[0]["message"] == "User registered successfully"
+    assert in_spanish[0]["message"] == "Usuario registrado exitosamente"

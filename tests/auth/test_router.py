@@ -148,6 +148,7 @@ async def test_login_answers_token_user_menu_and_permission_names(
         "sidebarItems",
         "permissions",
         "refreshToken",
+        "capabilities",  # additive (console): tests/auth/test_capabilities.py
     }
     assert isinstance(result["token"], str) and result["token"]
     assert result["expiresIn"] == 3600

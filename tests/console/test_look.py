@@ -76,7 +76,7 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
     assert await serious_violations(page) == []
 
     await sign_in(page)
-    await expect(page.get_by_role("cell", name="ada@example.com")).to_be_visible()
+    await expect(page.get_by_role("cell", name="ada@example.com", exact=True)).to_be_visible()
     assert await serious_violations(page) == []
     # The menu item pointing at the users page names it.
     await expect(page.get_by_role("link", name="People")).to_have_attribute("aria-current", "page")
@@ -117,7 +117,7 @@ async def test_screenshots_of_the_users_page(
 ) -> None:
     page = await (await new_context(color_scheme=scheme)).new_page()
     await sign_in(page)
-    await expect(page.get_by_role("cell", name="linus@example.com")).to_be_visible()
+    await expect(page.get_by_role("cell", name="linus@example.com", exact=True)).to_be_visible()
     await expect(page.locator(".toast")).to_have_count(0)
     await page.evaluate("document.fonts.ready.then(() => true)")
     shot = await page.screenshot(animations="disabled", caret="hide")

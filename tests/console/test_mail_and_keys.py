@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, free_port, login, start_server
 from tests.console.conftest import Api, ContextFactory, Server, create_user, sign_in
-from tests.passwords.conftest import Inbox
+from tests.mailbox import Inbox
 
 LINK = re.compile(r"http://\S+/admin/reset#token=[A-Za-z0-9_-]+")
 

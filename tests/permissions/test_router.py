@@ -254,4 +254,4 @@ async def test_a_name_uri_too_long_once_lower_cased_is_400(
 
     answer = await client.post(f"{API}/permission/register", headers=admin_headers, json=body)
 
-    assert "lower-cased" in failure(answer, 400)["errors"][0]["message"]
+    assert "in lower case" in failure(answer, 400)["errors"][0]["message"]

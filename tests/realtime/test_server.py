@@ -569,7 +569,9 @@ ROUTES = {
     "auth:register": "POST /auth/register",
     "auth:login": "POST /auth/login",
     "auth:logout": "POST /auth/logout",
+    "capabilities:fetchOne": "GET /auth/capabilities",
     "user:fetchAll": "GET /users",
+    "user:import": "POST /users/import",
     "user:fetchOne": "GET /users/:id",
     "user:edit": "PUT /users/:id",
     "user:setState": "PUT /users/:id/state",
@@ -587,6 +589,7 @@ ROUTES = {
     "permission:unassign": "DELETE /permission/unassign",
     "permission:delete": "DELETE /permission/:id",
     "sidebar:fetchByRole": "GET /sidebar",
+    "sidebar:fetchAll": "GET /sidebar/all",
     "sidebar:create": "POST /sidebar",
     "sidebar:edit": "PUT /sidebar/:idItem",
     "sidebar:delete": "DELETE /sidebar/:idItem",
@@ -757,6 +760,13 @@ async def route_call(c: Clients, operation: str, user_role: int) -> Call:
             return Call("POST", "/auth/logout", token=token)
         case "user:fetchAll":
             return Call("GET", "/users?page=1&limit=5")
+        case "capabilities:fetchOne":
+            return Call("GET", "/auth/capabilities")
+        case "user:import":
+            row = {"full_name": "Imported", "email": f"imported-{unique()}@seam-api.dev"}
+            return Call("POST", "/users/import", {"rows": [row]})
+        case "sidebar:fetchAll":
+            return Call("GET", "/sidebar/all")
         case "user:fetchOne" | "user:edit" | "user:setState" | "user:resetPassword" | "user:delete":
             user_id = (await c.user(user_role, sign_in=False)).user_id
             return {

@@ -43,6 +43,8 @@ CONTRACT_PERM_ROUTES = {
     "DELETE /api/v1/users/:id/sessions",
     "DELETE /api/v1/users/:id/mfa",
     "POST /api/v1/users/:id/invite",
+    "POST /api/v1/users/import",
+    "GET /api/v1/sidebar/all",
     "POST /api/v1/roles",
     "PUT /api/v1/roles/:idRole",
     "DELETE /api/v1/roles/:idRole",

@@ -29,7 +29,7 @@ async def test_spellings_the_database_takes_for_one_account_share_its_limit(
     local = unique("target")
     async with client_at(application, new_address()) as http:
         admin = await http.post(
-            f"{API}/auth/login", json={"email": "admin@seam.test", "password": "admin-password-1"}
+            f"{API}/auth/login", json={"email": "admin@example.com", "password": "admin-password-1"}
         )
         headers = {"Authorization": f"Bearer {admin.json()['data']['token']}"}
         await register(http, headers, email=f"{local}@example.com")

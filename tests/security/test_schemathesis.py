@@ -89,7 +89,20 @@ def rejects_schema_violating_data(ctx: Any, response: Any, case: schemathesis.Ca
     meta = case.meta
     if meta is not None and meta.is_negative_at(ParameterLocation.HEADER):
         return None
+    if _import_preview(case):
+        return None
     return negative_data_rejection(ctx, response, case)
+
+
+def _import_preview(case: schemathesis.Case) -> bool:
+    """An import's preview (`dryRun`) answers bad rows with 200 and each row's errors: that is
+    what it is for, so a row that breaks the row schema is no schema violation accepted."""
+    body = case.body
+    return (
+        case.path.endswith("/users/import")
+        and isinstance(body, dict)
+        and body.get("dryRun") is True
+    )
 
 
 @st.composite

@@ -101,6 +101,8 @@ EVERY_LANE = [
     f"{API}/auth/sessions",
     f"{API}/auth/keys",
     f"{API}/auth/password/options",
+    f"{API}/auth/capabilities",
+    f"{API}/sidebar/all",
 ]
 
 
@@ -115,6 +117,8 @@ def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
         f"{API}/auth/sessions",
         f"{API}/auth/keys",
         f"{API}/auth/password/options",
+        f"{API}/auth/capabilities",
+        f"{API}/sidebar/all",
     }
 
 
@@ -159,6 +163,9 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users?limit=5&limit=6", admin, 200),  # which one wins is FastAPI's to say
         (f"{API}/users?limit=9999999999", admin, 400),
         (f"{API}/users?other=1", admin, 200),
+        (f"{API}/users?search=a", admin, 200),  # an option the lane leaves off
+        (f"{API}/users?withTotal=false", admin, 200),
+        (f"{API}/roles?sort=-idRole", admin, 200),
     ]
     for url, headers, status in refused:
         answer = await _same_answer(paths, url, headers)
@@ -191,6 +198,9 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
     async def plain(
         request: Request, _caller: Authenticated, n: int = Query(1, ge=1, le=9)
     ) -> None: ...
+    async def with_options(
+        request: Request, _caller: Permitted, q: str | None = None, total: bool = False
+    ) -> None: ...
     async def with_path(request: Request, _caller: Permitted, id: int) -> None: ...
     async def with_body(request: Request, _caller: Permitted, b: BodyParam) -> None: ...
     async def with_text(request: Request, _caller: Permitted, q: str = "") -> None: ...
@@ -199,6 +209,7 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
     async def no_request(_caller: Permitted) -> None: ...
 
     assert lane_for(_route("/x", plain)) is not None
+    assert lane_for(_route("/x", with_options)) is not None  # options off by default
     assert lane_for(_route("/x", plain, method="DELETE")) is None
     for endpoint in (with_path, with_body, with_text, unbounded, other_guard, no_request):
         path = "/x/{id}" if endpoint is with_path else "/x"

@@ -25,7 +25,7 @@ async def test_unknown_method_on_a_known_path_is_a_404_envelope(
 async def test_malformed_json_is_a_400_with_errors(client: httpx.AsyncClient) -> None:
     response = await client.post(
         f"{API}/auth/login",
-        content=b'{"email": "admin@seam.test", "password": ',
+        content=b'{"email": "admin@example.com", "password": ',
         headers={"Content-Type": "application/json"},
     )
     errors = failure(response, 400)["errors"]
@@ -123,13 +123,14 @@ async def test_field_messages_of_a_validation_error_follow_the_language(
     messages_es = {e["field"]: e["message"] for e in failure(spanish, 400)["errors"]}
     messages_en = {e["field"]: e["message"] for e in failure(english, 400)["errors"]}
     assert messages_es == {
-        "full_name": "Debe tener al menos 2 caracteres",
-        "email": "No es una dirección de correo válida",
+        "full_name": "El nombre debe tener al menos 2 caracteres",
+        "email": "El correo no es una dirección de correo válida",
         "roleId": "Debe ser un número entero",
-        "password": "No debe contener caracteres NUL",
+        "password": "La contraseña no debe contener caracteres NUL",
     }
-    assert messages_en["full_name"] == "String should have at least 2 characters"
-    assert messages_en["email"].startswith("value is not a valid email address")
+    assert messages_en["full_name"] == "Name must be at least 2 characters"
+    assert messages_en["email"].startswith("Email is not a valid email address: ")
+    assert messages_en["password"] == "Password must not contain NUL characters"
 
 
 async def test_a_body_naming_no_field_is_explained_in_the_language(
@@ -137,4 +138,27 @@ async def test_a_body_naming_no_field_is_explained_in_the_language(
 ) -> None:
     response = await client.put(f"{API}/roles/1", headers={**admin_headers, **SPANISH}, json={})
     (error,) = failure(response, 400)["errors"]
-    assert error["message"] == "Indique al menos uno de: roleName, description"
+    assert error["message"] == "Indique al menos uno de: roleName, description, requireMfa"
+
+
+async def test_a_name_of_blanks_is_trimmed_and_explained_in_words(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"full_name": "   ", "email": "blank@example.com", "password": "secret-password"}
+    response = await client.post(f"{API}/auth/register", headers=admin_headers, json=body)
+    (error,) = failure(response, 400)["errors"]
+    assert error == {"field": "full_name", "message": "Name must be at least 2 characters"}
+
+
+async def test_a_bad_route_says_why_without_pydantics_prefix(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"nameItem": "x", "route": "javascript:alert(1)"}
+    spanish = await client.post(f"{API}/sidebar", headers={**admin_headers, **SPANISH}, json=body)
+    english = await client.post(f"{API}/sidebar", headers=admin_headers, json=body)
+    assert failure(english, 400)["errors"][0]["message"] == (
+        "Route must be a path or an http(s) address"
+    )
+    assert failure(spanish, 400)["errors"][0]["message"] == (
+        "La ruta debe ser una ruta o una dirección http(s)"
+    )

@@ -32,6 +32,8 @@ def _filtered(filters: AuditFilters) -> Select[Any]:
     query = select(*_COLUMNS)
     if filters.actor_id is not None:
         query = query.where(events.c.actor_id == filters.actor_id)
+    if filters.actor_email is not None:
+        query = query.where(events.c.actor_email == filters.actor_email)
     if filters.operation is not None:
         query = query.where(events.c.operation == filters.operation)
     if filters.entity is not None:

@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from seam_api.audit import service
 from seam_api.audit.schemas import AuditEntry, AuditFilters
-from seam_api.core.types import MAX_ID
+from seam_api.core.types import MAX_ID, NO_NUL_PATTERN
 from seam_api.security.access import Permitted
 from seam_api.web.envelope import Envelope, ok
 from seam_api.web.params import API_PREFIX, Limit
@@ -23,6 +23,15 @@ MAX_EVENT_ID = 2**63 - 1
 
 def audit_filters(
     actor_id: Annotated[int | None, Query(alias="actorId", ge=1, le=MAX_ID)] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            pattern=NO_NUL_PATTERN,
+            description="The actor's email (any case), beside or instead of `actorId`",
+        ),
+    ] = None,
     operation: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
     # Any name, not a fixed list: a resource added later records entities of its own.
     entity: Annotated[
@@ -41,6 +50,7 @@ def audit_filters(
 ) -> AuditFilters:
     return AuditFilters(
         actor_id=actor_id,
+        actor_email=actor.strip().lower() if actor else None,  # stored lower-cased
         operation=operation,
         entity=entity,
         entity_id=entity_id,
@@ -56,7 +66,7 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
 @router.get(
     "",
     response_model=Envelope[list[AuditEntry]],
-    summary="Audit entries, newest first; page with `before`",
+    summary="Read the audit trail, newest first; page with `before`",
     operation_id="listAuditEntries",
 )
 async def list_audit(
@@ -67,7 +77,7 @@ async def list_audit(
 
 @router.get(
     "/export",
-    summary="The filtered trail as a streamed CSV or NDJSON file, oldest first",
+    summary="Export the filtered audit trail as a CSV or NDJSON file, oldest first",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
     operation_id="exportAuditEntries",
@@ -91,7 +101,7 @@ async def export_audit(
 @router.get(
     "/{eventId}",
     response_model=Envelope[AuditEntry],
-    summary="One audit entry",
+    summary="View one audit entry",
     operation_id="getAuditEntry",
 )
 async def get_audit_entry(

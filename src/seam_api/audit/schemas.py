@@ -34,6 +34,7 @@ class AuditFilters(BaseModel):
     """What `GET /audit` and its export narrow by; every filter is optional."""
 
     actor_id: int | None = None
+    actor_email: str | None = None
     operation: str | None = None
     entity: str | None = None
     entity_id: str | None = None

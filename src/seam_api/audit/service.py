@@ -16,6 +16,7 @@ import orjson
 from seam_api.audit import repository
 from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
 from seam_api.core.errors import NotFound
+from seam_api.messages import CATALOGUES, t
 from seam_api.operations import operation, step
 from seam_api.ports import Parts
 
@@ -41,11 +42,20 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _message(operation: str, stored: str) -> str:
+    """An entry is written in its writer's language; each reader gets the message in its own
+    (Accept-Language). An operation without a catalogue text keeps the stored one."""
+    for key in (f"{operation}.audit", f"{operation}.success"):
+        if key in CATALOGUES["en"]:
+            return t(key)
+    return stored
+
+
 def entry(row: Any) -> AuditEntry:
     return AuditEntry(
         event_id=str(row["event_id"]),
         operation=row["operation"],
-        message=row["message"],
+        message=_message(row["operation"], row["message"]),
         actor_id=row["actor_id"],
         actor_email=row["actor_email"],
         actor_key_id=row["actor_key_id"],

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from seam_api.auth import service
+from seam_api.auth import capabilities, service
 from seam_api.auth.schemas import (
+    Capabilities,
     LoginAnswer,
     LoginForm,
     LoginResult,
@@ -14,7 +15,7 @@ from seam_api.auth.schemas import (
     RegisterForm,
 )
 from seam_api.core.context import current
-from seam_api.security.access import MayRegisterAnyRole, SignedIn
+from seam_api.security.access import Authenticated, MayRegisterAnyRole, SignedIn
 from seam_api.users.schemas import UserOut
 from seam_api.web.envelope import Envelope, ok
 from seam_api.web.params import API_PREFIX
@@ -75,3 +76,13 @@ async def login_mfa(request: Request, body: MfaLoginForm) -> Response:
 async def logout(request: Request, caller: SignedIn) -> Response:
     await service.logout(request.app.state.seam, caller=caller)
     return ok(None)
+
+
+@router.get(
+    "/capabilities",
+    response_model=Envelope[Capabilities],
+    summary="What the caller may do beyond its permissions (also in the login's data)",
+    operation_id="getCapabilities",
+)
+async def get_capabilities(request: Request, caller: Authenticated) -> Response:
+    return ok(await capabilities.fetch(request.app.state.seam, caller=caller))

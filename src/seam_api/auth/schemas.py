@@ -34,6 +34,17 @@ def _unset(flag: bool | None) -> bool:
     return not flag
 
 
+class Capabilities(BaseModel):
+    """What the caller may do beyond its permissions, from the server's delegation rules, so
+    a client offers only what will work: the roles it may give and whose accounts it may
+    change (`assignableRoleIds`), and whether that includes `admin` accounts."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    assignable_role_ids: list[int] = Field(serialization_alias="assignableRoleIds")
+    may_manage_admins: bool = Field(serialization_alias="mayManageAdmins")
+
+
 class LoginResult(BaseModel):
     """A sign-in; with either flag set, `token` reaches only the routes that clear it."""
 
@@ -45,6 +56,7 @@ class LoginResult(BaseModel):
     sidebar_items: list[SidebarItemOut] = Field(serialization_alias="sidebarItems")
     permissions: list[str]
     refresh_token: str = Field(serialization_alias="refreshToken")
+    capabilities: Capabilities
     # Present only when true: otherwise the answer is the usual one.
     must_change_password: bool | None = Field(
         None, serialization_alias="mustChangePassword", exclude_if=_unset

@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping
 from seam_api import delegation
 from seam_api.accounts import service as accounts_service
 from seam_api.auth import repository
+from seam_api.auth.capabilities import capabilities
 from seam_api.auth.schemas import LoginForm, LoginResult, MfaChallenge, MfaLoginForm, RegisterForm
 from seam_api.core.context import current
 from seam_api.core.errors import (
@@ -199,6 +200,7 @@ async def _sign_in(
     async with seam.db.read() as conn:
         sidebar_items = await sidebar_service.items_for_role(conn, role_id=role_id)
         permissions = await permissions_service.name_uris_for_role(conn, role_id=role_id)
+    reach = await capabilities(seam, role_id=role_id)
     step(seam, "signing")
     restriction = sessions_service.restriction_for(
         seam,
@@ -224,6 +226,7 @@ async def _sign_in(
         refresh_token=refresh_token,
         must_change_password=restriction == "password" or None,
         mfa_enrolment_required=restriction == "mfa" or None,
+        capabilities=reach,
     )
 
 

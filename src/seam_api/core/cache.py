@@ -24,7 +24,7 @@ class SerialisedList(list[T]):
     """A cached answer that carries its own JSON, made once when it is cached.
 
     Serialising 50 models is the costliest step of a cached read, so every hit after the
-    first reuses these bytes (`core.web.ok` splices them into the envelope).
+    first reuses these bytes (`web.envelope.ok` splices them into the envelope).
     """
 
     __slots__ = ("json",)

@@ -39,6 +39,8 @@ class RequestContext:
     recorded: Any = None
     # The running mutation's `initiatorSocketId`, resolved before its transaction opens.
     initiator: str | None = None
+    # Set by a mutation that ended changing nothing (a preview): no event, no cache drop.
+    unchanged: bool = False
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import ColumnElement, event, make_url, or_
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -90,3 +90,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def sorted_by(
+    sort: str, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]
+) -> tuple[ColumnElement[Any], ...]:
+    """ORDER BY terms for a list's `sort` (`name`, or `-name` for descending), its id last in
+    the same direction: equal values keep a stable order across pages, and one index
+    (`column, id`) serves both directions."""
+    column = columns[sort.removeprefix("-")]
+    if sort.startswith("-"):
+        return column.desc(), tiebreak.desc()
+    return column.asc(), tiebreak.asc()
+
+
+def containing(term: str | None, *columns: ColumnElement[Any]) -> ColumnElement[bool] | None:
+    """Case-insensitive substring match of `term` on any of `columns`, with `%` and `_` read
+    as plain characters; None when there is no term."""
+    if not term:
+        return None
+    return or_(*(column.icontains(term, autoescape=True) for column in columns))

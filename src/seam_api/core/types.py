@@ -171,3 +171,11 @@ Email = Annotated[
     AfterValidator(_lower),
 ]
 Password = Annotated[str, StringConstraints(min_length=6, max_length=100), NoNul]
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    """A search of blanks alone searches for nothing: the unfiltered list."""
+    return (value.strip() or None) if value is not None else None
+
+
+SearchTerm = Annotated[str | None, AfterValidator(_blank_is_none)]

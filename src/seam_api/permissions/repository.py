@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select
+from sqlalchemy import ColumnElement, RowMapping, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.db import containing, sorted_by
 from seam_api.models import permissions, role_permissions
+from seam_api.permissions.schemas import PermissionFilters
 
 _PUBLIC = (permissions.c.id_permission, permissions.c.name_uri, permissions.c.description)
 
 
-async def list_all(conn: AsyncConnection) -> Sequence[RowMapping]:
-    query = select(*_PUBLIC).order_by(permissions.c.id_permission)
-    return (await conn.execute(query)).mappings().all()
+_SORTABLE: dict[str, ColumnElement[Any]] = {
+    "idPermission": permissions.c.id_permission,
+    "nameUri": permissions.c.name_uri,
+    "description": permissions.c.description,
+}
+
+
+async def list_all(conn: AsyncConnection, *, filters: PermissionFilters) -> Sequence[RowMapping]:
+    order = sorted_by(filters.sort, _SORTABLE, permissions.c.id_permission)
+    query = select(*_PUBLIC).order_by(*order)
+    searched = (permissions.c.name_uri, permissions.c.description)
+    if (matches := containing(filters.search, *searched)) is not None:
+        query = query.where(matches)
+    rows: Sequence[RowMapping] = (await conn.execute(query)).mappings().all()
+    return rows
 
 
 async def list_for_role(conn: AsyncConnection, *, role_id: int) -> Sequence[RowMapping]:

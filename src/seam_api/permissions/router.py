@@ -9,10 +9,16 @@ from fastapi.responses import Response
 
 from seam_api.core.types import MAX_ID, NoNul
 from seam_api.permissions import service
-from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
+from seam_api.permissions.schemas import (
+    Assignment,
+    PermissionCreate,
+    PermissionFilters,
+    PermissionOut,
+    PermissionSort,
+)
 from seam_api.security.access import Authenticated, Permitted
 from seam_api.web.envelope import Envelope, ok
-from seam_api.web.params import API_PREFIX, PathId
+from seam_api.web.params import API_PREFIX, PathId, search_query, sort_query
 
 router = APIRouter(prefix=f"{API_PREFIX}/permission", tags=["permissions"])
 
@@ -23,8 +29,14 @@ router = APIRouter(prefix=f"{API_PREFIX}/permission", tags=["permissions"])
     summary="Every permission",
     operation_id="listPermissions",
 )
-async def list_permissions(request: Request, _caller: Authenticated) -> Response:
-    return ok(await service.list_all(request.app.state.seam))
+async def list_permissions(
+    request: Request,
+    _caller: Authenticated,
+    search: Annotated[str | None, search_query("nameUri or description")] = None,
+    sort: Annotated[PermissionSort | None, sort_query("idPermission, nameUri, description")] = None,
+) -> Response:
+    filters = PermissionFilters(search=search, sort=sort or "idPermission")
+    return ok(await service.list_all(request.app.state.seam, filters=filters))
 
 
 @router.post(

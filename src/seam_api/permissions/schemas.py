@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import Id, NoNul, trimmed
+from seam_api.core.types import Id, NoNul, SearchTerm, trimmed
 
 NAME_URI_MAX = 100
 
@@ -15,7 +16,11 @@ def _key_fits(value: str) -> str:
     """The lower-cased key is stored too, and may be longer (`İ` lower-cases to two
     characters): both must fit their columns."""
     if len(value.lower()) > NAME_URI_MAX:
-        raise ValueError(f"nameUri must be at most {NAME_URI_MAX} characters once lower-cased")
+        raise PydanticCustomError(
+            "name_uri_key_length",
+            "nameUri must be at most {max_length} characters once lower-cased",
+            {"max_length": NAME_URI_MAX},
+        )
     return value
 
 
@@ -44,3 +49,15 @@ class Assignment(BaseModel):
 
     role_id: Id = Field(alias="roleId")
     permission_id: Id = Field(alias="permissionId")
+
+
+PermissionSort = Literal[
+    "idPermission", "-idPermission", "nameUri", "-nameUri", "description", "-description"
+]
+
+
+class PermissionFilters(BaseModel):
+    """What `GET /permission` narrows and orders by (contract 10)."""
+
+    search: SearchTerm = None
+    sort: PermissionSort = "idPermission"

@@ -11,7 +11,12 @@ from seam_api import delegation
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.operations import operation, record, step
 from seam_api.permissions import repository
-from seam_api.permissions.schemas import Assignment, PermissionCreate, PermissionOut
+from seam_api.permissions.schemas import (
+    Assignment,
+    PermissionCreate,
+    PermissionFilters,
+    PermissionOut,
+)
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
@@ -37,10 +42,10 @@ async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str
 
 
 @operation("permission:fetchAll")
-async def list_all(seam: Parts) -> list[PermissionOut]:
+async def list_all(seam: Parts, *, filters: PermissionFilters) -> list[PermissionOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
-        return [_permission(row) for row in await repository.list_all(conn)]
+        return [_permission(row) for row in await repository.list_all(conn, filters=filters)]
 
 
 @operation("permission:fetchByRole")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.db import containing, sorted_by
 from seam_api.models import roles, users
+from seam_api.roles.schemas import RoleFilters
 
 _PUBLIC = (roles.c.id_role, roles.c.role_name, roles.c.description, roles.c.require_mfa)
 
@@ -19,8 +21,19 @@ def name_key(role_name: str) -> str:
     return role_name.casefold()
 
 
-async def list_all(conn: AsyncConnection) -> Sequence[RowMapping]:
-    return (await conn.execute(select(*_PUBLIC).order_by(roles.c.id_role))).mappings().all()
+_SORTABLE: dict[str, ColumnElement[Any]] = {
+    "idRole": roles.c.id_role,
+    "roleName": roles.c.role_name,
+    "description": roles.c.description,
+}
+
+
+async def list_all(conn: AsyncConnection, *, filters: RoleFilters) -> Sequence[RowMapping]:
+    query = select(*_PUBLIC).order_by(*sorted_by(filters.sort, _SORTABLE, roles.c.id_role))
+    if (matches := containing(filters.search, roles.c.role_name, roles.c.description)) is not None:
+        query = query.where(matches)
+    rows: Sequence[RowMapping] = (await conn.execute(query)).mappings().all()
+    return rows
 
 
 async def all_ids(conn: AsyncConnection) -> list[int]:

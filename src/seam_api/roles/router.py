@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from seam_api.roles import service
-from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
+from seam_api.roles.schemas import RoleCreate, RoleFilters, RoleOut, RoleSort, RoleUpdate
 from seam_api.security.access import Authenticated, Permitted
 from seam_api.web.envelope import Envelope, ok
-from seam_api.web.params import API_PREFIX, PathId
+from seam_api.web.params import API_PREFIX, PathId, search_query, sort_query
 
 router = APIRouter(prefix=f"{API_PREFIX}/roles", tags=["roles"])
 
@@ -17,8 +19,14 @@ router = APIRouter(prefix=f"{API_PREFIX}/roles", tags=["roles"])
 @router.get(
     "", response_model=Envelope[list[RoleOut]], summary="Every role", operation_id="listRoles"
 )
-async def list_roles(request: Request, _caller: Authenticated) -> Response:
-    return ok(await service.list_all(request.app.state.seam))
+async def list_roles(
+    request: Request,
+    _caller: Authenticated,
+    search: Annotated[str | None, search_query("roleName or description")] = None,
+    sort: Annotated[RoleSort | None, sort_query("idRole, roleName, description")] = None,
+) -> Response:
+    filters = RoleFilters(search=search, sort=sort or "idRole")
+    return ok(await service.list_all(request.app.state.seam, filters=filters))
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import NoNul, needs_one_of, trimmed
+from seam_api.core.types import NoNul, SearchTerm, needs_one_of, trimmed
 
 RoleName = Annotated[str, trimmed(2, 50), NoNul]
 Description = Annotated[str, trimmed(0, 255), NoNul]
@@ -49,3 +49,13 @@ class RoleUpdate(BaseModel):
                 {"fields": "roleName, description, requireMfa"},
             )
         return self
+
+
+RoleSort = Literal["idRole", "-idRole", "roleName", "-roleName", "description", "-description"]
+
+
+class RoleFilters(BaseModel):
+    """What `GET /roles` narrows and orders by (contract 10)."""
+
+    search: SearchTerm = None
+    sort: RoleSort = "idRole"

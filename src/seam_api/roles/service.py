@@ -15,7 +15,7 @@ from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import repository
 from seam_api.roles.constants import ADMIN_ROLE
-from seam_api.roles.schemas import RoleCreate, RoleOut, RoleUpdate
+from seam_api.roles.schemas import RoleCreate, RoleFilters, RoleOut, RoleUpdate
 
 AUDITED_FIELDS = ("roleName", "description", "requireMfa")
 
@@ -90,10 +90,10 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 
 
 @operation("role:fetchAll")
-async def list_all(seam: Parts) -> list[RoleOut]:
+async def list_all(seam: Parts, *, filters: RoleFilters) -> list[RoleOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
-        return [_role(row) for row in await repository.list_all(conn)]
+        return [_role(row) for row in await repository.list_all(conn, filters=filters)]
 
 
 @operation("role:create")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.models import role_sidebar_items, sidebar_items
+from seam_api.models import role_sidebar_items, roles, sidebar_items
 
 
 async def list_for_role(conn: AsyncConnection, *, role_id: int) -> Sequence[RowMapping]:
@@ -17,6 +17,21 @@ async def list_for_role(conn: AsyncConnection, *, role_id: int) -> Sequence[RowM
         .join(role_sidebar_items, role_sidebar_items.c.item_id == sidebar_items.c.id_item)
         .where(role_sidebar_items.c.role_id == role_id)
         .order_by(sidebar_items.c.id_item)
+    )
+    return (await conn.execute(query)).mappings().all()
+
+
+async def list_all(conn: AsyncConnection) -> Sequence[RowMapping]:
+    query = select(sidebar_items).order_by(sidebar_items.c.id_item)
+    return (await conn.execute(query)).mappings().all()
+
+
+async def list_assignments(conn: AsyncConnection) -> Sequence[RowMapping]:
+    """Every (item, role) pair with the role's name, by item then role id."""
+    query = (
+        select(role_sidebar_items.c.item_id, roles.c.id_role, roles.c.role_name)
+        .join(roles, roles.c.id_role == role_sidebar_items.c.role_id)
+        .order_by(role_sidebar_items.c.item_id, roles.c.id_role)
     )
     return (await conn.execute(query)).mappings().all()
 

@@ -12,6 +12,7 @@ from seam_api.sidebar.schemas import (
     SidebarItemCreate,
     SidebarItemOut,
     SidebarItemUpdate,
+    SidebarItemWithRoles,
 )
 from seam_api.web.envelope import Envelope, ok
 from seam_api.web.params import API_PREFIX, PathId
@@ -27,6 +28,16 @@ router = APIRouter(prefix=f"{API_PREFIX}/sidebar", tags=["sidebar"])
 )
 async def my_sidebar(request: Request, caller: Authenticated) -> Response:
     return ok(await service.list_for_role(request.app.state.seam, role_id=caller.role_id))
+
+
+@router.get(
+    "/all",
+    response_model=Envelope[list[SidebarItemWithRoles]],
+    summary="List every menu item, by idItem, with the roles that see it",
+    operation_id="listSidebarItems",
+)
+async def all_items(request: Request, _caller: Permitted) -> Response:
+    return ok(await service.list_all(request.app.state.seam))
 
 
 @router.post(
@@ -67,7 +78,7 @@ async def delete_item(request: Request, _caller: Permitted, idItem: PathId) -> R
     "/{idItem}/role/{idRole}",
     status_code=201,
     response_model=Envelope[SidebarAssignmentOut],
-    summary="Show an item to a role",
+    summary="Show a menu item to a role",
     operation_id="assignSidebarItem",
 )
 async def assign_item(
@@ -80,7 +91,7 @@ async def assign_item(
 @router.delete(
     "/{idItem}/role/{idRole}",
     response_model=Envelope[None],
-    summary="Hide an item from a role",
+    summary="Hide a menu item from a role",
     operation_id="unassignSidebarItem",
 )
 async def unassign_item(

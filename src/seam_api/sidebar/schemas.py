@@ -22,7 +22,7 @@ def _safe_route(value: str) -> str:
     `javascript:` or `data:` one would run in the admin's page."""
     scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", value).lower())
     if scheme and scheme.group(1) not in ("http", "https"):
-        raise ValueError("route must be a path or an http(s) address")
+        raise PydanticCustomError("route_scheme", "Route must be a path or an http(s) address")
     return value
 
 
@@ -84,3 +84,16 @@ class SidebarAssignmentOut(BaseModel):
     id_item: int = Field(serialization_alias="idItem")
     role_name: str = Field(serialization_alias="roleName")
     name_item: str = Field(serialization_alias="nameItem")
+
+
+class RoleRef(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id_role: int = Field(serialization_alias="idRole")
+    role_name: str = Field(serialization_alias="roleName")
+
+
+class SidebarItemWithRoles(SidebarItemOut):
+    """`GET /sidebar/all`: an item and every role that sees it."""
+
+    roles: list[RoleRef]

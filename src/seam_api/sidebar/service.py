@@ -13,10 +13,12 @@ from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
 from seam_api.sidebar import repository
 from seam_api.sidebar.schemas import (
+    RoleRef,
     SidebarAssignmentOut,
     SidebarItemCreate,
     SidebarItemOut,
     SidebarItemUpdate,
+    SidebarItemWithRoles,
 )
 
 AUDITED_FIELDS = ("nameItem", "iconItem", "route")
@@ -51,6 +53,23 @@ async def list_for_role(seam: Parts, *, role_id: int) -> list[SidebarItemOut]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         return await items_for_role(conn, role_id=role_id)
+
+
+@operation("sidebar:fetchAll")
+async def list_all(seam: Parts) -> list[SidebarItemWithRoles]:
+    """Every item with the roles that see it: what an admin needs to manage the menus of
+    roles other than its own."""
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        items = await repository.list_all(conn)
+        assignments = await repository.list_assignments(conn)
+    holders: dict[int, list[RoleRef]] = {}
+    for row in assignments:
+        holders.setdefault(row["item_id"], []).append(RoleRef.model_validate(dict(row)))
+    return [
+        SidebarItemWithRoles.model_validate({**row, "roles": holders.get(row["id_item"], [])})
+        for row in items
+    ]
 
 
 @operation("sidebar:create")

@@ -6,10 +6,12 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.db import containing, sorted_by
 from seam_api.models import roles, users
+from seam_api.users.schemas import UserFilters
 
 _PUBLIC_COLUMNS = (
     users.c.id_user,
@@ -23,9 +25,40 @@ _PUBLIC_COLUMNS = (
 _with_role = select(*_PUBLIC_COLUMNS).join_from(users, roles, users.c.role_id == roles.c.id_role)
 
 
-async def list_page(conn: AsyncConnection, *, offset: int, limit: int) -> Sequence[RowMapping]:
-    query = _with_role.order_by(users.c.id_user).offset(offset).limit(limit)
-    return (await conn.execute(query)).mappings().all()
+_SORTABLE: dict[str, ColumnElement[Any]] = {
+    "idUser": users.c.id_user,
+    "full_name": users.c.full_name,
+    "email": users.c.email,
+    "roleName": roles.c.role_name,
+}
+
+
+def _conditions(filters: UserFilters) -> list[ColumnElement[bool]]:
+    conditions = []
+    if (matches := containing(filters.search, users.c.full_name, users.c.email)) is not None:
+        conditions.append(matches)
+    if filters.role_id is not None:
+        conditions.append(users.c.role_id == filters.role_id)
+    if filters.is_active is not None:
+        conditions.append(users.c.is_active == filters.is_active)
+    return conditions
+
+
+async def list_page(
+    conn: AsyncConnection, *, offset: int, limit: int, filters: UserFilters
+) -> Sequence[RowMapping]:
+    query: Select[Any] = _with_role.where(*_conditions(filters))
+    query = query.order_by(*sorted_by(filters.sort, _SORTABLE, users.c.id_user))
+    rows: Sequence[RowMapping] = (
+        (await conn.execute(query.offset(offset).limit(limit))).mappings().all()
+    )
+    return rows
+
+
+async def count(conn: AsyncConnection, *, filters: UserFilters) -> int:
+    """How many users match `filters` (no join: no filter needs the role's columns)."""
+    query = select(func.count()).select_from(users).where(*_conditions(filters))
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def get(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
@@ -60,6 +93,14 @@ async def get_account(conn: AsyncConnection, *, user_id: int) -> RowMapping | No
 async def email_taken(conn: AsyncConnection, *, email: str, except_user_id: int = 0) -> bool:
     query = select(users.c.id_user).where(users.c.email == email, users.c.id_user != except_user_id)
     return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def emails_taken(conn: AsyncConnection, *, emails: Sequence[str]) -> set[str]:
+    """Which of `emails` already name an account (one query for a whole import)."""
+    if not emails:
+        return set()
+    query = select(users.c.email).where(users.c.email.in_(emails))
+    return {str(email) for email in (await conn.execute(query)).scalars().all()}
 
 
 # Below 2**30, so a lifetime of revocations (+1 each) stays inside a 32-bit INTEGER column.

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from seam_api.core.types import Email, Id, IntegralFloat, NoNul, Password, needs_one_of, trimmed
+from seam_api.core.types import (
+    Email,
+    Id,
+    IntegralFloat,
+    NoNul,
+    Password,
+    SearchTerm,
+    needs_one_of,
+    trimmed,
+)
 
 FullName = Annotated[str, trimmed(2, 100), NoNul]
 
@@ -68,3 +77,75 @@ class TemporaryPassword(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
     temporary_password: str = Field(serialization_alias="temporaryPassword")
+
+
+UserSort = Literal[
+    "idUser", "-idUser", "full_name", "-full_name", "email", "-email", "roleName", "-roleName"
+]
+
+
+class UserFilters(BaseModel):
+    """What `GET /users` narrows and orders by (contract 10); all off, it is the plain list."""
+
+    search: SearchTerm = None
+    role_id: int | None = None
+    is_active: int | None = None
+    sort: UserSort = "idUser"
+
+    @property
+    def plain(self) -> bool:
+        """The list as it was before filters: the one the read cache keeps."""
+        return self == UserFilters()
+
+
+MAX_IMPORT_ROWS = 1000
+
+
+class ImportRow(BaseModel):
+    """One row of an import, validated like a registration (no password: one is made)."""
+
+    model_config = ConfigDict(populate_by_name=True)  # other columns (an export's) are ignored
+
+    full_name: FullName
+    email: Email
+    role_id: Id | None = Field(None, alias="roleId")
+
+
+class UserImport(BaseModel):
+    """`POST /users/import`: rows as a CSV gives them, each checked on its own so that a
+    preview (`dryRun`) can name every bad row at once."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_IMPORT_ROWS,
+        # Each row is checked on its own (not here), but its schema says what a good row is.
+        json_schema_extra={"items": ImportRow.model_json_schema(by_alias=True)},
+    )
+    dry_run: bool = Field(False, alias="dryRun")
+
+
+class RowProblem(BaseModel):
+    """What is wrong with one row: its number (from 1), the field and the message."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    row: int
+    field: str
+    message: str
+
+
+class ImportedUser(UserOut):
+    """A created account and its temporary password, shown this once."""
+
+    temporary_password: str = Field(serialization_alias="temporaryPassword")
+
+
+class ImportResult(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    dry_run: bool = Field(serialization_alias="dryRun")
+    total: int
+    errors: list[RowProblem]
+    created: list[ImportedUser]

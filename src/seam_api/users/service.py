@@ -6,19 +6,33 @@ version in the same transaction as the change, then tell every instance after th
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from seam_api import delegation
 from seam_api.core.cache import SerialisedList
-from seam_api.core.errors import Conflict, Invalid, NotFound
-from seam_api.operations import operation, record, step
+from seam_api.core.context import current
+from seam_api.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from seam_api.messages import t
+from seam_api.operations import operation, record, step, unchanged
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
 from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.users import repository
-from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
+from seam_api.users.schemas import (
+    ImportedUser,
+    ImportResult,
+    ImportRow,
+    RowProblem,
+    TemporaryPassword,
+    UserFilters,
+    UserOut,
+    UserStateUpdate,
+    UserUpdate,
+)
 
 # The fields an audit entry compares (contract names); the password only by name.
 AUDITED_FIELDS = ("full_name", "email", "roleId", "isActive")
@@ -42,17 +56,46 @@ def user_changes(before: Any, after: Any, *, password: bool = False) -> dict[str
     )
 
 
-@operation("user:fetchAll")
-async def list_page(seam: Parts, *, page: int, limit: int) -> list[UserOut]:
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of users (a cached page keeps its ready JSON), and how many match when the
+    caller asked (`withTotal`)."""
+
+    users: list[UserOut]
+    total: int | None
+
+
+def _page_summary(result: UserPage) -> dict[str, int]:
+    """A list's length, as for every list, and its total when the caller asked for it."""
+    summary = {"count": len(result.users)}
+    if result.total is not None:
+        summary["total"] = result.total
+    return summary
+
+
+@operation("user:fetchAll", summary=_page_summary)
+async def list_page(
+    seam: Parts, *, page: int, limit: int, filters: UserFilters, with_total: bool = False
+) -> UserPage:
+    """The plain list is served from the read cache; a filtered one is rare and varied enough
+    that caching it would only crowd the plain pages out."""
     step(seam, "querying")
+    offset = (page - 1) * limit
 
     async def load() -> SerialisedList[UserOut]:
         async with seam.db.read() as conn:
-            rows = await repository.list_page(conn, offset=(page - 1) * limit, limit=limit)
+            rows = await repository.list_page(conn, offset=offset, limit=limit, filters=filters)
         return SerialisedList(_user(row) for row in rows)
 
-    users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
-    return users
+    if filters.plain:
+        users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
+    else:
+        users = await load()
+    total = None
+    if with_total:
+        async with seam.db.read() as conn:
+            total = await repository.count(conn, filters=filters)
+    return UserPage(users=users, total=total)
 
 
 @operation("user:fetchOne")
@@ -164,3 +207,109 @@ async def delete(seam: Parts, *, user_id: int) -> dict[str, int]:
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=result)
     await seam.account_changed(user_id, revoked=True)
     return result
+
+
+def _import_summary(result: ImportResult) -> dict[str, Any]:
+    """Counts and ids for the events: the temporary passwords are for the HTTP answer only."""
+    return {"count": len(result.created), "idUsers": [user.id_user for user in result.created]}
+
+
+@operation("user:import", summary=_import_summary)
+async def import_users(
+    seam: Parts, *, rows: list[ImportRow | None], problems: list[RowProblem], dry_run: bool
+) -> ImportResult:
+    """Create every row's account, or none: a bad row (the caller's `problems` from parsing,
+    or a role or email this finds) stops the whole import. `dry_run` only reports."""
+    step(seam, "checking")
+    found = [(problem, "errors.import_invalid") for problem in problems]
+    found += await _import_problems(seam, rows)
+    found.sort(key=lambda pair: pair[0].row)
+    if found and not dry_run:
+        _refuse_import(found)
+    errors = [problem for problem, _key in found]
+    result = ImportResult(dry_run=dry_run, total=len(rows), errors=errors, created=[])
+    if dry_run:
+        unchanged()
+        return result
+    step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
+    valid = [row for row in rows if row is not None]
+    passwords = [temporary_password() for _ in valid]
+    # Together: the hash slots (security/credentials.py) bound how many run at once.
+    hashes = await asyncio.gather(*(hash_password(password) for password in passwords))
+    default_role = await _default_role_id(seam)
+    async with seam.db.transaction() as conn:
+        step(seam, "saving")
+        for row, password, password_hash in zip(valid, passwords, hashes, strict=True):
+            user_id = await repository.create(
+                conn,
+                full_name=row.full_name,
+                email=row.email,
+                password_hash=password_hash,
+                role_id=row.role_id or default_role,
+            )
+            created = _user(await repository.get(conn, user_id=user_id))
+            result.created.append(
+                ImportedUser(**created.model_dump(by_alias=False), temporary_password=password)
+            )
+        ids = [user.id_user for user in result.created]
+        changes = {"idUser": [None, ids]}
+        await record(seam, conn, entity="user", entity_id=None, changes=changes, result=result)
+    for user_id in ids:
+        await seam.account_changed(user_id, revoked=False)
+    return result
+
+
+async def _default_role_id(seam: Parts) -> int:
+    async with seam.db.read() as conn:
+        role = await roles_service.get_by_name(conn, role_name=seam.settings.default_role)
+    if role is None:
+        raise Conflict("errors.default_role_missing")
+    return role.id_role
+
+
+def _refuse_import(found: list[tuple[RowProblem, str]]) -> None:
+    """The status says the worst kind of problem, as for a single registration: a bad row is
+    400, an unknown role 400, a role beyond reach 403, a taken or repeated email 409; the
+    `errors` list every problem by `rows.<row>.<field>`."""
+    errors = [FieldError(f"rows.{p.row}.{p.field}", p.message) for p, _key in found]
+    keys = {key for _problem, key in found}
+    if "errors.import_invalid" in keys:
+        raise Invalid("errors.import_invalid", errors=errors, count=len(errors))
+    if "errors.role_unknown" in keys:
+        raise Invalid("errors.role_unknown", errors=errors)
+    if "errors.delegation_role" in keys:
+        raise Forbidden("errors.delegation_role", errors=errors)
+    raise Conflict("errors.import_conflict", errors=errors, count=len(errors))
+
+
+async def _import_problems(
+    seam: Parts, rows: list[ImportRow | None]
+) -> list[tuple[RowProblem, str]]:
+    """Roles that do not exist or are beyond the caller's reach, and emails that are taken
+    or appear twice in the file; each with its message's key."""
+    context = current()
+    problems: list[tuple[RowProblem, str]] = []
+    reachable = None
+    if context is not None and context.role_id is not None:
+        reachable = set(await delegation.reachable_role_ids(seam, role_id=context.role_id))
+    valid = [row for row in rows if row is not None]
+    async with seam.db.read() as conn:
+        taken = await repository.emails_taken(conn, emails=[row.email for row in valid])
+        role_ids = {row.role_id for row in valid if row.role_id is not None}
+        known = {id_ for id_ in role_ids if await roles_service.exists(conn, role_id=id_)}
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        if row is None:
+            continue
+        found: list[tuple[str, str]] = []
+        if row.role_id is not None and row.role_id not in known:
+            found.append(("roleId", "errors.role_unknown"))
+        elif row.role_id is not None and reachable is not None and row.role_id not in reachable:
+            found.append(("roleId", "errors.delegation_role"))
+        if row.email in taken:
+            found.append(("email", "errors.email_taken"))
+        elif row.email in seen:
+            found.append(("email", "errors.import_email_repeated"))
+        seen.add(row.email)
+        problems.extend((RowProblem(row=number, field=f, message=t(key)), key) for f, key in found)
+    return problems

@@ -34,6 +34,20 @@ class Envelope(BaseModel, Generic[T]):
     data: T
 
 
+class PageMeta(BaseModel):
+    """Where a page sits in its list: `total` counts every row matching the filters."""
+
+    page: int
+    limit: int
+    total: int
+
+
+class ListEnvelope(Envelope[T], Generic[T]):
+    """A list's envelope: `meta` only when the caller asked for the total."""
+
+    meta: PageMeta | None = None
+
+
 class FieldProblem(BaseModel):
     field: str
     message: str
@@ -55,13 +69,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def ok(data: Any, *, status: int = 200) -> Response:
+def ok(data: Any, *, status: int = 200, meta: PageMeta | None = None) -> Response:
     """The success envelope; its message is the running operation's success message, so the
     HTTP answer and the `success` event always say the same thing."""
     context = current()
     message = t(f"{context.operation}.success") if context and context.operation else ""
     data_json = data.json if isinstance(data, SerialisedList) else to_json(data, by_alias=True)
-    body = b"".join((b'{"success":true,"message":', to_json(message), b',"data":', data_json, b"}"))
+    body = b"".join((b'{"success":true,"message":', to_json(message), b',"data":', data_json))
+    body += b"}" if meta is None else b',"meta":' + to_json(meta) + b"}"
     return Response(body, status_code=status, media_type=JSON)
 
 

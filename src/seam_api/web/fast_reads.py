@@ -10,8 +10,10 @@ that fails, a parameter FastAPI would reject or that it does not know) goes the 
 every refusal has one source.
 
 A route is eligible when FastAPI would need nothing but the request to call it: no path, header,
-cookie or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else,
-and guards that take only the request (`access.permitted`, `access.authenticated`).
+cookie or body parameters, query parameters that are ints bounded by `ge`/`le` or options that
+are off by default (None or False: filters, `withTotal`), and guards that take only the request
+(`access.permitted`, `access.authenticated`). The lane answers only queries that leave every
+option off, passing their defaults; a query naming one goes the full way.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class _Lane:
     request_arg: str
     guards: tuple[tuple[str, Guard], ...]
     params: dict[str, _IntParam]
+    options_off: dict[str, bool | None]
 
 
 def _int_param(field: Any) -> _IntParam | None:
@@ -86,12 +89,16 @@ def lane_for(route: APIRoute) -> _Lane | None:
             return None
         guards.append((dependency.name, dependency.call))
     params = {}
+    options_off: dict[str, bool | None] = {}
     for field in dependant.query_params:
         param = _int_param(field)
-        if param is None:
+        if param is not None:
+            params[param.name] = param
+        elif field.field_info.default is None or field.field_info.default is False:
+            options_off[field.name] = field.field_info.default
+        else:
             return None
-        params[param.name] = param
-    return _Lane(route, dependant.request_param_name, tuple(guards), params)
+    return _Lane(route, dependant.request_param_name, tuple(guards), params, options_off)
 
 
 class FastReads:
@@ -177,4 +184,5 @@ def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
             arguments[param.name] = number
     for name, param in lane.params.items():
         arguments.setdefault(name, param.default)
+    arguments.update(lane.options_off)
     return arguments

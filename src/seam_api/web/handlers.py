@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
@@ -43,6 +44,15 @@ def _validation_error(exc: RequestValidationError) -> Invalid:
     return Invalid("errors.validation", errors=errors)
 
 
+def field_problems(error: ValidationError) -> list[FieldError]:
+    """A pydantic error raised outside FastAPI's parsing (a body's part checked on its own),
+    worded as a 400's `errors`, in the request's language."""
+    return [
+        FieldError(_field_name(("body", *problem["loc"])), _field_message(problem))
+        for problem in error.errors()
+    ]
+
+
 def _field_message(problem: Any) -> str:
     """The problem in the request's language, from the catalogue's `validation.<type>`.
 
@@ -54,6 +64,12 @@ def _field_message(problem: Any) -> str:
     fields = {name: value for name, value in (problem.get("ctx") or {}).items()}
     if kind == "value_error" and "reason" in fields:  # email-validator, through pydantic
         kind = "email"
+    # A field people fill in gets a sentence that names it ("Name must be at least 2
+    # characters") rather than pydantic's wording about strings.
+    named = [str(part) for part in problem.get("loc", ()) if isinstance(part, str)]
+    label = f"label.{named[-1]}" if named else ""
+    if label in CATALOGUES["en"] and f"validation.named.{kind}" in CATALOGUES["en"]:
+        return t(f"validation.named.{kind}", label=t(label), **fields)
     if f"validation.{kind}" in CATALOGUES["en"]:
         return t(f"validation.{kind}", **fields)
     context = current()

@@ -42,7 +42,7 @@ SOCKET_ID_HEADER: dict[str, Any] = {
     "description": "The Socket.IO id of the caller's tab: its `operation:progress` events go "
     "there, and `data:changed` names it as `initiatorSocketId`.",
 }
-_ENVELOPE_NAME = re.compile(r"Envelope_(list_)?(\w+?)_+")
+_ENVELOPE_NAME = re.compile(r"(?:List)?Envelope_(list_)?(\w+?)_+")
 _REQUIRED = (authenticated, permitted, signed_in, changing_password, enrolling_mfa)
 _OPTIONAL = (may_register_any_role,)
 

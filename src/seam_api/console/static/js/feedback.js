@@ -35,9 +35,38 @@ export function isRead(operation) {
 const LINGER_MS = 800;
 let lingering = null;
 
+// While a bulk action runs, its own counter is the loader: the step messages and toasts of
+// each row's operation would flood the screen.
+let bulkRunning = false;
+
+/**
+ * Run `action(item)` for each item, one at a time, with one loader counting through them
+ * (`label` gets {done} and {total}). Resolves with `[{item, error}]` for those that failed.
+ */
+export async function runBulk(label, items, action) {
+  const failures = [];
+  bulkRunning = true;
+  clearTimeout(lingering);
+  try {
+    for (const [index, item] of items.entries()) {
+      loader.set({ operation: 'bulk', steps: [label({ done: index, total: items.length })], done: false });
+      try {
+        await action(item);
+      } catch (error) {
+        failures.push({ item, error });
+      }
+    }
+  } finally {
+    bulkRunning = false;
+    loader.set({ operation: 'bulk', steps: [label({ done: items.length, total: items.length })], done: true });
+    lingering = setTimeout(() => loader.set(null), LINGER_MS);
+  }
+  return failures;
+}
+
 /** One `operation:progress` event. */
 export function progress({ operation, status, message }) {
-  if (isRead(operation)) return;
+  if (isRead(operation) || bulkRunning) return;
   clearTimeout(lingering);
   if (status === 'start') {
     loader.set({ operation, steps: [message], done: false });

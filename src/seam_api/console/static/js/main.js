@@ -40,7 +40,7 @@ const PAGES = [
     path: '/admin/sidebar',
     label: 'nav.sidebar',
     Page: SidebarPage,
-    allowed: anyOf('POST /api/v1/sidebar', 'PUT /api/v1/sidebar/:idItem',
+    allowed: anyOf('GET /api/v1/sidebar/all', 'POST /api/v1/sidebar', 'PUT /api/v1/sidebar/:idItem',
       'DELETE /api/v1/sidebar/:idItem', 'POST /api/v1/sidebar/:idItem/role/:idRole',
       'DELETE /api/v1/sidebar/:idItem/role/:idRole'),
   },
@@ -55,7 +55,10 @@ function navigation(sidebarItems) {
   const fromMenu = (sidebarItems ?? [])
     .map((item) => {
       const page = allowed.find((candidate) => candidate.path === item.route);
-      return page && { ...page, name: item.nameItem };
+      // The console's own names (the bootstrap's English ones) follow the chosen language;
+      // a name an admin gave the item is theirs, shown as given.
+      const own = item.nameItem === t(page?.label ?? '', {}, 'en');
+      return page && { ...page, name: own ? t(page.label) : item.nameItem };
     })
     .filter(Boolean);
   const rest = allowed
@@ -69,11 +72,12 @@ async function refreshAccess() {
   const current = session.get();
   if (!current) return;
   try {
-    const [permissions, sidebarItems] = await Promise.all([
+    const [permissions, sidebarItems, capabilities] = await Promise.all([
       api('GET', `/permission/getByRoleId?roleId=${current.user.roleId}`),
       api('GET', '/sidebar'),
+      api('GET', '/auth/capabilities'),
     ]);
-    updateSession({ permissions: permissions.map((item) => item.nameUri), sidebarItems });
+    updateSession({ permissions: permissions.map((item) => item.nameUri), sidebarItems, capabilities });
   } catch {
     // A revoked session is ended by the API layer; anything else keeps the last known access.
   }
@@ -89,6 +93,7 @@ function Shell({ user, sidebarItems }) {
   const path = useStore(route);
   useEffect(() => {
     connect();
+    refreshAccess(); // a reloaded tab's saved access may be out of date
     const stop = onChange(({ event, resync }) => {
       if (resync || /^(permission|role|sidebar):/.test(event.operation)) refreshAccess();
     });

@@ -52,19 +52,58 @@ export function PageHead({ id, title, children }) {
   return html`<div class="page-head"><h1 id=${id}>${title}</h1>${children}</div>`;
 }
 
-/** A data table: column titles, then the rows given as children (a last cell of actions). */
-export function Table({ caption, columns, empty, children }) {
-  return html`<div class="table-wrap">
+/**
+ * A data table: columns (a title, or `{title, sort}` for a header that sorts by `sort`), then
+ * the rows given as children (a last cell of actions). `sortBy` is the list's `sort` ("email",
+ * "-email"); clicking a sortable header calls `onSort` with the next one. `lead` is an extra
+ * first header cell (a select-all box). Below 640 px the rows show as cards: each cell is
+ * labelled with its column's title here, so no page repeats the titles.
+ */
+export function Table({ caption, columns, empty, children, sortBy, onSort, lead }) {
+  const ref = useRef(null);
+  const titles = columns.map((column) => (typeof column === 'string' ? column : column.title));
+  useEffect(() => {
+    const offset = lead ? 1 : 0;
+    for (const row of ref.current.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((cell, index) => {
+        const title = titles[index - offset];
+        if (title) cell.dataset.label = title;
+      });
+    }
+  });
+  const header = (column, title) => {
+    if (typeof column === 'string' || !column.sort) return html`<th scope="col" key=${title}>${title}</th>`;
+    const direction = sortBy === column.sort ? 'ascending' : sortBy === `-${column.sort}` ? 'descending' : 'none';
+    const next = direction === 'ascending' ? `-${column.sort}` : column.sort;
+    return html`<th scope="col" key=${title} aria-sort=${direction}>
+      <button type="button" class="sort" onClick=${() => onSort(next)}>${title}
+        <span aria-hidden="true">${{ ascending: ' ▲', descending: ' ▼', none: '' }[direction]}</span></button>
+    </th>`;
+  };
+  return html`<div class="table-wrap" ref=${ref}>
     <table>
       <caption class="visually-hidden">${caption}</caption>
       <thead><tr>
-        ${columns.map((title) => html`<th scope="col" key=${title}>${title}</th>`)}
+        ${lead && html`<th scope="col" class="lead">${lead}</th>`}
+        ${columns.map((column, index) => header(column, titles[index]))}
         <th scope="col"><span class="visually-hidden">${t('field.actions')}</span></th>
       </tr></thead>
       <tbody>${children}</tbody>
     </table>
     ${empty && html`<p class="muted">${t('table.empty')}</p>`}
   </div>`;
+}
+
+/** Previous and next, and where this page sits in the whole list when its total is known. */
+export function Pager({ page, limit, total, count, onPage }) {
+  const last = total == null ? null : Math.max(1, Math.ceil(total / limit));
+  return html`<nav class="pager" aria-label=${t('table.pages')}>
+    <button type="button" disabled=${page === 1} onClick=${() => onPage(page - 1)}>
+      ${t('table.previous')}</button>
+    <span>${last == null ? t('table.page', { page }) : t('table.page_of', { page, last, total })}</span>
+    <button type="button" disabled=${last == null ? count < limit : page >= last}
+      onClick=${() => onPage(page + 1)}>${t('table.next')}</button>
+  </nav>`;
 }
 
 /** A modal <dialog>: focus moves into it, Escape closes it, focus returns where it was. */
@@ -195,7 +234,8 @@ export function activeLabel(isActive) {
 
 /**
  * Watch another tab's change to the record open in a form: returns `{stale, clear}`, where
- * `stale` is `{message, who, deleted}` once `matches(event)` saw one. `who` comes from the
+ * `stale` is `{message, data, who, deleted}` once `matches(event)` saw one (`data`: the
+ * event's record, when this role may read it). `who` comes from the
  * audit entry of the change when this role may read it.
  */
 export function useStaleWatch(matches) {
@@ -204,11 +244,12 @@ export function useStaleWatch(matches) {
     () => onChange(async ({ event, own }) => {
       if (!event || own || !matches(event)) return;
       const deleted = event.operation.endsWith(':delete');
-      setStale({ message: event.message, who: null, deleted });
+      const { message, data } = event;
+      setStale({ message, data, who: null, deleted });
       if (event.eventId && can('GET /api/v1/audit/:eventId')) {
         try {
           const entry = await api('GET', `/audit/${encodeURIComponent(event.eventId)}`);
-          setStale({ message: event.message, who: entry.actorEmail, deleted });
+          setStale({ message, data, who: entry.actorEmail, deleted });
         } catch {
           // The change is still reported, without its author.
         }

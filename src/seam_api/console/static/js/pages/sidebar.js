@@ -1,8 +1,8 @@
 // Sidebar: the menu items and which roles see each.
 //
-// The API lists only the caller's own role's items (GET /sidebar) and has no read of other
-// roles' assignments, so this page shows those items plus what it learns while open: items
-// created, edited and assigned here or in other tabs (their data:changed events).
+// With GET /sidebar/all the page shows every item and its roles as the server has them. A
+// role without it sees its own items (GET /sidebar) plus what the page learns while open:
+// items created, edited and assigned here or in other tabs (their data:changed events).
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { html, useEffect, useState } from '../lib.js';
@@ -14,6 +14,7 @@ import {
 } from '../ui.js';
 
 const MAY = {
+  all: 'GET /api/v1/sidebar/all',
   create: 'POST /api/v1/sidebar',
   edit: 'PUT /api/v1/sidebar/:idItem',
   remove: 'DELETE /api/v1/sidebar/:idItem',
@@ -51,15 +52,21 @@ function useKnown() {
 
 export function SidebarPage() {
   const [known, learn] = useKnown();
-  const mine = useLiveData(() => api('GET', '/sidebar'), touches('sidebar'));
+  const every = can(MAY.all);
+  // Role renames and deletions change the roles shown, so role changes reload the list too.
+  const mine = useLiveData(
+    () => api('GET', every ? '/sidebar/all' : '/sidebar'),
+    every ? touches('sidebar', 'role') : touches('sidebar'),
+  );
   const { dialog, open, close } = useDialog(mine);
   const roles = useLiveData(() => api('GET', '/roles'), touches('role'));
   const me = session.get()?.user;
 
-  const items = new Map(known.items);
+  const items = new Map(every ? [] : known.items);
   for (const item of mine.data ?? []) items.set(item.idItem, item);
   const rows = [...items.values()].sort((a, b) => a.idItem - b.idItem);
   const rolesOf = (item) => {
+    if (every) return (item.roles ?? []).map((role) => role.roleName);
     const names = new Map(known.roles.get(item.idItem) ?? []);
     if ((mine.data ?? []).some((own) => own.idItem === item.idItem)) names.set(me.roleId, me.roleName);
     return [...names.values()];
@@ -76,10 +83,11 @@ export function SidebarPage() {
       ${can(MAY.create) && html`<button type="button" class="primary"
         onClick=${() => open({ kind: 'form' })}>${t('sidebar.new')}</button>`}
     <//>
-    <p class="muted">${t('sidebar.note')}</p>
+    <p class="muted">${every ? t('sidebar.all_note') : t('sidebar.note')}</p>
     <${ErrorLine} text=${mine.error} />
     <${Table} caption=${t('nav.sidebar')}
-      columns=${[t('field.id'), t('field.nameItem'), t('field.iconItem'), t('field.route'), t('sidebar.seen_roles')]}>
+      columns=${[t('field.id'), t('field.nameItem'), t('field.iconItem'), t('field.route'),
+        every ? t('field.roles') : t('sidebar.seen_roles')]}>
       ${rows.map((item) => html`<tr key=${item.idItem}>
         <td>${item.idItem}</td>
         <td class="name">${item.nameItem}</td>

@@ -1,14 +1,18 @@
-// Users: a paged list; create, edit, enable/disable, reset password, delete. Each action is
-// offered only when the role holds its permission.
-import { api } from '../api.js';
+// Users: search, filter, sort and page through the list; create, edit, enable/disable, reset
+// password, delete, one at a time or in bulk; export and import CSV. An action is offered only
+// when the role holds its permission and, for another account, when the server's delegation
+// rules (the login's `capabilities`) let this role change that account.
+import { api, query, request } from '../api.js';
+import { runBulk, toast } from '../feedback.js';
 import { t } from '../i18n.js';
-import { html, useState } from '../lib.js';
-import { can } from '../session.js';
+import { html, useEffect, useState } from '../lib.js';
+import { can, session } from '../session.js';
 import { SessionTable } from './account.js';
 import {
-  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, StaleBanner, Table,
-  touches, useDialog, useForm, useLiveData, useStaleWatch,
+  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Pager, StaleBanner,
+  Table, touches, useDialog, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
+import { ImportUsers, exportUsers } from './users_csv.js';
 
 const LIMIT = 20;
 const MAY = {
@@ -20,43 +24,159 @@ const MAY = {
   sessions: 'GET /api/v1/users/:id/sessions',
   endSessions: 'DELETE /api/v1/users/:id/sessions',
   clearMfa: 'DELETE /api/v1/users/:id/mfa',
+  fetchOne: 'GET /api/v1/users/:id',
+  import: 'POST /api/v1/users/import',
 };
+
+/** The roles this role may give, and whose accounts it may change (null: not told, so
+ * everything is offered and the server decides). */
+function assignable() {
+  return session.get()?.capabilities?.assignableRoleIds ?? null;
+}
+
+/** May this role change `user`'s account at all? */
+export function mayChange(user) {
+  const roleIds = assignable();
+  return roleIds === null || roleIds.includes(user.roleId);
+}
+
+function useDebounced(value, ms) {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value]);
+  return settled;
+}
 
 export function UsersPage() {
   const [page, setPage] = useState(1);
+  const [search, setSearch] = useState('');
+  const [roleId, setRoleId] = useState('');
+  const [isActive, setIsActive] = useState('');
+  const [sort, setSort] = useState('idUser');
+  const [selected, setSelected] = useState(new Set());
+  const [allMatching, setAllMatching] = useState(false);
+  const term = useDebounced(search, 300);
+  const filters = { search: term.trim(), roleId, isActive, sort: sort === 'idUser' ? '' : sort };
+  const key = JSON.stringify(filters);
+  useEffect(() => {
+    setPage(1);
+    setSelected(new Set());
+    setAllMatching(false);
+  }, [key]);
   // Role renames change the roleName column, so role changes reload the list too.
   const users = useLiveData(
-    () => api('GET', `/users?page=${page}&limit=${LIMIT}`),
+    () => (async () => {
+      const answer = await request('GET', `/users${query({ ...filters, page, limit: LIMIT, withTotal: 'true' })}`);
+      return { rows: answer.data, total: answer.meta?.total ?? null };
+    })(),
     touches('user', 'auth', 'role'),
-    [page],
+    [page, key],
   );
   const roles = useLiveData(() => api('GET', '/roles'), touches('role'));
   const { dialog, open, close, done } = useDialog(users);
-  const rows = users.data ?? [];
+  const rows = users.data?.rows ?? [];
+  const total = users.data?.total ?? null;
+  const ownId = session.get()?.user?.idUser;
 
   const setState = (user) => attempt(async () => {
     await api('PUT', `/users/${user.idUser}/state`, { isActive: user.isActive ? 0 : 1 });
     users.reload();
   });
+  const toggle = (user) => {
+    const next = new Set(selected);
+    if (next.has(user.idUser)) next.delete(user.idUser);
+    else next.add(user.idUser);
+    setSelected(next);
+    setAllMatching(false);
+  };
+  const pageIds = rows.filter(mayChange).map((user) => user.idUser);
+  const wholePage = pageIds.length > 0 && pageIds.every((id) => selected.has(id));
+  const selectPage = (event) => {
+    setSelected(event.target.checked ? new Set(pageIds) : new Set());
+    setAllMatching(false);
+  };
+  const chosen = allMatching ? total : selected.size;
+  const bulkAllowed = can(MAY.state) || can(MAY.edit) || can(MAY.remove);
+
+  /** The users a bulk action applies to: the checked rows, or every user the filters match. */
+  const targets = async () => {
+    if (!allMatching) return rows.filter((user) => selected.has(user.idUser));
+    const everyone = [];
+    for (let number = 1; ; number += 1) {
+      const batch = await api('GET', `/users${query({ ...filters, page: number, limit: 200 })}`);
+      everyone.push(...batch);
+      if (batch.length < 200) break;
+    }
+    return everyone.filter(mayChange);
+  };
+  const bulk = async (kind, body) => {
+    const users_ = (await targets()).filter((user) => user.idUser !== ownId || kind === 'edit');
+    const call = {
+      disable: (user) => api('PUT', `/users/${user.idUser}/state`, { isActive: 0 }),
+      enable: (user) => api('PUT', `/users/${user.idUser}/state`, { isActive: 1 }),
+      role: (user) => api('PUT', `/users/${user.idUser}`, body),
+      delete: (user) => api('DELETE', `/users/${user.idUser}`),
+    }[kind];
+    const failures = await runBulk((count) => t('bulk.progress', count), users_, call);
+    setSelected(new Set());
+    setAllMatching(false);
+    users.reload();
+    if (failures.length) open({ kind: 'failures', failures, total: users_.length });
+    else toast('success', t('bulk.done', { total: users_.length }));
+  };
 
   return html`<section aria-labelledby="users-title">
     <${PageHead} id="users-title" title=${t('nav.users')}>
-      ${can(MAY.create) && html`<button type="button" class="primary"
-        onClick=${() => open({ kind: 'create' })}>${t('users.new')}</button>`}
+      <div class="head-actions">
+        <button type="button" onClick=${() => attempt(() => exportUsers(filters))}>${t('users.export')}</button>
+        ${can(MAY.import) && html`<button type="button" onClick=${() => open({ kind: 'import' })}>
+          ${t('users.import')}</button>`}
+        ${can(MAY.create) && html`<button type="button" class="primary"
+          onClick=${() => open({ kind: 'create' })}>${t('users.new')}</button>`}
+      </div>
     <//>
+    <div class="filters" role="search">
+      <span class="inline"><label for="users-search">${t('users.search')}</label>
+        <input id="users-search" type="search" name="search" value=${search}
+          onInput=${(e) => setSearch(e.target.value)} /></span>
+      <span class="inline"><label for="users-role-filter">${t('users.members_of')}</label>
+        <select id="users-role-filter" name="roleFilter" value=${roleId} onChange=${(e) => setRoleId(e.target.value)}>
+          <option value="">${t('users.all_roles')}</option>
+          ${(roles.data ?? []).map((role) => html`<option key=${role.idRole} value=${String(role.idRole)}>${role.roleName}</option>`)}
+        </select></span>
+      <span class="inline"><label for="users-state-filter">${t('field.status')}</label>
+        <select id="users-state-filter" name="activeFilter" value=${isActive} onChange=${(e) => setIsActive(e.target.value)}>
+          <option value="">${t('users.any_state')}</option>
+          <option value="1">${t('users.active')}</option>
+          <option value="0">${t('users.inactive')}</option>
+        </select></span>
+    </div>
+    ${bulkAllowed && chosen > 0 && html`<${BulkBar} count=${chosen} roles=${roles.data ?? []}
+      allMatching=${allMatching} total=${total} wholePage=${wholePage}
+      onAllMatching=${() => setAllMatching(true)} onRun=${(kind, body) => open({ kind: 'bulk', action: kind, body, count: chosen, run: () => bulk(kind, body) })} />`}
     <${ErrorLine} text=${users.error} />
-    <${Table} caption=${t('nav.users')} empty=${users.data && rows.length === 0}
-      columns=${[t('field.id'), t('field.full_name'), t('field.email'), t('field.role'), t('field.status')]}>
+    <${Table} caption=${t('nav.users')} empty=${users.data && rows.length === 0} sortBy=${sort} onSort=${setSort}
+      lead=${bulkAllowed && html`<input type="checkbox" aria-label=${t('bulk.select_page')}
+        checked=${wholePage} onChange=${selectPage} />`}
+      columns=${[
+        { title: t('field.id'), sort: 'idUser' }, { title: t('field.full_name'), sort: 'full_name' },
+        { title: t('field.email'), sort: 'email' }, { title: t('field.role'), sort: 'roleName' }, t('field.status'),
+      ]}>
       ${rows.map((user) => html`<tr key=${user.idUser} data-user-id=${user.idUser}>
+        ${bulkAllowed && html`<td class="lead">${mayChange(user) && html`<input type="checkbox"
+          aria-label=${t('bulk.select', { email: user.email })} checked=${allMatching || selected.has(user.idUser)}
+          onChange=${() => toggle(user)} />`}</td>`}
         <td>${user.idUser}</td>
         <td class="name">${user.full_name}</td>
         <td>${user.email}</td>
         <td>${user.roleName}</td>
         <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
-        <td class="row-actions">
+        <td class="row-actions">${mayChange(user) && html`
           ${can(MAY.edit) && html`<button type="button"
             onClick=${() => open({ kind: 'edit', user })}>${t('action.edit')}</button>`}
-          ${can(MAY.state) && html`<button type="button" onClick=${() => setState(user)}>
+          ${can(MAY.state) && user.idUser !== ownId && html`<button type="button" onClick=${() => setState(user)}>
             ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
           ${can(MAY.reset) && html`<button type="button"
             onClick=${() => open({ kind: 'reset', user })}>${t('users.reset')}</button>`}
@@ -64,22 +184,16 @@ export function UsersPage() {
             onClick=${() => open({ kind: 'sessions', user })}>${t('users.sessions')}</button>`}
           ${can(MAY.clearMfa) && html`<button type="button"
             onClick=${() => open({ kind: 'mfa', user })}>${t('users.clear_mfa')}</button>`}
-          ${can(MAY.remove) && html`<button type="button" class="danger"
-            onClick=${() => open({ kind: 'delete', user })}>${t('action.delete')}</button>`}
+          ${can(MAY.remove) && user.idUser !== ownId && html`<button type="button" class="danger"
+            onClick=${() => open({ kind: 'delete', user })}>${t('action.delete')}</button>`}`}
         </td>
       </tr>`)}
     <//>
-    <nav class="pager" aria-label=${t('table.pages')}>
-      <button type="button" disabled=${page === 1} onClick=${() => setPage(page - 1)}>
-        ${t('table.previous')}</button>
-      <span>${t('table.page', { page })}</span>
-      <button type="button" disabled=${rows.length < LIMIT} onClick=${() => setPage(page + 1)}>
-        ${t('table.next')}</button>
-    </nav>
+    <${Pager} page=${page} limit=${LIMIT} total=${total} count=${rows.length} onPage=${setPage} />
     ${dialog?.kind === 'create' && html`<${CreateUser} roles=${roles.data ?? []}
       onClose=${close} onDone=${done} />`}
     ${dialog?.kind === 'edit' && html`<${EditUser} user=${dialog.user} roles=${roles.data ?? []}
-      onClose=${close} onDone=${done} />`}
+      own=${dialog.user.idUser === ownId} onClose=${close} onDone=${done} />`}
     ${dialog?.kind === 'reset' && html`<${Confirm} text=${t('users.reset_confirm', { email: dialog.user.email })}
       confirmLabel=${t('users.reset')} onClose=${close}
       onConfirm=${async () => {
@@ -101,11 +215,53 @@ export function UsersPage() {
         await api('DELETE', `/users/${dialog.user.idUser}`);
         done();
       }} />`}
+    ${dialog?.kind === 'bulk' && html`<${Confirm} text=${t(`bulk.confirm_${dialog.action}`, { count: dialog.count })}
+      confirmLabel=${t(`bulk.${dialog.action}`)} onClose=${close}
+      onConfirm=${async () => {
+        close();
+        await dialog.run();
+      }} />`}
+    ${dialog?.kind === 'failures' && html`<${BulkFailures} failures=${dialog.failures}
+      total=${dialog.total} onClose=${close} />`}
+    ${dialog?.kind === 'import' && html`<${ImportUsers} roles=${roles.data ?? []} onClose=${close} onDone=${users.reload} />`}
   </section>`;
 }
 
-function RoleOptions({ roles }) {
-  return roles.map((role) => html`<option key=${role.idRole} value=${String(role.idRole)}>${role.roleName}</option>`);
+function BulkBar({ count, roles, allMatching, total, wholePage, onAllMatching, onRun }) {
+  const [roleId, setRoleId] = useState('');
+  const offered = roles.filter((role) => assignable() === null || assignable().includes(role.idRole));
+  return html`<div class="bulk" role="region" aria-label=${t('bulk.label')}>
+    <span>${t('bulk.selected', { count })}</span>
+    ${wholePage && !allMatching && total > count && html`<button type="button" class="link"
+      onClick=${onAllMatching}>${t('bulk.select_all', { total })}</button>`}
+    ${can(MAY.state) && html`<button type="button" onClick=${() => onRun('disable')}>${t('bulk.disable')}</button>
+      <button type="button" onClick=${() => onRun('enable')}>${t('bulk.enable')}</button>`}
+    ${can(MAY.edit) && html`<label class="inline"><span class="visually-hidden">${t('bulk.new_role')}</span>
+      <select name="bulkRole" value=${roleId} onChange=${(e) => setRoleId(e.target.value)}>
+        <option value="">${t('bulk.new_role')}</option>
+        ${offered.map((role) => html`<option key=${role.idRole} value=${String(role.idRole)}>${role.roleName}</option>`)}
+      </select></label>
+      <button type="button" disabled=${!roleId} onClick=${() => onRun('role', { roleId: Number(roleId) })}>
+        ${t('bulk.role')}</button>`}
+    ${can(MAY.remove) && html`<button type="button" class="danger" onClick=${() => onRun('delete')}>${t('bulk.delete')}</button>`}
+  </div>`;
+}
+
+function BulkFailures({ failures, total, onClose }) {
+  return html`<${Dialog} title=${t('bulk.failures_title')} onClose=${onClose}>
+    <p role="alert">${t('bulk.failures', { failed: failures.length, total })}</p>
+    <ul class="failures">${failures.map(({ item, error }) => html`<li key=${item.idUser}>
+      <strong>${item.email}</strong>: ${error.message}</li>`)}</ul>
+    <div class="actions"><button type="button" class="primary" onClick=${onClose}>${t('action.done')}</button></div>
+  <//>`;
+}
+
+/** The roles a form may offer: those the server would accept, and the current one. */
+function RoleOptions({ roles, keep }) {
+  const roleIds = assignable();
+  return roles
+    .filter((role) => roleIds === null || roleIds.includes(role.idRole) || role.idRole === keep)
+    .map((role) => html`<option key=${role.idRole} value=${String(role.idRole)}>${role.roleName}</option>`);
 }
 
 function CreateUser({ roles, onClose, onDone }) {
@@ -143,16 +299,36 @@ function editable(user) {
   return { full_name: user.full_name, email: user.email, roleId: String(user.roleId), password: '' };
 }
 
-function EditUser({ user, roles, onClose, onDone }) {
+/**
+ * The record as the server has it now, read the way this role may: one user if it may read
+ * one, else the list (which it holds, or it would not see this page) searched by email.
+ */
+async function freshRecord(record, changed) {
+  if (can(MAY.fetchOne)) return api('GET', `/users/${record.idUser}`);
+  if (changed?.idUser === record.idUser && changed.email) return changed;
+  const found = await api('GET', `/users${query({ search: record.email, limit: 200 })}`);
+  const same = found.find((user) => user.idUser === record.idUser);
+  if (!same) throw new Error(t('stale.gone'));
+  return same;
+}
+
+function EditUser({ user, roles, own, onClose, onDone }) {
   const [record, setRecord] = useState(user);
+  const [reloadError, setReloadError] = useState(null);
   const form = useForm(editable(user));
   const { stale, clear } = useStaleWatch(
     (event) => event.operation.startsWith('user:') && event.data?.idUser === record.idUser,
   );
   const reload = async () => {
-    const fresh = await api('GET', `/users/${record.idUser}`);
-    setRecord(fresh);
-    form.setValues(editable(fresh));
+    setReloadError(null);
+    try {
+      const fresh = await freshRecord(record, stale?.data);
+      setRecord(fresh);
+      form.setValues(editable(fresh));
+    } catch (error) {
+      // Saving stays possible: the server still refuses a change it cannot accept.
+      setReloadError(t('stale.reload_failed', { reason: error.message }));
+    }
     clear();
   };
   const save = async (values) => {
@@ -167,14 +343,16 @@ function EditUser({ user, roles, onClose, onDone }) {
   return html`<${Dialog} title=${t('users.edit', { email: record.email })} onClose=${onClose}>
     <form onSubmit=${form.submit(save)}>
       <${StaleBanner} stale=${stale} onReload=${reload} />
+      <${ErrorLine} text=${reloadError} />
       <${Field} label=${t('field.full_name')} name="full_name" required value=${form.values.full_name}
         onInput=${form.set('full_name')} error=${form.fieldError('full_name')} />
       <${Field} label=${t('field.email')} name="email" type="email" required value=${form.values.email}
         onInput=${form.set('email')} error=${form.fieldError('email')} />
-      <${Field} label=${t('field.role')} name="roleId" value=${form.values.roleId}
+      ${own ? html`<p class="muted">${t('users.own_role', { role: record.roleName })}</p>`
+        : html`<${Field} label=${t('field.role')} name="roleId" value=${form.values.roleId}
         onInput=${form.set('roleId')} error=${form.fieldError('roleId')}>
-        <${RoleOptions} roles=${roles} />
-      <//>
+        <${RoleOptions} roles=${roles} keep=${record.roleId} />
+      <//>`}
       <${Field} label=${t('users.new_password')} name="password" type="password"
         autocomplete="new-password" value=${form.values.password}
         onInput=${form.set('password')} error=${form.fieldError('password')} />
