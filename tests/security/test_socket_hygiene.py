@@ -211,6 +211,24 @@ async def test_a_malformed_packet_closes_its_connection_with_one_line_and_no_tra
 
 
 @ON_SQLITE
+async def test_a_malformed_packet_on_polling_is_answered_and_its_session_closed(
+    live: Live,
+) -> None:
+    # Closing used to wait for the session's queue to drain, which needs a GET that a client
+    # posting garbage never sends: the POST hung, holding its task, for good.
+    application, url = await live()
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        sid = json.loads(opened.text[1:])["sid"]
+        query = {"EIO": "4", "transport": "polling", "sid": sid}
+        posted = await http.post("/socket.io/", params=query, content="42[")
+        assert posted.status_code == 200
+        later = await http.get("/socket.io/", params=query)
+        assert later.status_code == 400  # the session is gone
+    assert sid not in application.seam.realtime.server.eio.sockets
+
+
+@ON_SQLITE
 async def test_sockets_per_account_are_capped(live: Live) -> None:
     _app, url = await live(max_sockets_per_user=2)
     http, token = await _sign_in(url)

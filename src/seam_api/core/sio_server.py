@@ -6,7 +6,8 @@
    connect handler stores the socket's pid in `pids`; `_send_packet` adds it to that reply.
 2. **A deadline for CONNECT** (the JavaScript server's `connectTimeout`): an Engine.IO session
    that never sends a Socket.IO CONNECT would otherwise live as long as it answers pings.
-3. **Malformed packets** are one warning line and a closed connection, not a traceback each.
+3. **Malformed packets** are one warning line and a closed connection, not a traceback each;
+   the close does not wait for a GET that a polling client may never send.
 4. **A lighter packet queue per socket.** python-engineio makes each socket's queue with
    `create_queue()`, an `asyncio.Queue` of four deques (3 KiB even empty); its Engine.IO server
    here makes a `LeanQueue` instead (core/lean_queue.py).
@@ -79,7 +80,7 @@ class SeamSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await super()._handle_eio_message(eio_sid, data)
         except (ValueError, TypeError, KeyError, IndexError) as error:
             log.warning("malformed Socket.IO packet, connection closed: %s", type(error).__name__)
-            await self.eio.disconnect(eio_sid)
+            await self.eio.close_now(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         deadline = self._deadlines.pop(eio_sid, None)
@@ -95,6 +96,14 @@ class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         if args or kwargs:  # a bounded queue: only asyncio's has the bound
             return super().create_queue(*args, **kwargs)
         return LeanQueue()
+
+    async def close_now(self, sid: str, reason: Any = None) -> None:
+        """Close a session without waiting for its queue to drain. `disconnect` waits, and a
+        polling client that stopped sending GETs never drains it: the caller (a POST's
+        handler) would wait for good."""
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            await socket.close(wait=False, reason=reason or self.reason.SERVER_DISCONNECT)
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
