@@ -66,6 +66,7 @@ class Seam:
             replay_max=settings.event_replay_max,
             replay_window=settings.event_replay_window,
             max_sockets_per_user=settings.max_sockets_per_user,
+            socket_queue_max=settings.socket_queue_max,
         )
         self._pruner: asyncio.Task[None] | None = None
         self.bus.on_notice(self._on_notice)

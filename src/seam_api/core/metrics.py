@@ -70,6 +70,16 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+SOCKETS_CLOSED_SLOW = Counter(
+    "seam_sockets_closed_slow_total",
+    "Sockets closed for not reading: queue_full, or no_poll (a polling client that stopped)",
+    ["reason"],
+)
+PROGRESS_DROPPED = Counter(
+    "seam_progress_dropped_total",
+    "operation:progress events dropped for sockets whose queue was half full",
+)
+
 _apps: weakref.WeakSet[Seam] = weakref.WeakSet()
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 

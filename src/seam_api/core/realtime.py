@@ -217,6 +217,7 @@ class Realtime:
         replay_max: int,
         replay_window: int,
         max_sockets_per_user: int,
+        socket_queue_max: int,
     ) -> None:
         manager = (
             RedisFanout(redis_url, channel=redis_names("socketio")) if redis_url else DirectFanout()
@@ -233,6 +234,7 @@ class Realtime:
             max_http_buffer_size=max_message_bytes,
         )
         engineio_writer.enable_direct_writes(self.server.eio)
+        self.server.eio.max_queued = socket_queue_max
         self.sessions = sessions
         self.permissions = permissions
         self.log = log
@@ -524,6 +526,7 @@ class Realtime:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             self._worker = self._follower = None
+        await self.server.eio.shutdown()
         await self.owners.close()
 
     async def drain(self) -> None:
