@@ -21,11 +21,36 @@ from seam_api.core.errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 
+# "Cannot serve you now" as each server says it: PostgreSQL's SQLSTATEs (shutting down 57P01
+# and 57P02, starting up 57P03, too many connections 53300, connection exceptions 08xxx), and
+# MariaDB's error numbers (too many connections 1040, shutdown in progress 1053, cannot connect
+# 2002/2003, gone away 2006, lost 2013). asyncpg's refusals reach SQLAlchemy as a plain DBAPI
+# `Error`, not an `OperationalError`, so they are recognised by code.
+_NOT_NOW_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_NOT_NOW_MARIADB = frozenset({1040, 1053, 2002, 2003, 2006, 2013})
+RETRY_AFTER = 2  # seconds: a restart or a full pool usually clears within that
+
+
 def _is_unreachable(error: BaseException) -> bool:
-    """A lost or refused connection, as opposed to a bad statement."""
+    """A lost, refused or not-yet-accepted connection, as opposed to a bad statement."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError))
+    if isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError)):
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (OSError, ConnectionError)):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and (sqlstate in _NOT_NOW_SQLSTATES or sqlstate[:2] == "08"):
+            return True
+        code = cause.args[0] if cause.args else None
+        if isinstance(code, int) and code in _NOT_NOW_MARIADB:
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
 
 
 class Database:
@@ -69,7 +94,7 @@ class Database:
 def _raise_unavailable_if_unreachable(error: Exception) -> None:
     if _is_unreachable(error):
         log.warning("database unreachable: %s", type(error).__name__)
-        raise ServiceUnavailable("errors.unavailable") from error
+        raise ServiceUnavailable("errors.unavailable", retry_after=RETRY_AFTER) from error
 
 
 def _create_private(database: str | None) -> None:

@@ -71,6 +71,10 @@ class TooManyRequests(AppError):
 class ServiceUnavailable(AppError):
     status = 503
 
+    def __init__(self, key: str, /, retry_after: int | None = None) -> None:
+        super().__init__(key)
+        self.retry_after = retry_after
+
 
 class InternalError(AppError):
     """What any unexpected exception becomes: a status and a message, never its text."""

@@ -33,7 +33,6 @@ from seam_api.core.errors import (
     Invalid,
     NotFound,
     PayloadTooLarge,
-    TooManyRequests,
 )
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.logs import log_access
@@ -258,9 +257,8 @@ def error_response(error: AppError) -> Response:
     body: dict[str, Any] = {"success": False, "message": error.message}
     if error.errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    headers = (
-        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
-    )
+    retry_after = getattr(error, "retry_after", None)  # 429, and a 503 that expects recovery
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response(to_json(body), status_code=error.status, media_type=JSON, headers=headers)
 
 
