@@ -17,6 +17,7 @@ from seam_api.core.access import PermissionCache
 from seam_api.core.bus import Bus
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
+from seam_api.core.errors import ServiceUnavailable
 from seam_api.core.eventlog import EventLog, now_ms
 from seam_api.core.limits import LoginLimiter
 from seam_api.core.realtime import Realtime
@@ -141,6 +142,8 @@ class Seam:
                 removed = await self.events.prune(older_than_ms=cutoff)
                 if removed:
                     log.info("pruned %d audit entries past retention", removed)
+            except ServiceUnavailable:
+                pass  # the database outage is logged as such; the next pass tries again
             except Exception as error:
                 log.warning("pruning the event log failed: %s", type(error).__name__)
             await asyncio.sleep(PRUNE_EVERY)

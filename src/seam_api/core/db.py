@@ -16,7 +16,9 @@ from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from seam_api.core.context import current
 from seam_api.core.errors import ServiceUnavailable
+from seam_api.ops.outages import DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class Database:
         """A connection for reads; an unreachable database becomes a 503."""
         try:
             async with self.engine.connect() as connection:
+                DATABASE.up()
                 yield connection
         except Exception as error:
             _raise_unavailable_if_unreachable(error)
@@ -82,6 +85,7 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises."""
         try:
             async with self.engine.begin() as connection:
+                DATABASE.up()
                 yield connection
         except Exception as error:
             _raise_unavailable_if_unreachable(error)
@@ -93,7 +97,7 @@ class Database:
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:
     if _is_unreachable(error):
-        log.warning("database unreachable: %s", type(error).__name__)
+        DATABASE.down("requests" if current() is not None else "background work", error)
         raise ServiceUnavailable("errors.unavailable", retry_after=RETRY_AFTER) from error
 
 

@@ -80,6 +80,17 @@ PROGRESS_DROPPED = Counter(
     "operation:progress events dropped for sockets whose queue was half full",
 )
 
+OUTAGES = Counter(
+    "seam_outages_total",
+    "Outages of a dependency (redis, database) seen by this instance, counted when they start",
+    ["dependency"],
+)
+OUTAGE_SECONDS = Counter(
+    "seam_outage_seconds_total",
+    "Seconds of ended outages, by dependency",
+    ["dependency"],
+)
+
 _apps: weakref.WeakSet[Seam] = weakref.WeakSet()
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 

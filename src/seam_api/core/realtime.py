@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 from seam_api.core import engineio_writer
 from seam_api.core.access import USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext, current
-from seam_api.core.errors import AppError
+from seam_api.core.errors import AppError, ServiceUnavailable
 from seam_api.core.eventlog import EventLog, LoggedEvent, now_ms
 from seam_api.core.fanout import DirectFanout, RedisFanout
 from seam_api.core.metrics import (
@@ -54,6 +54,7 @@ from seam_api.core.metrics import (
 from seam_api.core.sessions import Caller, SessionGuard
 from seam_api.core.sio_server import SeamSocketServer
 from seam_api.messages import pick_locale, t
+from seam_api.ops.outages import REDIS, SocketIORedisLog
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,11 @@ class SocketOwners:
         self.local[sid] = user_id
         self.by_user.setdefault(user_id, set()).add(sid)
         if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.hset(self._key, sid, user_id)
+                REDIS.up()
+            except (RedisError, OSError) as error:
+                REDIS.down("socket owners", error)
 
     async def remove(self, sid: str) -> None:
         user_id = self.local.pop(sid, None)
@@ -160,8 +164,10 @@ class SocketOwners:
             if not sids:
                 self.by_user.pop(user_id, None)
         if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.hdel(self._key, sid)
+            except (RedisError, OSError) as error:
+                REDIS.down("socket owners", error)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -177,7 +183,8 @@ class SocketOwners:
             return cached[0]
         try:
             value = await self._redis.hget(self._key, sid)
-        except (RedisError, OSError):
+        except (RedisError, OSError) as error:
+            REDIS.down("socket owners", error)
             return None
         if value is None:
             return None
@@ -220,7 +227,9 @@ class Realtime:
         socket_queue_max: int,
     ) -> None:
         manager = (
-            RedisFanout(redis_url, channel=redis_names("socketio")) if redis_url else DirectFanout()
+            RedisFanout(redis_url, channel=redis_names("socketio"), logger=SocketIORedisLog())
+            if redis_url
+            else DirectFanout()
         )
         self._single_instance = redis_url is None
         origins: str | list[str] = (
@@ -495,7 +504,8 @@ class Realtime:
                 await self._read_log()
             except Exception as error:  # the database is away: the next poll tries again
                 self._unread = True
-                log.warning("reading the event log failed: %s", type(error).__name__)
+                if not isinstance(error, ServiceUnavailable):  # outages are logged as such
+                    log.warning("reading the event log failed: %s", type(error).__name__)
 
     async def _read_log(self) -> None:
         while True:
