@@ -26,7 +26,17 @@ from tests.conftest import (
     login,
     start_server,
 )
-from tests.helpers import API, create_role, data, failure, grant, member, register, unique
+from tests.helpers import (
+    API,
+    PASSWORD,
+    create_role,
+    data,
+    failure,
+    grant,
+    member,
+    register,
+    unique,
+)
 
 ADMIN_ID = 1
 
@@ -323,3 +333,32 @@ async def test_retention_prunes_only_entries_past_it(make_app: AppFactory) -> No
     assert removed == 2500
     assert left and left >= 2  # the bootstrap's sign-in and the new role are recent
     assert oldest is not None and oldest > cutoff
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_auditor_who_may_not_read_users_sees_user_entries_redacted(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    auditor_role = await create_role(client, admin_headers)
+    for name_uri in ("GET /api/v1/audit", "GET /api/v1/audit/:eventId", "GET /api/v1/audit/export"):
+        await grant(client, admin_headers, role_id=auditor_role, name_uri=name_uri)
+    auditor = await member(client, admin_headers, role_id=auditor_role)
+    user = await register(client, admin_headers)
+    body = {"full_name": "Secret Name"}
+    data(await client.put(f"{API}/users/{user['idUser']}", headers=admin_headers, json=body))
+    await login(client, user["email"], PASSWORD)
+
+    for entry in await audit(client, auditor.headers):
+        if entry["entity"] in ("user", "session"):
+            assert all(values == [None, None] for values in entry["changes"].values()), entry
+            assert entry["ip"] is None and entry["userAgent"] is None, entry
+    edits = await audit(client, auditor.headers, operation="user:edit")
+    assert edits[0]["changes"] == {"full_name": [None, None]}  # what changed, not the values
+    one = data(await client.get(f"{API}/audit/{edits[0]['eventId']}", headers=auditor.headers))
+    assert one["changes"] == {"full_name": [None, None]}
+    export = await client.get(f"{API}/audit/export", headers=auditor.headers)
+    exported = [orjson.loads(line) for line in export.text.splitlines()]
+    assert "Secret Name" not in export.text
+    assert all(e["ip"] is None for e in exported if e["entity"] in ("user", "session"))
+    full = await audit(client, admin_headers, operation="user:edit")
+    assert full[0]["changes"]["full_name"][1] == "Secret Name"  # readers of users see it all

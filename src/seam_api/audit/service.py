@@ -2,6 +2,12 @@
 
 The export reads the log a page at a time by id and yields each page as it is encoded, so a
 year of entries never sits in memory at once.
+
+Entries about users (entity `user` and `session`: edits, registrations, sign-ins) are redacted
+for a caller whose role may not `GET /api/v1/users`, as `data:changed` is (contract 5.2): their
+`changes` keep each field's name with null values, and `ip` and `userAgent` are null. Otherwise
+an audit-only role would read the names, emails, roles and sign-in addresses that the users'
+own routes deny it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import orjson
 from seam_api.audit import repository
 from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
 from seam_api.container import Seam
+from seam_api.core.access import USERS_READ
 from seam_api.core.errors import NotFound
 from seam_api.core.operations import operation, step
 
@@ -40,51 +47,67 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def entry(row: Any) -> AuditEntry:
+USER_ENTITIES = frozenset({"user", "session"})
+
+
+def entry(row: Any, *, redact_users: bool = False) -> AuditEntry:
+    changes = orjson.loads(row["changes"])
+    redacted = redact_users and row["entity"] in USER_ENTITIES
+    if redacted:
+        changes = {field: [None, None] for field in changes}
     return AuditEntry(
         event_id=str(row["event_id"]),
         operation=row["operation"],
         message=row["message"],
         actor_id=row["actor_id"],
         actor_email=row["actor_email"],
-        ip=row["ip"],
-        user_agent=row["user_agent"],
+        ip=None if redacted else row["ip"],
+        user_agent=None if redacted else row["user_agent"],
         entity=row["entity"],
         entity_id=row["entity_id"],
-        changes=orjson.loads(row["changes"]),
+        changes=changes,
         occurred_at=iso(row["occurred_at"]),
         request_id=row["request_id"],
     )
 
 
+async def _redacts_users(seam: Seam, role_id: int) -> bool:
+    return not await seam.permissions.holds(role_id, USERS_READ)
+
+
 @operation("audit:fetchAll")
-async def list_newest(seam: Seam, *, filters: AuditFilters, limit: int) -> list[AuditEntry]:
+async def list_newest(
+    seam: Seam, *, role_id: int, filters: AuditFilters, limit: int
+) -> list[AuditEntry]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         rows = await repository.list_newest(conn, filters=filters, limit=limit)
-    return [entry(row) for row in rows]
+    redact = await _redacts_users(seam, role_id)
+    return [entry(row, redact_users=redact) for row in rows]
 
 
 @operation("audit:fetchOne")
-async def get(seam: Seam, *, event_id: int) -> AuditEntry:
+async def get(seam: Seam, *, role_id: int, event_id: int) -> AuditEntry:
     step(seam, "querying")
     async with seam.db.read() as conn:
         row = await repository.get(conn, event_id=event_id)
     if row is None:
         raise NotFound("errors.audit_entry_not_found")
-    return entry(row)
+    return entry(row, redact_users=await _redacts_users(seam, role_id))
 
 
 @operation("audit:export", summary=lambda _: None)
 async def export(
-    seam: Seam, *, filters: AuditFilters, format: ExportFormat
+    seam: Seam, *, role_id: int, filters: AuditFilters, format: ExportFormat
 ) -> AsyncIterator[bytes]:
     """The export's body, chunk by chunk; the operation succeeds once streaming starts."""
     step(seam, "streaming")
-    return _chunks(seam, filters, format)
+    return _chunks(seam, filters, format, redact=await _redacts_users(seam, role_id))
 
 
-async def _chunks(seam: Seam, filters: AuditFilters, format: ExportFormat) -> AsyncIterator[bytes]:
+async def _chunks(
+    seam: Seam, filters: AuditFilters, format: ExportFormat, *, redact: bool
+) -> AsyncIterator[bytes]:
     if format == "csv":
         yield _csv_rows([CSV_COLUMNS])
     after = 0
@@ -96,7 +119,7 @@ async def _chunks(seam: Seam, filters: AuditFilters, format: ExportFormat) -> As
         if not rows:
             return
         after = int(rows[-1]["event_id"])
-        entries = [entry(row).model_dump(by_alias=True) for row in rows]
+        entries = [entry(row, redact_users=redact).model_dump(by_alias=True) for row in rows]
         if format == "ndjson":
             yield b"".join(orjson.dumps(item) + b"\n" for item in entries)
         else:
