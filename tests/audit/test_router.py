@@ -362,3 +362,22 @@ async def test_an_auditor_who_may_not_read_users_sees_user_entries_redacted(
     assert all(e["ip"] is None for e in exported if e["entity"] in ("user", "session"))
     full = await audit(client, admin_headers, operation="user:edit")
     assert full[0]["changes"]["full_name"][1] == "Secret Name"  # readers of users see it all
+
+
+async def test_retention_moves_past_entries_it_cannot_delete_yet(make_app: AppFactory) -> None:
+    # A recent entry holding the lowest id (another instance's clock ahead, or old entries
+    # written after it) stopped pruning for good at the first batch.
+    application = await make_app(audit_retention="0")
+    transport = httpx.ASGITransport(app=application.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        await create_role(http, headers)
+        await _fill(application.seam.db, 2500)  # from 2023, ids after the recent ones
+        cutoff = int(time.time() * 1000) - 90 * 86400 * 1000
+        removed = await application.seam.events.prune(older_than_ms=cutoff)
+        async with application.seam.db.read() as conn:
+            oldest = await conn.scalar(select(func.min(events.c.occurred_at)))
+            left = await conn.scalar(select(func.count()).select_from(events))
+    assert removed == 2500
+    assert oldest is not None and oldest > cutoff
+    assert left and left >= 2  # the sign-in and the new role stay

@@ -180,21 +180,24 @@ class EventLog:
 
     async def prune(self, *, older_than_ms: int) -> int:
         """Delete entries older than the cut-off in short batches of ids, so no statement holds
-        its locks for long; ids follow time closely enough for a range to be the unit."""
+        its locks for long. Each batch starts at the oldest id that has expired, not at the
+        oldest id: an entry not expired yet (written by an instance whose clock is ahead) no
+        longer stops pruning at its batch for good. Every batch deletes at least its first."""
         removed = 0
         while True:
             async with self.db.transaction() as conn:
-                first = await conn.scalar(select(func.min(events.c.event_id)))
+                first = await conn.scalar(
+                    select(func.min(events.c.event_id)).where(events.c.occurred_at < older_than_ms)
+                )
                 if first is None:
                     return removed
                 result = await conn.execute(
                     delete(events).where(
+                        events.c.event_id >= int(first),
                         events.c.event_id < int(first) + PRUNE_BATCH,
                         events.c.occurred_at < older_than_ms,
                     )
                 )
-            if not result.rowcount:
-                return removed
             removed += result.rowcount
 
 
