@@ -18,7 +18,7 @@ from seam_api.core.bus import Bus
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
 from seam_api.core.errors import ServiceUnavailable
-from seam_api.core.eventlog import EventLog, now_ms
+from seam_api.core.eventlog import EventLog, Touched, now_ms
 from seam_api.core.limits import LoginLimiter
 from seam_api.core.realtime import Realtime
 from seam_api.core.security import TokenSigner
@@ -31,6 +31,8 @@ from seam_api.users import repository as users_repository
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 600.0  # seconds between retention passes
+ACCESS_ENTITIES = frozenset({"role", "permission"})  # entries that change what roles may do
+TOKEN_REVOCATIONS = frozenset({"auth:logout"})  # entries that revoke one token of an account
 
 
 class Seam:
@@ -68,6 +70,7 @@ class Seam:
             replay_window=settings.event_replay_window,
             max_sockets_per_user=settings.max_sockets_per_user,
             socket_queue_max=settings.socket_queue_max,
+            follow_log=self.follow_log,
         )
         self._pruner: asyncio.Task[None] | None = None
         self.bus.on_notice(self._on_notice)
@@ -123,6 +126,28 @@ class Seam:
         elif kind == "token":
             self.sessions.mark_revoked(str(notice["token_id"]), int(notice["expires_at"]))
             self.realtime.disconnect_token(str(notice["token_id"]))
+
+    async def follow_log(self, touched: list[Touched]) -> None:
+        """What was committed (here or on another instance), as the event log's follower reads
+        it: the invalidations and revocations its bus notices would bring. Redis carries those
+        notices at once; the log makes them certain within a poll (a second) while Redis is
+        away, so no instance keeps a disabled user's sockets or serves a stale list."""
+        if any(entry.broadcast for entry in touched):
+            self.reads.clear()
+        if any(entry.entity in ACCESS_ENTITIES for entry in touched):
+            self.permissions.clear()
+        if any(entry.operation in TOKEN_REVOCATIONS for entry in touched):
+            await self.sessions.warm()  # the revoked token's id is in the database, not the log
+        accounts = {
+            int(entry.entity_id)
+            for entry in touched
+            if entry.entity_id is not None
+            and entry.entity_id.isdigit()
+            and (entry.entity == "user" or entry.operation in TOKEN_REVOCATIONS)
+        }
+        for user_id in accounts:
+            self.sessions.forget_account(user_id)
+            await self.realtime.recheck_user(user_id)
 
     async def _resync(self) -> None:
         """After a bus outage: notices may have been missed, so trust nothing cached, and

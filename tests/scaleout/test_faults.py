@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from seam_api.messages.en import MESSAGES
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases, bearer
 from tests.scaleout.conftest import (
     API,
     Cluster,
@@ -117,6 +118,78 @@ async def test_user_disabled_during_redis_outage_loses_sockets_elsewhere_once_it
     await asyncio.to_thread(own_redis.start)
 
     assert await on_b.disconnected_within(RECOVERY_DEADLINE), "the socket on B stayed open"
+
+
+# Within 2 s with Redis down: each instance learns revocations and changes from the event log.
+LOG_DEADLINE = 2.0
+
+
+async def test_revocations_reach_every_instance_from_the_log_while_redis_is_down(
+    redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
+) -> None:
+    a, b = redis_cluster.instances
+    admin = redis_cluster.admin
+    role_id = await create_role(a, admin, unique("role"))
+    disabled, deleted, renamed, reset, signed_out = [
+        await register_user(a, admin, role_id) for _ in range(5)
+    ]
+    tokens = {user: await login_user(a, admin, user) for user in (disabled, deleted, renamed)}
+    tokens |= {user: await login_user(a, admin, user) for user in (reset, signed_out)}
+    sockets = {user: await listen(b.url, token) for user, token in tokens.items()}
+    other_role = await create_role(a, admin, unique("other"))
+    await asyncio.to_thread(own_redis.stop)
+
+    http = a.http
+    changes: list[tuple[int, Callable[[], Awaitable[httpx.Response]]]] = [
+        (
+            disabled,
+            lambda: http.put(f"{API}/users/{disabled}/state", json={"isActive": 0}, headers=admin),
+        ),
+        (deleted, lambda: http.delete(f"{API}/users/{deleted}", headers=admin)),
+        (
+            renamed,
+            lambda: http.put(f"{API}/users/{renamed}", json={"roleId": other_role}, headers=admin),
+        ),
+        (reset, lambda: http.put(f"{API}/users/{reset}/resetPassword", headers=admin)),
+        (signed_out, lambda: http.post(f"{API}/auth/logout", headers=bearer(tokens[signed_out]))),
+    ]
+    for user, change in changes:
+        response = await change()
+        assert response.status_code == 200, response.text
+        assert await sockets[user].disconnected_within(LOG_DEADLINE), f"user {user} stayed"
+    refused = await b.http.get(f"{API}/roles", headers=bearer(tokens[signed_out]))
+    assert refused.status_code == 401
+
+
+async def test_caches_of_every_instance_follow_the_log_while_redis_is_down(
+    redis_cluster: Cluster, own_redis: OwnRedis
+) -> None:
+    a, b = redis_cluster.instances
+    admin = redis_cluster.admin
+    role_id = await create_role(a, admin, unique("role"))
+    users_read = await permission_id(a, admin, "GET /api/v1/users")
+    assign = {"roleId": role_id, "permissionId": users_read}
+    assert (await a.http.post(f"{API}/permission/assign", json=assign, headers=admin)).is_success
+    member = bearer(await login_user(a, admin, await register_user(a, admin, role_id)))
+    assert (await b.http.get(f"{API}/users", headers=member)).status_code == 200  # cached on B
+    assert (await b.http.get(f"{API}/roles", headers=admin)).status_code == 200
+    await asyncio.to_thread(own_redis.stop)
+
+    name = unique("created-on-a")
+    await create_role(a, admin, name)
+    unassigned = await a.http.request(
+        "DELETE", f"{API}/permission/unassign", json=assign, headers=admin
+    )
+    assert unassigned.status_code == 200
+    deadline = time.monotonic() + LOG_DEADLINE
+    while True:
+        roles = (await b.http.get(f"{API}/roles", headers=admin)).json()["data"]
+        listed = name in [role["roleName"] for role in roles]
+        denied = (await b.http.get(f"{API}/users", headers=member)).status_code == 403
+        if listed and denied:
+            break
+        assert time.monotonic() < deadline, f"B still shows the old state ({listed}, {denied})"
+        await asyncio.sleep(0.1)
 
 
 def _outage_lines(instance: Instance, dependency: str) -> tuple[list[str], list[str]]:

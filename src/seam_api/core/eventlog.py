@@ -47,6 +47,17 @@ class LoggedEvent:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What one committed entry changed, for the caches of the instances that read it from
+    the log rather than making it (see `Seam.follow_log`)."""
+
+    operation: str
+    entity: str
+    entity_id: str | None
+    broadcast: bool
+
+
 def changes_between(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
@@ -131,11 +142,20 @@ class EventLog:
             value = await conn.scalar(select(event_sequence.c.last_id).where(_the_row()))
         return int(value or 0)
 
-    async def after(self, cursor: int, *, limit: int) -> tuple[list[LoggedEvent], int]:
-        """The broadcasts committed after `cursor`, in order, and the highest id read (audit-only
-        entries advance a follower's cursor too)."""
+    async def after(
+        self, cursor: int, *, limit: int
+    ) -> tuple[list[LoggedEvent], int, list[Touched]]:
+        """The broadcasts committed after `cursor`, in order, the highest id read (audit-only
+        entries advance a follower's cursor too), and what every entry read touched."""
         query = (
-            select(events.c.event_id, events.c.payload, events.c.occurred_at)
+            select(
+                events.c.event_id,
+                events.c.payload,
+                events.c.occurred_at,
+                events.c.operation,
+                events.c.entity,
+                events.c.entity_id,
+            )
             .where(events.c.event_id > cursor)
             .order_by(events.c.event_id)
             .limit(limit)
@@ -143,7 +163,11 @@ class EventLog:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         last = int(rows[-1]["event_id"]) if rows else cursor
-        return [_logged(row) for row in rows if row["payload"] is not None], last
+        touched = [
+            Touched(row["operation"], row["entity"], row["entity_id"], row["payload"] is not None)
+            for row in rows
+        ]
+        return [_logged(row) for row in rows if row["payload"] is not None], last, touched
 
     async def missed(
         self, cursor: int, *, limit: int, window_ms: int

@@ -25,7 +25,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +42,7 @@ from seam_api.core import engineio_writer
 from seam_api.core.access import USERS_READ, PermissionCache
 from seam_api.core.context import RequestContext, current
 from seam_api.core.errors import AppError, ServiceUnavailable
-from seam_api.core.eventlog import EventLog, LoggedEvent, now_ms
+from seam_api.core.eventlog import EventLog, LoggedEvent, Touched, now_ms
 from seam_api.core.fanout import DirectFanout, RedisFanout
 from seam_api.core.metrics import (
     EVENT_LAG,
@@ -225,6 +225,7 @@ class Realtime:
         replay_window: int,
         max_sockets_per_user: int,
         socket_queue_max: int,
+        follow_log: Callable[[list[Touched]], Awaitable[None]],
     ) -> None:
         manager = (
             RedisFanout(redis_url, channel=redis_names("socketio"), logger=SocketIORedisLog())
@@ -256,6 +257,7 @@ class Realtime:
             key=redis_names("socket-owners"),
         )
         self.max_sockets_per_user = max_sockets_per_user
+        self._follow_log = follow_log  # the caches' and revocations' share of each entry read
         self._pid_key = hashlib.sha256(b"seam-socket-pid:" + pid_secret.encode()).digest()
         self._replay_max = replay_max
         self._replay_window_ms = replay_window * 1000
@@ -416,6 +418,22 @@ class Realtime:
         for sid in sids:
             await self.server.disconnect(sid)
 
+    async def recheck_user(self, user_id: int) -> None:
+        """Close this user's local sockets whose token no longer counts (the log says the
+        account changed). A database error propagates: the follower reads the entry again."""
+        for sid in list(self.owners.by_user.get(user_id, ())):
+            held = self._tokens.get(sid)
+            if held is not None and not await self._still_valid(held[0]):
+                await self.server.disconnect(sid)
+
+    async def _still_valid(self, token: str) -> bool:
+        try:
+            return await self.sessions.authenticate(token) is not None
+        except ServiceUnavailable:
+            raise
+        except AppError:
+            return False
+
     async def recheck_sockets(self) -> None:
         """Close every local socket whose token no longer counts (after missed notices).
 
@@ -509,9 +527,12 @@ class Realtime:
 
     async def _read_log(self) -> None:
         while True:
-            events, last = await self.log.after(self._position, limit=FETCH_BATCH)
+            events, last, touched = await self.log.after(self._position, limit=FETCH_BATCH)
             if last <= self._position:
                 return
+            # Before the events go out: a client that reloads on data:changed reads fresh data
+            # here. If it fails, the position stays and the next read applies it again.
+            await self._follow_log(touched)
             if self._queue.qsize() >= QUEUE_LIMIT:  # the log keeps them meanwhile
                 await self._queue.join()
             for event in events:
