@@ -20,9 +20,10 @@
    polling session with no GET pending for longer than the ping timeout is closed as well.
 
 Everything here leans on private methods of python-socketio 5.18 (`_send_packet`,
-`_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`, `_engineio_server_class`); the
-versions are pinned in pyproject.toml, and tests/core/test_sio_server.py fails if the library
-changes under it. Written so it could be offered upstream as options of `AsyncServer`.
+`_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`, `_engineio_server_class`) and
+on what python-engineio's `send_packet`, `handle_request`, `shutdown` and `AsyncSocket.close`
+do; the versions are pinned in pyproject.toml, and tests/core/test_sio_server.py fails if the
+library changes under it. Written so it could be offered upstream as options of `AsyncServer`.
 """
 
 from __future__ import annotations
