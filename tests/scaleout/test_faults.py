@@ -130,10 +130,10 @@ async def test_revocations_reach_every_instance_from_the_log_while_redis_is_down
     a, b = redis_cluster.instances
     admin = redis_cluster.admin
     role_id = await create_role(a, admin, unique("role"))
-    disabled, deleted, renamed, reset, signed_out = [
+    disabled, deleted, moved, reset, signed_out = [
         await register_user(a, admin, role_id) for _ in range(5)
     ]
-    tokens = {user: await login_user(a, admin, user) for user in (disabled, deleted, renamed)}
+    tokens = {user: await login_user(a, admin, user) for user in (disabled, deleted, moved)}
     tokens |= {user: await login_user(a, admin, user) for user in (reset, signed_out)}
     sockets = {user: await listen(b.url, token) for user, token in tokens.items()}
     other_role = await create_role(a, admin, unique("other"))
@@ -147,8 +147,8 @@ async def test_revocations_reach_every_instance_from_the_log_while_redis_is_down
         ),
         (deleted, lambda: http.delete(f"{API}/users/{deleted}", headers=admin)),
         (
-            renamed,
-            lambda: http.put(f"{API}/users/{renamed}", json={"roleId": other_role}, headers=admin),
+            moved,
+            lambda: http.put(f"{API}/users/{moved}", json={"roleId": other_role}, headers=admin),
         ),
         (reset, lambda: http.put(f"{API}/users/{reset}/resetPassword", headers=admin)),
         (signed_out, lambda: http.post(f"{API}/auth/logout", headers=bearer(tokens[signed_out]))),
