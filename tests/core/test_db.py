@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
+from seam_api.core.errors import Invalid
+from seam_api.models import users
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -100,6 +103,16 @@ async def test_a_database_that_cannot_take_connections_now_is_503_with_retry_aft
             "message": "The database is unavailable; try again shortly",
         }
         assert int(answer.headers["Retry-After"]) >= 1
+
+
+async def test_text_no_database_can_store_never_reaches_one(make_app: AppFactory) -> None:
+    # Whatever route or schema let it through, the database layer refuses it as a 400.
+    application = await make_app()
+    for text in ("a\x00b", "lone \ud800"):
+        with pytest.raises(Invalid) as refused:
+            async with application.seam.db.read() as conn:
+                await conn.execute(select(users.c.id_user).where(users.c.email == text))
+        assert refused.value.status == 400
 
 
 # -- a PostgreSQL of the test's own, to restart ----------------------------------------------

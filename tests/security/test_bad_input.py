@@ -380,14 +380,16 @@ async def test_text_a_database_cannot_store_is_400_in_any_json_body(
     client: httpx.AsyncClient, admin_headers: dict[str, str], member_id: int
 ) -> None:
     for text in ("a\\u0000b", "lone \\ud800", "lone \\udc00 low"):
-        for method, path, template, field in (
-            ("POST", "/roles", '{{"roleName": "r", "description": "{}"}}', "description"),
-            ("PUT", f"/users/{member_id}", '{{"full_name": "{}"}}', "full_name"),
-            ("POST", "/roles", '{{"roleName": "r", "{}": 1}}', "body"),  # a key no schema reads
+        for method, path, template in (
+            ("POST", "/roles", '{{"roleName": "r", "description": "{}"}}'),
+            ("PUT", f"/users/{member_id}", '{{"full_name": "{}"}}'),
+            ("POST", "/sidebar", '{{"nameItem": "n", "route": "{}"}}'),
+            ("POST", "/auth/login", '{{"email": "{}@example.com", "password": "secret-12"}}'),
         ):
             answer = await send(client, admin_headers, (method, path, template.format(text)))
             assert_refused(answer, 400, (path, text))
-            assert [e["field"] for e in answer.json()["errors"]] == [field]
+    ignored = '{"roleName": "extra", "x\\u0000": "\\u0000"}'  # no schema reads it: not stored
+    assert (await send(client, admin_headers, ("POST", "/roles", ignored))).status_code == 201
     emoji = '{"roleName": "ok \\ud83d\\ude00"}'  # a surrogate pair is a character
     paired = await send(client, admin_headers, ("POST", "/roles", emoji))
     assert paired.status_code == 201, paired.text

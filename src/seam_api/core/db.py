@@ -17,8 +17,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from seam_api.core.context import current
-from seam_api.core.errors import ServiceUnavailable
+from seam_api.core.errors import FieldError, Invalid, ServiceUnavailable
+from seam_api.messages import t
 from seam_api.ops.outages import DATABASE
+from seam_api.web.storable import storable_text
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class Database:
         else:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -99,6 +102,25 @@ def _raise_unavailable_if_unreachable(error: Exception) -> None:
     if _is_unreachable(error):
         DATABASE.down("requests" if current() is not None else "background work", error)
         raise ServiceUnavailable("errors.unavailable", retry_after=RETRY_AFTER) from error
+
+
+def _refuse_unstorable(
+    _connection: Any,
+    _cursor: Any,
+    _statement: str,
+    parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    """Text no database can store (web/storable.py) never reaches one: a 400, whatever the
+    route, instead of PostgreSQL's 500 for a NUL or a driver's for a lone surrogate."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        for value in values:
+            if isinstance(value, str) and not storable_text(value):
+                problem = FieldError("body", t("validation.unstorable"))
+                raise Invalid("errors.validation", errors=[problem])
 
 
 def _create_private(database: str | None) -> None:

@@ -25,6 +25,8 @@ from starlette.routing import BaseRoute
 
 from seam_api.core.access import authenticated, may_register_any_role, permitted
 from seam_api.core.params import API_PREFIX
+from seam_api.core.types import NO_NUL_PATTERN
+from seam_api.web.storable import MAX_QUERY_VALUE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = "/docs-assets"
@@ -61,6 +63,15 @@ def _security(route: APIRoute) -> list[dict[str, list[str]]] | None:
     if calls & set(_OPTIONAL):
         return [{}, {BEARER: []}]  # anonymous, or signed in with more rights
     return None
+
+
+def _storable(schema: dict[str, Any]) -> None:
+    """Say in a URL parameter's schema what web/storable.py refuses: NUL, and more than
+    MAX_QUERY_VALUE characters."""
+    for branch in [schema, *schema.get("anyOf", ())]:
+        if branch.get("type") == "string" and "enum" not in branch and "const" not in branch:
+            branch.setdefault("pattern", NO_NUL_PATTERN)
+            branch["maxLength"] = min(branch.get("maxLength", MAX_QUERY_VALUE), MAX_QUERY_VALUE)
 
 
 def _model_name(name: str) -> str:
@@ -107,6 +118,9 @@ def _schema(api: FastAPI, routes: list[BaseRoute]) -> dict[str, Any]:
                 operation["security"] = security
             if route.path_format.startswith(API_PREFIX):
                 operation.setdefault("parameters", []).append(SOCKET_ID_HEADER)
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] in ("query", "path"):
+                    _storable(parameter["schema"])
     api.openapi_schema = _rename_models(schema)
     return api.openapi_schema
 

@@ -37,7 +37,7 @@ from seam_api.core.errors import (
 from seam_api.core.forwarded import ClientAddresses
 from seam_api.core.logs import log_access
 from seam_api.messages import CATALOGUES, pick_locale, t
-from seam_api.web.storable import unstorable_in_json, unstorable_in_url
+from seam_api.web.storable import unstorable_in_url
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class RequestContextMiddleware:
         socket_id = accept_language = user_agent = forwarded_for = None
         request_id_header: bytes | None = None
         declared_length = 0
-        chunked = json_body = False
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"x-socket-id":
                 socket_id = value.decode("latin-1")[:MAX_SOCKET_ID_LENGTH] or None
@@ -125,8 +125,6 @@ class RequestContextMiddleware:
             elif name == b"x-forwarded-for":
                 hops = value.decode("latin-1")
                 forwarded_for = f"{forwarded_for},{hops}" if forwarded_for else hops
-            elif name == b"content-type":
-                json_body = b"json" in value
         if request_id_header is None:
             # 32 random hex digits, as uuid4().hex looks, for a quarter of its cost.
             request_id_header = os.urandom(16).hex().encode()
@@ -161,14 +159,6 @@ class RequestContextMiddleware:
             limited = self._limited(receive) if chunked else receive
             raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
             field = unstorable_in_url(raw_path, scope["query_string"])
-            if field is None and json_body and (declared_length or chunked):
-                body = await _read_body(limited)
-                if body is None:
-                    too_large = PayloadTooLarge("errors.body_too_large")
-                    await _send_error(too_large, send_with_request_id)
-                    return
-                field = unstorable_in_json(body)
-                limited = _replay(body, receive)
             if field is not None:
                 unstorable = Invalid(
                     "errors.validation", errors=[FieldError(field, t("validation.unstorable"))]
@@ -197,37 +187,6 @@ class RequestContextMiddleware:
             return message
 
         return limited_receive
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body (already bounded by the size limit), or None past the limit."""
-    chunks = []
-    while True:
-        try:
-            message = await receive()
-        except HTTPException:
-            return None
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the app the body read already, then the server's messages (the
-    disconnect that a streaming response listens for)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _send_error(error: AppError, send: Send) -> None:

@@ -3,16 +3,18 @@
 PostgreSQL refuses NUL characters, and every driver fails on text that is not valid UTF-8 (a
 lone surrogate from a JSON `\\ud800` escape, or `%ED%A0%80` in a URL). Caught per field, each
 new field or filter was a chance to forget it, and a forgotten one was a 500 with a traceback
-(or a dropped connection mid-export). So the request middleware checks every query value, the
-path and a JSON body here, before any route runs, on every database alike; an over-long query
-name or value (more than `MAX_QUERY_VALUE` characters, past any column or filter of this API)
-goes too. The 400 names the field, as a validation error does.
+(or a dropped connection mid-export). So the rule is written once, here, and applied where text
+enters and where it would leave for the database, on every database alike:
+- the request middleware checks the path and every query parameter before any route runs
+  (the 400 names the parameter); an over-long query name or value (more than
+  `MAX_QUERY_VALUE` characters, past any column or filter of this API) goes too;
+- the database layer checks every statement's text parameters (core/db.py), which covers a
+  body's fields whatever route or schema they came through, and only what would be stored or
+  compared: an unknown field the schemas ignore is no one's concern.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 MAX_QUERY_VALUE = 1000
@@ -36,19 +38,6 @@ def unstorable_in_url(path: bytes, query: bytes) -> str | None:
     return None
 
 
-def unstorable_in_json(body: bytes) -> str | None:
-    """Where a JSON body holds text that fails the rule (a field's dotted name, or `body`),
-    or None. Malformed JSON passes: the validation layer answers that with its own message."""
-    if not _storable_bytes(body):
-        return "body"
-    if b"\\u" not in body:
-        return None  # no escape, so no NUL or surrogate that the bytes did not show
-    try:
-        return _unstorable_at(json.loads(body), "")
-    except (ValueError, RecursionError):
-        return None
-
-
 def _storable_bytes(data: bytes) -> bool:
     if b"\x00" in data:
         return False
@@ -59,7 +48,8 @@ def _storable_bytes(data: bytes) -> bool:
     return True
 
 
-def _storable_text(text: str) -> bool:
+def storable_text(text: str) -> bool:
+    """Whether a database can store `text`: no NUL, no lone surrogate."""
     if "\x00" in text:
         return False
     try:
@@ -67,22 +57,3 @@ def _storable_text(text: str) -> bool:
     except UnicodeEncodeError:  # a lone surrogate
         return False
     return True
-
-
-def _unstorable_at(value: Any, where: str) -> str | None:
-    if isinstance(value, str):
-        return None if _storable_text(value) else where or "body"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{where}.{key}" if where else str(key)
-            if not _storable_text(key):
-                return where or "body"
-            found = _unstorable_at(item, inner)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _unstorable_at(item, f"{where}.{index}" if where else str(index))
-            if found is not None:
-                return found
-    return None
