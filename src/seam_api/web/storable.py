@@ -24,8 +24,8 @@ def unstorable_in_url(path: bytes, query: bytes) -> str | None:
     """The name of the first URL part (`path` or a query parameter) that fails the rule."""
     if not _storable_bytes(unquote_to_bytes(path)):
         return "path"
-    if not query:
-        return None
+    if not query or (len(query) <= MAX_QUERY_VALUE and query.isascii() and b"%" not in query):
+        return None  # the common case, on every request: plain ASCII, short, nothing escaped
     for pair in query.split(b"&"):
         raw_name, _, raw_value = pair.partition(b"=")
         name = unquote_to_bytes(raw_name.replace(b"+", b" "))
