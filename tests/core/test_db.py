@@ -23,6 +23,7 @@ from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
 from seam_api.core.errors import Invalid
 from seam_api.models import users
+from tests import conftest
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -30,7 +31,6 @@ from tests.conftest import (
     bearer,
     free_port,
     login,
-    test_settings,
     unavailable,
 )
 from tests.helpers import API, unique
@@ -181,7 +181,7 @@ def own_postgres() -> Iterator[OwnPostgres]:
 
 @pytest.fixture
 async def app_on_own_postgres(own_postgres: OwnPostgres) -> AsyncIterator[Application]:
-    application = create_app(test_settings(own_postgres.url))
+    application = create_app(conftest.test_settings(own_postgres.url))
     await migrate.upgrade(application.seam.db, None)
     await bootstrap(application.seam, application.routes)
     await application.seam.start()
