@@ -15,7 +15,7 @@ LOCK_FLAGS := --custom-compile-command "make lock" --universal --python-version 
 # The console's browser tests use the system's chromium; Playwright never downloads one.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test test-fast lint typecheck bench lock floors clean
+.PHONY: run test test-fast lint typecheck bench soak lock floors clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ test-fast: lint typecheck
 
 bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Opt-in, 30 minutes: the soak (s) on PostgreSQL + Redis with two instances and churning
+# clients; prints each instance's RSS per minute and its slope over the last 20 minutes.
+soak: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
+	$(BIN)/python -m bench --only s --soak-seconds 1800 --soak-instances 2
 
 # Refresh both lock files from pyproject.toml (newest versions its ranges allow).
 lock: | $(BIN)/uv

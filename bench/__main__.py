@@ -102,6 +102,7 @@ class Options:
     only: set[str]
     profile: Path | None
     soak_seconds: float = 480.0
+    soak_instances: int = 1
 
 
 # -- HTTP helpers ----------------------------------------------------------------------------
@@ -598,7 +599,7 @@ def phase_replay(report: Report, options: Options, root: Path) -> None:
 
 
 def phase_soak(report: Report, options: Options, root: Path) -> None:
-    """(s): the soak on PostgreSQL + Redis, one instance."""
+    """(s): the soak on PostgreSQL + Redis, on `options.soak_instances` instances."""
     workdir = root / "soak"
     workdir.mkdir()
     with ExitStack() as stack:
@@ -610,13 +611,17 @@ def phase_soak(report: Report, options: Options, root: Path) -> None:
         except Exception as error:
             report.notes.append(f"Soak skipped: {type(error).__name__}: {error}")
             return
-        server = stack.enter_context(servers.running(workdir, env))
+        folders = [workdir / f"instance-{n}" for n in range(options.soak_instances)]
+        for folder in folders:
+            folder.mkdir()
+        instances = [stack.enter_context(servers.running(folder, env)) for folder in folders]
+        server = instances[0]
         token, ids = asyncio.run(_seed(server.url, soak.MUTATED_USERS + 1, "soak"))
         tab = ("soak0@seam.bench", "bench-password-0")  # as _seed registered user 0
         with _profiled(options, server, "soak"):
             result = asyncio.run(
                 soak.soak(
-                    server,
+                    instances,
                     token=token,
                     user_ids=ids[1:],
                     tab_credentials=tab,
@@ -633,14 +638,20 @@ def phase_soak(report: Report, options: Options, root: Path) -> None:
 
 def _soak_rows(report: Report, result: soak.SoakResult) -> None:
     setup = (
-        f"PostgreSQL + Redis, 1 instance, {soak.SOAK_SOCKETS} sockets, a third replaced every "
+        f"PostgreSQL + Redis, {len(result.rss_mib)} instance(s), {soak.SOAK_SOCKETS} sockets, "
+        f"a third replaced every "
         f"{soak.CHURN_EVERY:.0f} s ({result.sockets_opened:,} opened), "
         f"{soak.REQUESTS_PER_S:.0f} req/s open-loop of which {soak.MUTATIONS_PER_S:.0f} "
         f"mutations/s, {result.seconds:.0f} s"
     )
     held = result.lost == 0 and result.duplicated == 0 and result.p99_ms < 1000
     late = ", ".join(f"{value:.1f}" for value in result.late_minute)
-    rss = ", ".join(f"{at:.0f} s: {mib:.0f}" for at, mib in result.rss_mib)
+    rss = "; ".join(
+        f"instance {number}: "
+        + ", ".join(f"{at / 60:.0f} min: {mib:.0f}" for at, mib in samples)
+        + f" (slope over the last 20 min: {soak.rss_slope(samples):+.1f} MiB/h)"
+        for number, samples in enumerate(result.rss_mib, 1)
+    )
     closed = (
         "still open after 60 s"
         if result.logout_close_s is None
@@ -680,7 +691,7 @@ def _soak_rows(report: Report, result: soak.SoakResult) -> None:
         ),
         Row(
             "(s) soak: server RSS over time",
-            "seconds since start: MiB",
+            "per instance, minutes since start: MiB, and the slope of the last 20 minutes",
             rss,
             "flat after warm-up",
             None,
@@ -781,6 +792,9 @@ def main(argv: list[str] | None = None) -> int:
         "--soak-seconds", type=float, default=480, help="length of the soak (s), default 480"
     )
     parser.add_argument(
+        "--soak-instances", type=int, default=1, help="instances the soak (s) spreads over"
+    )
+    parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the server during (a) and (c)"
     )
     args = parser.parse_args(argv)
@@ -793,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
         else set(args.only),
         profile=args.profile,
         soak_seconds=args.soak_seconds,
+        soak_instances=args.soak_instances,
     )
     # A thousand sockets need a thousand descriptors here and in the servers we start.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

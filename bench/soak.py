@@ -28,7 +28,8 @@ MUTATIONS_PER_S = 16.0
 MUTATED_USERS = 10
 IN_FLIGHT = 256  # requests the generator lets wait at once; beyond it they are counted skipped
 EXPECT_WITHIN = 2.0  # a client closed this soon after a mutation is not owed its event
-RSS_EVERY = 30.0
+RSS_EVERY = 60.0  # one sample per instance per minute
+SLOPE_WINDOW = 1200.0  # the RSS slope is fitted over the last 20 minutes
 
 SUSTAINED_SOCKETS = 1000
 SUSTAINED_RATES = (2, 4, 8, 12, 16, 24, 32, 48, 64)
@@ -164,15 +165,32 @@ class SoakResult:
     errors: int
     skipped: int
     http_p99_ms: float
-    rss_mib: list[tuple[float, float]]  # (seconds since start, MiB)
+    rss_mib: list[list[tuple[float, float]]]  # per instance: (seconds since start, MiB)
     server_cpu_pct: float
     generator_cpu_pct: float  # this process: websockets and HTTP
     logout_close_s: float | None  # None: still open after the wait
     sockets_opened: int
 
 
+def rss_slope(samples: list[tuple[float, float]], window: float = SLOPE_WINDOW) -> float:
+    """MiB per hour, the least-squares slope of the samples in the last `window` seconds: a
+    leak shows as a slope that stays positive once the caches have warmed."""
+    if not samples:
+        return math.nan
+    recent = [(at, mib) for at, mib in samples if at >= samples[-1][0] - window]
+    if len(recent) < 2:
+        return math.nan
+    mean_t = sum(at for at, _ in recent) / len(recent)
+    mean_m = sum(mib for _, mib in recent) / len(recent)
+    spread = sum((at - mean_t) ** 2 for at, _ in recent)
+    if spread == 0:
+        return math.nan
+    slope = sum((at - mean_t) * (mib - mean_m) for at, mib in recent) / spread
+    return slope * 3600
+
+
 async def soak(
-    server: Server,
+    servers: list[Server],
     *,
     token: str,
     user_ids: list[int],
@@ -180,30 +198,34 @@ async def soak(
     seconds: float,
     run_id: str,
 ) -> SoakResult:
-    """200 sockets, a third replaced every 10 s; ~60 requests/s, ~16 of them mutations."""
+    """200 sockets spread over the instances, a third replaced every 10 s; ~60 requests/s,
+    ~16 of them mutations, each to an instance picked at random."""
+    server = servers[0]
+    urls = [each.url for each in servers]
     ledger = Ledger(f"soak {run_id} #")
     lifetimes = Lifetimes()
-    api = f"{server.url}/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
     rng = random.Random(run_id)
-    rss: list[tuple[float, float]] = []
+    rss: list[list[tuple[float, float]]] = [[] for _ in servers]
     logout_close: list[float | None] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         swarm = Swarm(session)
         traffic = Traffic(session)
-        await swarm.connect([server.url], token, SOAK_SOCKETS)
+        await swarm.connect(urls, token, SOAK_SOCKETS)
         for client in swarm.clients:
             lifetimes.opened[client.index] = client.connected_at
         swarm.arrivals = ledger
         started = time.perf_counter()
         until = started + seconds
-        cpu_before, own_before = cpu_seconds(server), time.process_time()
+        cpu_before = sum(cpu_seconds(each) for each in servers)
+        own_before = time.process_time()
 
         def named(client: Client | None) -> dict[str, str]:
             return {**headers, "X-Socket-ID": client.sid} if client else headers
 
         def request() -> None:
+            api = f"{rng.choice(urls)}/api/v1"
             tab = rng.choice(swarm.clients) if swarm.clients else None
             if rng.random() < MUTATIONS_PER_S / REQUESTS_PER_S:
                 _, name = ledger.start(swarm.issued)
@@ -222,12 +244,14 @@ async def soak(
                 lifetimes.closed[client.index] = now
             await swarm.drop(leaving)
             before = len(swarm.clients)
-            await swarm.connect([server.url], token, len(leaving))
+            await swarm.connect(urls, token, len(leaving))
             for client in swarm.clients[before:]:
                 lifetimes.opened[client.index] = client.connected_at
 
         def sample_rss() -> None:
-            rss.append((time.perf_counter() - started, rss_kib(server) / 1024))
+            at = time.perf_counter() - started
+            for samples, each in zip(rss, servers, strict=True):
+                samples.append((at, rss_kib(each) / 1024))
 
         async def logout_midway() -> None:
             await asyncio.sleep(seconds / 2)
@@ -248,7 +272,7 @@ async def soak(
                 count, quiet_since = len(ledger.latencies), time.perf_counter()
         sample_rss()
         elapsed = time.perf_counter() - started
-        server_cpu = cpu_seconds(server) - cpu_before
+        server_cpu = sum(cpu_seconds(each) for each in servers) - cpu_before
         own_cpu = time.process_time() - own_before
         swarm.arrivals = None
         await swarm.close()

@@ -36,8 +36,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("web",),
     ("realtime",),
     ("security",),
+    ("runtime",),  # counts what it drops or closes in ops' metrics
     ("ops", "mail"),
-    ("runtime",),
     ("settings",),  # checks the admin's email with the API's own rule (core/types.py)
     ("core", "migrations", "messages"),  # messages read the request's language from core
     ("models",),

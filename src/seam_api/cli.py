@@ -1,4 +1,5 @@
-"""The `seam-api` command: serve, db upgrade, bootstrap, admin set-password and create."""
+"""The `seam-api` command: serve, db upgrade, bootstrap, backup, restore, admin set-password
+and create."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +19,7 @@ from seam_api.bootstrap import AccountError, BootstrapReport, bootstrap, create_
 from seam_api.console.router import CONSOLE_PATH
 from seam_api.core import migrate
 from seam_api.core.types import Email
-from seam_api.ops import logs
+from seam_api.ops import backup, logs
 from seam_api.runtime import gate
 from seam_api.runtime.http_protocol import bounded_protocol
 from seam_api.runtime.ws_protocol import LeanWebSocketProtocol
@@ -199,6 +201,48 @@ def _run_account_change(settings: Settings, make: Callable[[Application], Awaita
     except AccountError as error:
         typer.echo(f"seam-api: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command("backup")
+def run_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy")]) -> None:
+    """Copy the running SQLite database to FILE, consistently (SQLite's online backup)."""
+    database = _sqlite_database(_settings())
+    try:
+        last = backup.backup(database, file)
+    except backup.BackupError as error:
+        typer.echo(f"seam-api: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Backed up {database} to {file} (last event {last}).")
+
+
+@app.command("restore")
+def run_restore(
+    file: Annotated[Path, typer.Argument(help="A copy made by `seam-api backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database newer than the backup")
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database. Stop the server first; every session
+    ends, and event ids continue above the replaced database's."""
+    database = _sqlite_database(_settings())
+    try:
+        last = backup.restore(file, database, force=force)
+    except backup.BackupError as error:
+        typer.echo(f"seam-api: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Restored {file} to {database}; new events continue after {last}.")
+
+
+def _sqlite_database(settings: Settings) -> Path:
+    path = settings.sqlite_path
+    if path is None:
+        typer.echo(
+            "seam-api: backup and restore are for SQLite; for PostgreSQL and MariaDB use "
+            "pg_dump or mariadb-dump (docs/operations.md)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return path
 
 
 @admin_app.command("set-password")

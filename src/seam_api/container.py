@@ -19,10 +19,11 @@ from seam_api.apikeys import repository as apikeys_repository
 from seam_api.auth import repository as auth_repository
 from seam_api.core.cache import ReadCache
 from seam_api.core.db import Database
+from seam_api.core.errors import ServiceUnavailable
 from seam_api.mail.sender import Mailer, SmtpServer
 from seam_api.permissions import repository as permissions_repository
 from seam_api.realtime.bus import Bus
-from seam_api.realtime.eventlog import EventLog, now_ms
+from seam_api.realtime.eventlog import EventLog, Touched, now_ms
 from seam_api.realtime.server import DataNeeds, Realtime
 from seam_api.roles import repository as roles_repository
 from seam_api.security.access import PermissionCache
@@ -37,6 +38,8 @@ from seam_api.users import repository as users_repository
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 600.0  # seconds between retention passes
+ACCESS_ENTITIES = frozenset({"role", "permission"})  # entries that change what roles may do
+TOKEN_REVOCATIONS = frozenset({"auth:logout"})  # entries that revoke one token of an account
 
 
 class Seam:
@@ -97,6 +100,8 @@ class Seam:
             replay_window=settings.event_replay_window,
             max_sockets_per_user=settings.max_sockets_per_user,
             overrides=overrides,
+            socket_queue_max=settings.socket_queue_max,
+            follow_log=self.follow_log,
         )
         self._pruner: asyncio.Task[None] | None = None
         self.bus.on_notice(self._on_notice)
@@ -165,6 +170,28 @@ class Seam:
             self.keys.forget(int(notice["key_id"]))
             self.realtime.disconnect_token(f"{KEY_TOKEN_PREFIX}{int(notice['key_id'])}")
 
+    async def follow_log(self, touched: list[Touched]) -> None:
+        """What was committed (here or on another instance), as the event log's follower reads
+        it: the invalidations and revocations its bus notices would bring. Redis carries those
+        notices at once; the log makes them certain within a poll (a second) while Redis is
+        away, so no instance keeps a disabled user's sockets or serves a stale list."""
+        if any(entry.broadcast for entry in touched):
+            self.reads.clear()
+        if any(entry.entity in ACCESS_ENTITIES for entry in touched):
+            self.permissions.clear()
+        if any(entry.operation in TOKEN_REVOCATIONS for entry in touched):
+            await self.sessions.warm()  # the revoked token's id is in the database, not the log
+        accounts = {
+            int(entry.entity_id)
+            for entry in touched
+            if entry.entity_id is not None
+            and entry.entity_id.isdigit()
+            and (entry.entity == "user" or entry.operation in TOKEN_REVOCATIONS)
+        }
+        for user_id in accounts:
+            self.sessions.forget_account(user_id)
+            await self.realtime.recheck_user(user_id)
+
     async def _resync(self) -> None:
         """After a bus outage: notices may have been missed, so trust nothing cached, and
         close the sockets of users disabled or signed out meanwhile."""
@@ -184,6 +211,8 @@ class Seam:
                 removed = await self.events.prune(older_than_ms=cutoff)
                 if removed:
                     log.info("pruned %d audit entries past retention", removed)
+            except ServiceUnavailable:
+                pass  # the database outage is logged as such; the next pass tries again
             except Exception as error:
                 log.warning("pruning the event log failed: %s", type(error).__name__)
             await asyncio.sleep(PRUNE_EVERY)

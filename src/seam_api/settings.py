@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_socket_message_bytes: int = Field(64 * 1024, ge=1024)
     max_sockets_per_user: int = Field(50, ge=1)
+    socket_queue_max: int = Field(1000, ge=10)  # packets waiting for one socket (5.5)
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_address: int = Field(20, ge=1)
     login_failure_window: int = 900

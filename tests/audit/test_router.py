@@ -26,7 +26,17 @@ from tests.conftest import (
     login,
     start_server,
 )
-from tests.helpers import API, create_role, data, failure, grant, member, register, unique
+from tests.helpers import (
+    API,
+    PASSWORD,
+    create_role,
+    data,
+    failure,
+    grant,
+    member,
+    register,
+    unique,
+)
 
 ADMIN_ID = 1
 
@@ -336,3 +346,51 @@ async def test_an_entrys_message_follows_the_readers_language(
     in_spanish = data(await client.get(f"{API}/audit", headers=spanish, params=params))
     assert english[0]["message"] == "User registered successfully"
     assert in_spanish[0]["message"] == "Usuario registrado exitosamente"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_auditor_who_may_not_read_users_sees_user_entries_redacted(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    auditor_role = await create_role(client, admin_headers)
+    for name_uri in ("GET /api/v1/audit", "GET /api/v1/audit/:eventId", "GET /api/v1/audit/export"):
+        await grant(client, admin_headers, role_id=auditor_role, name_uri=name_uri)
+    auditor = await member(client, admin_headers, role_id=auditor_role)
+    user = await register(client, admin_headers)
+    body = {"full_name": "Secret Name"}
+    data(await client.put(f"{API}/users/{user['idUser']}", headers=admin_headers, json=body))
+    await login(client, user["email"], PASSWORD)
+
+    for entry in await audit(client, auditor.headers):
+        if entry["entity"] in ("user", "session"):
+            assert all(values == [None, None] for values in entry["changes"].values()), entry
+            assert entry["ip"] is None and entry["userAgent"] is None, entry
+    edits = await audit(client, auditor.headers, operation="user:edit")
+    assert edits[0]["changes"] == {"full_name": [None, None]}  # what changed, not the values
+    one = data(await client.get(f"{API}/audit/{edits[0]['eventId']}", headers=auditor.headers))
+    assert one["changes"] == {"full_name": [None, None]}
+    export = await client.get(f"{API}/audit/export", headers=auditor.headers)
+    exported = [orjson.loads(line) for line in export.text.splitlines()]
+    assert "Secret Name" not in export.text
+    assert all(e["ip"] is None for e in exported if e["entity"] in ("user", "session"))
+    full = await audit(client, admin_headers, operation="user:edit")
+    assert full[0]["changes"]["full_name"][1] == "Secret Name"  # readers of users see it all
+
+
+async def test_retention_moves_past_entries_it_cannot_delete_yet(make_app: AppFactory) -> None:
+    # A recent entry holding the lowest id (another instance's clock ahead, or old entries
+    # written after it) stopped pruning for good at the first batch.
+    application = await make_app(audit_retention="0")
+    transport = httpx.ASGITransport(app=application.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        await create_role(http, headers)
+        await _fill(application.seam.db, 2500)  # from 2023, ids after the recent ones
+        cutoff = int(time.time() * 1000) - 90 * 86400 * 1000
+        removed = await application.seam.events.prune(older_than_ms=cutoff)
+        async with application.seam.db.read() as conn:
+            oldest = await conn.scalar(select(func.min(events.c.occurred_at)))
+            left = await conn.scalar(select(func.count()).select_from(events))
+    assert removed == 2500
+    assert oldest is not None and oldest > cutoff
+    assert left and left >= 2  # the sign-in and the new role stay

@@ -62,6 +62,19 @@ async def test_one_access_line_per_request_with_its_id(
     assert line.request_id == "abc-1" == response.headers["X-Request-ID"]  # type: ignore[attr-defined]
 
 
+@ON_SQLITE
+async def test_a_path_cannot_forge_a_text_log_line(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "/x%0D%0A2026-12-04 10:00:00,000 INFO seam_api.access [-] GET /admin 200%1B[31m"
+    with caplog.at_level(logging.INFO, logger=logs.ACCESS_LOGGER):
+        await client.get(f"{API}{forged}")
+    (record,) = [r for r in caplog.records if r.name == logs.ACCESS_LOGGER]
+    text = logs.TextFormatter(logs.TEXT_FORMAT).format(record)
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text
+    assert "/x\\r\\n2026-12-04" in text and "\\x1b[31m" in text  # visible, escaped
+
+
 def test_json_format_is_one_object_with_the_request_id() -> None:
     record = logging.LogRecord(
         "seam_api.x", logging.WARNING, __file__, 1, "hello %s", ("you",), None

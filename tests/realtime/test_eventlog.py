@@ -68,7 +68,7 @@ async def test_a_cursor_reader_sees_every_id_in_order_while_writers_race(
         cursor = 0
         try:
             while writing or cursor < total_written():
-                events, last = await reader.after(cursor, limit=5)
+                events, last, _touched = await reader.after(cursor, limit=5)
                 seen.extend(event.event_id for event in events)
                 cursor = last
                 await asyncio.sleep(0)
@@ -117,7 +117,7 @@ async def test_a_rolled_back_write_leaves_no_entry_and_no_gap(
                 conn, context=None, operation="role:create", message="", entity="role",
                 entity_id=2, changes={},
             )  # fmt: skip
-        events, last = await log.after(0, limit=10)
+        events, last, _touched = await log.after(0, limit=10)
     finally:
         for db in instances:
             await db.dispose()

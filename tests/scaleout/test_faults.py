@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from seam_api.messages.en import MESSAGES
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases, bearer
 from tests.scaleout.conftest import (
     API,
     Cluster,
@@ -45,9 +46,8 @@ async def redis_cluster(
 ) -> AsyncIterator[Cluster]:
     """Two instances on one PostgreSQL database and a Redis of the test's own."""
     database_url = await databases.create("postgresql")
-    running = await start_cluster(
-        tmp_path_factory.mktemp("redis-fault"), instance_env(database_url, own_redis.url), 2
-    )
+    env = {**instance_env(database_url, own_redis.url), "SEAM_METRICS": "open"}
+    running = await start_cluster(tmp_path_factory.mktemp("redis-fault"), env, 2)
     yield running
     await stop_instances(running.instances)
 
@@ -120,6 +120,114 @@ async def test_user_disabled_during_redis_outage_loses_sockets_elsewhere_once_it
     assert await on_b.disconnected_within(RECOVERY_DEADLINE), "the socket on B stayed open"
 
 
+# Within 2 s with Redis down: each instance learns revocations and changes from the event log.
+LOG_DEADLINE = 2.0
+
+
+async def test_revocations_reach_every_instance_from_the_log_while_redis_is_down(
+    redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
+) -> None:
+    a, b = redis_cluster.instances
+    admin = redis_cluster.admin
+    role_id = await create_role(a, admin, unique("role"))
+    disabled, deleted, moved, reset, signed_out = [
+        await register_user(a, admin, role_id) for _ in range(5)
+    ]
+    tokens = {user: await login_user(a, admin, user) for user in (disabled, deleted, moved)}
+    tokens |= {user: await login_user(a, admin, user) for user in (reset, signed_out)}
+    sockets = {user: await listen(b.url, token) for user, token in tokens.items()}
+    other_role = await create_role(a, admin, unique("other"))
+    await asyncio.to_thread(own_redis.stop)
+
+    http = a.http
+    changes: list[tuple[int, Callable[[], Awaitable[httpx.Response]]]] = [
+        (
+            disabled,
+            lambda: http.put(f"{API}/users/{disabled}/state", json={"isActive": 0}, headers=admin),
+        ),
+        (deleted, lambda: http.delete(f"{API}/users/{deleted}", headers=admin)),
+        (
+            moved,
+            lambda: http.put(f"{API}/users/{moved}", json={"roleId": other_role}, headers=admin),
+        ),
+        (reset, lambda: http.put(f"{API}/users/{reset}/resetPassword", headers=admin)),
+        (signed_out, lambda: http.post(f"{API}/auth/logout", headers=bearer(tokens[signed_out]))),
+    ]
+    for user, change in changes:
+        response = await change()
+        assert response.status_code == 200, response.text
+        assert await sockets[user].disconnected_within(LOG_DEADLINE), f"user {user} stayed"
+    refused = await b.http.get(f"{API}/roles", headers=bearer(tokens[signed_out]))
+    assert refused.status_code == 401
+
+
+async def test_caches_of_every_instance_follow_the_log_while_redis_is_down(
+    redis_cluster: Cluster, own_redis: OwnRedis
+) -> None:
+    a, b = redis_cluster.instances
+    admin = redis_cluster.admin
+    role_id = await create_role(a, admin, unique("role"))
+    users_read = await permission_id(a, admin, "GET /api/v1/users")
+    assign = {"roleId": role_id, "permissionId": users_read}
+    assert (await a.http.post(f"{API}/permission/assign", json=assign, headers=admin)).is_success
+    member = bearer(await login_user(a, admin, await register_user(a, admin, role_id)))
+    assert (await b.http.get(f"{API}/users", headers=member)).status_code == 200  # cached on B
+    assert (await b.http.get(f"{API}/roles", headers=admin)).status_code == 200
+    await asyncio.to_thread(own_redis.stop)
+
+    name = unique("created-on-a")
+    await create_role(a, admin, name)
+    unassigned = await a.http.request(
+        "DELETE", f"{API}/permission/unassign", json=assign, headers=admin
+    )
+    assert unassigned.status_code == 200
+    deadline = time.monotonic() + LOG_DEADLINE
+    while True:
+        roles = (await b.http.get(f"{API}/roles", headers=admin)).json()["data"]
+        listed = name in [role["roleName"] for role in roles]
+        denied = (await b.http.get(f"{API}/users", headers=member)).status_code == 403
+        if listed and denied:
+            break
+        assert time.monotonic() < deadline, f"B still shows the old state ({listed}, {denied})"
+        await asyncio.sleep(0.1)
+
+
+def _outage_lines(instance: Instance, dependency: str) -> tuple[list[str], list[str]]:
+    """The log lines of `instance` that start and end an outage of `dependency`."""
+    lines = instance.server.log.read_text().splitlines()
+    started = [line for line in lines if f"{dependency} unavailable" in line]
+    ended = [line for line in lines if f"{dependency} available again after" in line]
+    return started, ended
+
+
+async def _metric(instance: Instance, name: str) -> float:
+    text = (await instance.http.get("/metrics")).text
+    values = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(values[0]) if values else 0.0
+
+
+async def test_a_redis_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    redis_cluster: Cluster, own_redis: OwnRedis, listen: Listen
+) -> None:
+    a, b = redis_cluster.instances
+    await listen(b.url, redis_cluster.admin_token)  # a socket, so emits have a reader
+    await asyncio.to_thread(own_redis.stop)
+    for _ in range(30):  # each publishes a notice and a Socket.IO emit
+        await create_role(a, redis_cluster.admin, unique("outage"))
+    await asyncio.to_thread(own_redis.start)
+    deadline = time.monotonic() + RECOVERY_DEADLINE
+    while not _outage_lines(a, "redis")[1]:
+        assert time.monotonic() < deadline, "the end of the outage was not logged"
+        await asyncio.sleep(0.2)
+
+    started, ended = _outage_lines(a, "redis")
+    assert len(started) == 1 and len(ended) == 1, (started, ended)
+    assert "notices" in ended[0]  # what it affected
+    log = a.server.log.read_text()
+    assert "Cannot publish to redis" not in log and "bus publish failed" not in log
+    assert await _metric(a, 'seam_outages_total{dependency="redis"}') == 1
+
+
 # -- the database behind a proxy ------------------------------------------------------------
 
 
@@ -139,7 +247,10 @@ async def proxied(
     proxy = TcpProxy(database_url.hostname or "127.0.0.1", database_url.port or 5432)
     await proxy.open()
     netloc = f"{database_url.username}@127.0.0.1:{proxy.port}"
-    env = instance_env(database_url._replace(netloc=netloc).geturl(), None)
+    env = {
+        **instance_env(database_url._replace(netloc=netloc).geturl(), None),
+        "SEAM_METRICS": "open",
+    }
     try:
         cluster = await start_cluster(tmp_path_factory.mktemp("db-fault"), env, 1)
         try:
@@ -175,6 +286,29 @@ async def _create_role_status(proxied: Proxied) -> int:
     body = {"roleName": unique("role")}
     response = await proxied.instance.http.post(f"{API}/roles", json=body, headers=proxied.admin)
     return response.status_code
+
+
+async def test_a_database_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    proxied: Proxied,
+) -> None:
+    assert await _create_role_status(proxied) == 201
+    await proxied.proxy.close()
+    for _ in range(20):
+        assert await _create_role_status(proxied) == 503
+    await asyncio.sleep(2)  # the log follower polls meanwhile
+    await proxied.proxy.open()
+    deadline = time.monotonic() + RECOVERY_DEADLINE
+    while await _create_role_status(proxied) != 201:
+        assert time.monotonic() < deadline, "the service did not recover in time"
+        await asyncio.sleep(0.2)
+
+    started, ended = _outage_lines(proxied.instance, "database")
+    assert len(started) == 1 and len(ended) == 1, (started, ended)
+    assert "requests" in ended[0]
+    log = proxied.instance.server.log.read_text()
+    assert "database unreachable" not in log and "reading the event log failed" not in log
+    metric = 'seam_outages_total{dependency="database"}'
+    assert await _metric(proxied.instance, metric) == 1
 
 
 async def test_service_recovers_by_itself_when_the_database_returns(proxied: Proxied) -> None:

@@ -350,3 +350,46 @@ async def test_a_login_with_a_password_over_72_bytes_is_401(
     answer = await client.post(f"{API}/auth/login", json={"email": email, "password": "x" * 100})
 
     assert_refused(answer, 401)
+
+
+UNSTORABLE = ("%00", "%ED%A0%80", "%FF", "x" * 1001)  # NUL, a lone surrogate, not UTF-8, long
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audit?entityId={}",
+        "/audit?operation={}",
+        "/audit?entity={}",
+        "/audit/export?entityId={}",
+        "/audit/export?format=csv&operation={}",
+        "/permission/getByNameUri?nameUri={}",
+        "/roles?{}=1",  # a parameter no route reads
+        "/users/{}",
+    ],
+)
+async def test_text_a_database_cannot_store_is_400_in_any_url(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], path: str
+) -> None:
+    for text in UNSTORABLE:
+        answer = await client.get(f"{API}{path.format(text)}", headers=admin_headers)
+        assert_refused(answer, 400, (path, text[:10]))
+
+
+async def test_text_a_database_cannot_store_is_400_in_any_json_body(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], member_id: int
+) -> None:
+    for text in ("a\\u0000b", "lone \\ud800", "lone \\udc00 low"):
+        for method, path, template in (
+            ("POST", "/roles", '{{"roleName": "r", "description": "{}"}}'),
+            ("PUT", f"/users/{member_id}", '{{"full_name": "{}"}}'),
+            ("POST", "/sidebar", '{{"nameItem": "n", "route": "{}"}}'),
+            ("POST", "/auth/login", '{{"email": "{}@example.com", "password": "secret-12"}}'),
+        ):
+            answer = await send(client, admin_headers, (method, path, template.format(text)))
+            assert_refused(answer, 400, (path, text))
+    ignored = '{"roleName": "extra", "x\\u0000": "\\u0000"}'  # no schema reads it: not stored
+    assert (await send(client, admin_headers, ("POST", "/roles", ignored))).status_code == 201
+    emoji = '{"roleName": "ok \\ud83d\\ude00"}'  # a surrogate pair is a character
+    paired = await send(client, admin_headers, ("POST", "/roles", emoji))
+    assert paired.status_code == 201, paired.text

@@ -15,6 +15,7 @@ import aiohttp
 import httpx
 import pytest
 import socketio
+from prometheus_client import REGISTRY
 
 from seam_api.app import Application
 from seam_api.cli import connection_options
@@ -208,6 +209,92 @@ async def test_a_malformed_packet_closes_its_connection_with_one_line_and_no_tra
     malformed = [r for r in caplog.records if "malformed" in r.getMessage()]
     assert len(malformed) == 3
     assert not [r for r in caplog.records if r.exc_info], "no traceback is logged"
+
+
+@ON_SQLITE
+async def test_a_malformed_packet_on_polling_is_answered_and_its_session_closed(
+    live: Live,
+) -> None:
+    # Closing used to wait for the session's queue to drain, which needs a GET that a client
+    # posting garbage never sends: the POST hung, holding its task, for good.
+    application, url = await live()
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        sid = json.loads(opened.text[1:])["sid"]
+        query = {"EIO": "4", "transport": "polling", "sid": sid}
+        posted = await http.post("/socket.io/", params=query, content="42[")
+        assert posted.status_code == 200
+        later = await http.get("/socket.io/", params=query)
+        assert later.status_code == 400  # the session is gone
+    assert sid not in application.seam.realtime.server.eio.sockets
+
+
+async def _polling_session(http: httpx.AsyncClient, token: str) -> dict[str, str]:
+    """Open a polling session and CONNECT it; answers its query parameters."""
+    opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+    query = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+    await http.post("/socket.io/", params=query, content="40" + json.dumps({"token": token}))
+    for _ in range(3):  # data:synced may come in a GET of its own, before the CONNECT reply
+        if "40{" in (await http.get("/socket.io/", params=query)).text:
+            return query
+    raise AssertionError("no CONNECT reply")
+
+
+def _closed_slow(reason: str) -> float:
+    return REGISTRY.get_sample_value("seam_sockets_closed_slow_total", {"reason": reason}) or 0
+
+
+@ON_SQLITE
+async def test_a_client_that_stops_reading_loses_progress_first_then_its_socket(
+    live: Live,
+) -> None:
+    application, url = await live(socket_queue_max=10)
+    eio = application.seam.realtime.server.eio
+    dropped_before = REGISTRY.get_sample_value("seam_progress_dropped_total") or 0
+    closed_before = _closed_slow("queue_full")
+    http, token = await _sign_in(url)
+    waiting: list[int] = []
+    try:
+        sid = (await _polling_session(http, token))["sid"]
+        for number in range(20):  # each: progress to this socket, and a data:changed
+            response = await http.post(
+                f"{API}/sidebar", headers=bearer(token), json={"nameItem": f"item {number}"}
+            )
+            assert response.status_code == 201
+            await application.seam.realtime.drain()
+            if sid not in eio.sockets:
+                break
+            waiting.append(eio.sockets[sid].queue.qsize())
+    finally:
+        await http.aclose()
+    assert sid not in eio.sockets, "closed rather than holding more"
+    assert max(waiting) <= 10
+    assert (REGISTRY.get_sample_value("seam_progress_dropped_total") or 0) > dropped_before
+    assert _closed_slow("queue_full") == closed_before + 1
+
+
+@ON_SQLITE
+async def test_a_polling_client_that_stops_polling_is_closed_despite_its_pongs(
+    live: Live,
+) -> None:
+    application, url = await live()
+    eio = application.seam.realtime.server.eio
+    eio.ping_timeout = 0.5  # before any session, so the sweeper starts with it
+    closed_before = _closed_slow("no_poll")
+    http, token = await _sign_in(url)
+    try:
+        query = await _polling_session(http, token)
+        answers = []
+        for _ in range(50):  # unsolicited PONGs, and no GET
+            answers.append((await http.post("/socket.io/", params=query, content="3")).status_code)
+            if answers[-1] == 400:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await http.aclose()
+    assert answers[-1] == 400, "the session is gone"
+    assert query["sid"] not in eio.sockets
+    assert _closed_slow("no_poll") == closed_before + 1
 
 
 @ON_SQLITE

@@ -70,9 +70,10 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
     operation_id="listAuditEntries",
 )
 async def list_audit(
-    request: Request, _caller: Permitted, filters: Filters, limit: Limit = 50
+    request: Request, caller: Permitted, filters: Filters, limit: Limit = 50
 ) -> Response:
-    return ok(await service.list_newest(request.app.state.seam, filters=filters, limit=limit))
+    seam = request.app.state.seam
+    return ok(await service.list_newest(seam, role_id=caller.role_id, filters=filters, limit=limit))
 
 
 @router.get(
@@ -84,11 +85,13 @@ async def list_audit(
 )
 async def export_audit(
     request: Request,
-    _caller: Permitted,
+    caller: Permitted,
     filters: Filters,
     format: Literal["csv", "ndjson"] = "ndjson",
 ) -> StreamingResponse:
-    chunks = await service.export(request.app.state.seam, filters=filters, format=format)
+    chunks = await service.export(
+        request.app.state.seam, role_id=caller.role_id, filters=filters, format=format
+    )
     media_type = "text/csv" if format == "csv" else "application/x-ndjson"
     filename = f"seam-audit.{format}"
     return StreamingResponse(
@@ -106,7 +109,8 @@ async def export_audit(
 )
 async def get_audit_entry(
     request: Request,
-    _caller: Permitted,
+    caller: Permitted,
     eventId: Annotated[int, Path(ge=1, le=MAX_EVENT_ID, description="An audit entry's id")],
 ) -> Response:
-    return ok(await service.get(request.app.state.seam, event_id=eventId))
+    seam = request.app.state.seam
+    return ok(await service.get(seam, role_id=caller.role_id, event_id=eventId))

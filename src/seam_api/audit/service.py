@@ -2,6 +2,12 @@
 
 The export reads the log a page at a time by id and yields each page as it is encoded, so a
 year of entries never sits in memory at once.
+
+Entries about users (entity `user` and `session`: edits, registrations, sign-ins) are redacted
+for a caller whose role may not `GET /api/v1/users`, as `data:changed` is (contract 5.2): their
+`changes` keep each field's name with null values, and `ip` and `userAgent` are null. Otherwise
+an audit-only role would read the names, emails, roles and sign-in addresses that the users'
+own routes deny it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from seam_api.core.errors import NotFound
 from seam_api.messages import CATALOGUES, t
 from seam_api.operations import operation, step
 from seam_api.ports import Parts
+from seam_api.security.access import USERS_READ
 
 EXPORT_PAGE = 1000
 ExportFormat = Literal["csv", "ndjson"]
@@ -51,7 +58,15 @@ def _message(operation: str, stored: str) -> str:
     return stored
 
 
-def entry(row: Any) -> AuditEntry:
+# Entries about accounts: what a role that may not read users is shown only the shape of.
+USER_ENTITIES = frozenset({"user", "session", "mfa", "apikey"})
+
+
+def entry(row: Any, *, redact_users: bool = False) -> AuditEntry:
+    changes = orjson.loads(row["changes"])
+    redacted = redact_users and row["entity"] in USER_ENTITIES
+    if redacted:
+        changes = {field: [None, None] for field in changes}
     return AuditEntry(
         event_id=str(row["event_id"]),
         operation=row["operation"],
@@ -59,44 +74,53 @@ def entry(row: Any) -> AuditEntry:
         actor_id=row["actor_id"],
         actor_email=row["actor_email"],
         actor_key_id=row["actor_key_id"],
-        ip=row["ip"],
-        user_agent=row["user_agent"],
+        ip=None if redacted else row["ip"],
+        user_agent=None if redacted else row["user_agent"],
         entity=row["entity"],
         entity_id=row["entity_id"],
-        changes=orjson.loads(row["changes"]),
+        changes=changes,
         occurred_at=iso(row["occurred_at"]),
         request_id=row["request_id"],
     )
 
 
+async def _redacts_users(seam: Parts, role_id: int) -> bool:
+    return not await seam.permissions.holds(role_id, USERS_READ)
+
+
 @operation("audit:fetchAll")
-async def list_newest(seam: Parts, *, filters: AuditFilters, limit: int) -> list[AuditEntry]:
+async def list_newest(
+    seam: Parts, *, role_id: int, filters: AuditFilters, limit: int
+) -> list[AuditEntry]:
     step(seam, "querying")
     async with seam.db.read() as conn:
         rows = await repository.list_newest(conn, filters=filters, limit=limit)
-    return [entry(row) for row in rows]
+    redact = await _redacts_users(seam, role_id)
+    return [entry(row, redact_users=redact) for row in rows]
 
 
 @operation("audit:fetchOne")
-async def get(seam: Parts, *, event_id: int) -> AuditEntry:
+async def get(seam: Parts, *, role_id: int, event_id: int) -> AuditEntry:
     step(seam, "querying")
     async with seam.db.read() as conn:
         row = await repository.get(conn, event_id=event_id)
     if row is None:
         raise NotFound("errors.audit_entry_not_found")
-    return entry(row)
+    return entry(row, redact_users=await _redacts_users(seam, role_id))
 
 
 @operation("audit:export", summary=lambda _: None)
 async def export(
-    seam: Parts, *, filters: AuditFilters, format: ExportFormat
+    seam: Parts, *, role_id: int, filters: AuditFilters, format: ExportFormat
 ) -> AsyncIterator[bytes]:
     """The export's body, chunk by chunk; the operation succeeds once streaming starts."""
     step(seam, "streaming")
-    return _chunks(seam, filters, format)
+    return _chunks(seam, filters, format, redact=await _redacts_users(seam, role_id))
 
 
-async def _chunks(seam: Parts, filters: AuditFilters, format: ExportFormat) -> AsyncIterator[bytes]:
+async def _chunks(
+    seam: Parts, filters: AuditFilters, format: ExportFormat, *, redact: bool
+) -> AsyncIterator[bytes]:
     if format == "csv":
         yield _csv_rows([CSV_COLUMNS])
     after = 0
@@ -108,7 +132,7 @@ async def _chunks(seam: Parts, filters: AuditFilters, format: ExportFormat) -> A
         if not rows:
             return
         after = int(rows[-1]["event_id"])
-        entries = [entry(row).model_dump(by_alias=True) for row in rows]
+        entries = [entry(row, redact_users=redact).model_dump(by_alias=True) for row in rows]
         if format == "ndjson":
             yield b"".join(orjson.dumps(item) + b"\n" for item in entries)
         else:

@@ -16,16 +16,45 @@ from sqlalchemy import ColumnElement, event, make_url, or_
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from seam_api.core.errors import ServiceUnavailable
+from seam_api.core.context import current
+from seam_api.core.errors import FieldError, Invalid, ServiceUnavailable
+from seam_api.core.outages import DATABASE
+from seam_api.core.storable import storable_text
+from seam_api.messages import t
 
 log = logging.getLogger(__name__)
 
 
+# "Cannot serve you now" as each server says it: PostgreSQL's SQLSTATEs (shutting down 57P01
+# and 57P02, starting up 57P03, too many connections 53300, connection exceptions 08xxx), and
+# MariaDB's error numbers (too many connections 1040, shutdown in progress 1053, cannot connect
+# 2002/2003, gone away 2006, lost 2013). asyncpg's refusals reach SQLAlchemy as a plain DBAPI
+# `Error`, not an `OperationalError`, so they are recognised by code.
+_NOT_NOW_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_NOT_NOW_MARIADB = frozenset({1040, 1053, 2002, 2003, 2006, 2013})
+RETRY_AFTER = 2  # seconds: a restart or a full pool usually clears within that
+
+
 def _is_unreachable(error: BaseException) -> bool:
-    """A lost or refused connection, as opposed to a bad statement."""
+    """A lost, refused or not-yet-accepted connection, as opposed to a bad statement."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError))
+    if isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError)):
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (OSError, ConnectionError)):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and (sqlstate in _NOT_NOW_SQLSTATES or sqlstate[:2] == "08"):
+            return True
+        code = cause.args[0] if cause.args else None
+        if isinstance(code, int) and code in _NOT_NOW_MARIADB:
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
 
 
 class Database:
@@ -39,6 +68,7 @@ class Database:
         else:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -47,6 +77,7 @@ class Database:
         """A connection for reads; an unreachable database becomes a 503."""
         try:
             async with self.engine.connect() as connection:
+                DATABASE.up()
                 yield connection
         except Exception as error:
             _raise_unavailable_if_unreachable(error)
@@ -57,6 +88,7 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises."""
         try:
             async with self.engine.begin() as connection:
+                DATABASE.up()
                 yield connection
         except Exception as error:
             _raise_unavailable_if_unreachable(error)
@@ -68,8 +100,27 @@ class Database:
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:
     if _is_unreachable(error):
-        log.warning("database unreachable: %s", type(error).__name__)
-        raise ServiceUnavailable("errors.unavailable") from error
+        DATABASE.down("requests" if current() is not None else "background work", error)
+        raise ServiceUnavailable("errors.unavailable", retry_after=RETRY_AFTER) from error
+
+
+def _refuse_unstorable(
+    _connection: Any,
+    _cursor: Any,
+    _statement: str,
+    parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    """Text no database can store (core/storable.py) never reaches one: a 400, whatever the
+    route, instead of PostgreSQL's 500 for a NUL or a driver's for a lone surrogate."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        for value in values:
+            if isinstance(value, str) and not storable_text(value):
+                problem = FieldError("body", t("validation.unstorable"))
+                raise Invalid("errors.validation", errors=[problem])
 
 
 def _create_private(database: str | None) -> None:

@@ -89,6 +89,14 @@ class TooManyRequests(AppError):
 class ServiceUnavailable(AppError):
     status = 503
 
+    def __init__(self, key: str, /, retry_after: int | None = None) -> None:
+        super().__init__(key)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        """A 503 that expects recovery says when to try again."""
+        return None if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
 
 class InternalError(AppError):
     """What any unexpected exception becomes: a status and a message, never its text."""

@@ -212,6 +212,9 @@ MESSAGES: dict[str, str] = {
     "validation.string_too_short": "String should have at least {min_length} characters",
     "validation.string_too_long": "String should have at most {max_length} characters",
     "validation.string_pattern_mismatch": "String should match pattern '{pattern}'",
+    "validation.unstorable": (
+        "cannot be stored: it holds NUL or text that is not UTF-8, or it is too long"
+    ),
     "validation.string_nul": "must not contain NUL characters",
     "validation.int_type": "Input should be a valid integer",
     "validation.int_parsing": (

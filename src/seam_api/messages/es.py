@@ -205,6 +205,9 @@ MESSAGES: dict[str, str] = {
     "validation.string_too_short": "Debe tener al menos {min_length} caracteres",
     "validation.string_too_long": "Debe tener como máximo {max_length} caracteres",
     "validation.string_pattern_mismatch": "No tiene el formato esperado ('{pattern}')",
+    "validation.unstorable": (
+        "no se puede guardar: contiene NUL o texto que no es UTF-8, o es demasiado largo"
+    ),
     "validation.string_nul": "No debe contener caracteres NUL",
     "validation.int_type": "Debe ser un número entero",
     "validation.int_parsing": "Debe ser un número entero; el texto no es un número",

@@ -1,0 +1,1 @@
+"""Running it: metrics, logs, probes, outages (being moved here from core/)."""

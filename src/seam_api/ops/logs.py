@@ -8,6 +8,7 @@ the project already uses, and it writes exactly the fields the README lists unde
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -35,6 +36,27 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any of them from a
+# request (a path with %0D%0A, a header) could start a forged line or recolour a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\r": r"\r", "\n": r"\n", "\t": r"\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    character = match.group()
+    code = ord(character)
+    return _NAMED.get(character) or (rf"\x{code:02x}" if code < 0x100 else rf"\u{code:04x}")
+
+
+class TextFormatter(logging.Formatter):
+    """The text format, with control characters in the message escaped (`\\r`, `\\x1b`): one
+    record is one line whatever a request carried. A traceback keeps its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(_escaped, record.message)
+        return super().formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request_id, and the access
     fields when the record has them."""
@@ -60,7 +82,7 @@ def configure(*, level: str, json: bool) -> None:
     """Install one stderr handler on the root logger (SEAM_LOG_LEVEL, SEAM_LOG_FORMAT)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json else TextFormatter(TEXT_FORMAT))
     # Neither format shows a record's thread, process or source line; not gathering them
     # (the logging HOWTO's "Optimization") gave 4 % more reads/s (bench (a), 2 A B pairs).
     logging.logThreads = False

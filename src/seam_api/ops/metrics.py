@@ -63,8 +63,18 @@ MAIL_FAILURES = Counter(
     "seam_mail_failures_total", "Failed attempts to hand an email to the SMTP server", ["kind"]
 )
 
-_apps: weakref.WeakSet[Any] = weakref.WeakSet()
+SOCKETS_CLOSED_SLOW = Counter(
+    "seam_sockets_closed_slow_total",
+    "Sockets closed for not reading: queue_full, or no_poll (a polling client that stopped)",
+    ["reason"],
+)
+PROGRESS_DROPPED = Counter(
+    "seam_progress_dropped_total",
+    "operation:progress events dropped for sockets whose queue was half full",
+)
 
+
+_apps: weakref.WeakSet[Any] = weakref.WeakSet()
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 

@@ -19,6 +19,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from seam_api.core.outages import REDIS
+
 log = logging.getLogger(__name__)
 
 Notice = dict[str, Any]
@@ -53,8 +55,9 @@ class Bus:
         try:
             message = orjson.dumps({"origin": self._origin, **notice})
             await self._redis.publish(self._channel, message)
-        except (RedisError, OSError) as error:
-            log.warning("bus publish failed, other instances resync on reconnect: %s", error)
+            REDIS.up()
+        except (RedisError, OSError) as error:  # other instances resync when it returns
+            REDIS.down("notices", error)
 
     async def start(self) -> None:
         if self._redis is not None and self._listener is None:
@@ -87,6 +90,7 @@ class Bus:
                     for resync in self._resync:
                         await resync()
                 first = False
+                REDIS.up()
                 self.subscribed.set()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
@@ -100,7 +104,10 @@ class Bus:
                 raise
             except Exception as error:
                 self.subscribed.clear()
-                log.warning("bus lost Redis (%s); retrying", type(error).__name__)
+                if isinstance(error, (RedisError, OSError)):
+                    REDIS.down("notices", error)
+                else:
+                    log.warning("bus listener failed (%s); retrying", type(error).__name__)
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):

@@ -38,6 +38,17 @@ class LoggedEvent:
     occurred_at: int  # epoch milliseconds
 
 
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What one committed entry changed, for the caches of the instances that read it from
+    the log rather than making it (see `Seam.follow_log`)."""
+
+    operation: str
+    entity: str
+    entity_id: str | None
+    broadcast: bool
+
+
 def changes_between(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
@@ -123,11 +134,20 @@ class EventLog:
             value = await conn.scalar(select(event_sequence.c.last_id).where(_the_row()))
         return int(value or 0)
 
-    async def after(self, cursor: int, *, limit: int) -> tuple[list[LoggedEvent], int]:
-        """The broadcasts committed after `cursor`, in order, and the highest id read (audit-only
-        entries advance a follower's cursor too)."""
+    async def after(
+        self, cursor: int, *, limit: int
+    ) -> tuple[list[LoggedEvent], int, list[Touched]]:
+        """The broadcasts committed after `cursor`, in order, the highest id read (audit-only
+        entries advance a follower's cursor too), and what every entry read touched."""
         query = (
-            select(events.c.event_id, events.c.payload, events.c.occurred_at)
+            select(
+                events.c.event_id,
+                events.c.payload,
+                events.c.occurred_at,
+                events.c.operation,
+                events.c.entity,
+                events.c.entity_id,
+            )
             .where(events.c.event_id > cursor)
             .order_by(events.c.event_id)
             .limit(limit)
@@ -135,7 +155,11 @@ class EventLog:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         last = int(rows[-1]["event_id"]) if rows else cursor
-        return [_logged(row) for row in rows if row["payload"] is not None], last
+        touched = [
+            Touched(row["operation"], row["entity"], row["entity_id"], row["payload"] is not None)
+            for row in rows
+        ]
+        return [_logged(row) for row in rows if row["payload"] is not None], last, touched
 
     async def missed(
         self, cursor: int, *, limit: int, window_ms: int
@@ -146,9 +170,15 @@ class EventLog:
             latest = int(await conn.scalar(select(event_sequence.c.last_id).where(_the_row())) or 0)
             if cursor > latest:
                 return "unknown_cursor"
+            oldest = await conn.scalar(select(func.min(events.c.event_id)))
+            if cursor and oldest is not None and cursor >= int(oldest):
+                # Every id a client holds named an entry; one that names none comes from a
+                # stretch a restore took back (ops/backup.py): that client must reload.
+                named = select(events.c.event_id).where(events.c.event_id == cursor)
+                if await conn.scalar(named) is None:
+                    return "unknown_cursor"
             if cursor == latest:
                 return [], latest
-            oldest = await conn.scalar(select(func.min(events.c.event_id)))
             if oldest is None or cursor < int(oldest) - 1:
                 return "too_old"
             rows = (
@@ -172,21 +202,24 @@ class EventLog:
 
     async def prune(self, *, older_than_ms: int) -> int:
         """Delete entries older than the cut-off in short batches of ids, so no statement holds
-        its locks for long; ids follow time closely enough for a range to be the unit."""
+        its locks for long. Each batch starts at the oldest id that has expired, not at the
+        oldest id: an entry not expired yet (written by an instance whose clock is ahead) no
+        longer stops pruning at its batch for good. Every batch deletes at least its first."""
         removed = 0
         while True:
             async with self.db.transaction() as conn:
-                first = await conn.scalar(select(func.min(events.c.event_id)))
+                first = await conn.scalar(
+                    select(func.min(events.c.event_id)).where(events.c.occurred_at < older_than_ms)
+                )
                 if first is None:
                     return removed
                 result = await conn.execute(
                     delete(events).where(
+                        events.c.event_id >= int(first),
                         events.c.event_id < int(first) + PRUNE_BATCH,
                         events.c.occurred_at < older_than_ms,
                     )
                 )
-            if not result.rowcount:
-                return removed
             removed += result.rowcount
 
 

@@ -26,7 +26,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from seam_api.core.context import RequestContext, current
-from seam_api.core.errors import AppError
+from seam_api.core.errors import AppError, ServiceUnavailable
+from seam_api.core.outages import REDIS, SocketIORedisLog
 from seam_api.messages import pick_locale, t
 from seam_api.ops.metrics import (
     EVENT_LAG,
@@ -49,7 +50,7 @@ from seam_api.ops.metrics import (
     EVENTS_DELIVERED,
     EVENTS_EMITTED,
 )
-from seam_api.realtime.eventlog import EventLog, LoggedEvent, now_ms
+from seam_api.realtime.eventlog import EventLog, LoggedEvent, Touched, now_ms
 from seam_api.runtime import engineio_writer
 from seam_api.runtime.fanout import DirectFanout, RedisFanout
 from seam_api.runtime.sio_server import PlainSocketServer, SeamSocketServer
@@ -145,8 +146,11 @@ class SocketOwners:
         self.local[sid] = user_id
         self.by_user.setdefault(user_id, set()).add(sid)
         if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.hset(self._key, sid, user_id)
+                REDIS.up()
+            except (RedisError, OSError) as error:
+                REDIS.down("socket owners", error)
 
     async def remove(self, sid: str) -> None:
         user_id = self.local.pop(sid, None)
@@ -156,8 +160,10 @@ class SocketOwners:
             if not sids:
                 self.by_user.pop(user_id, None)
         if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.hdel(self._key, sid)
+            except (RedisError, OSError) as error:
+                REDIS.down("socket owners", error)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -173,7 +179,8 @@ class SocketOwners:
             return cached[0]
         try:
             value = await self._redis.hget(self._key, sid)
-        except (RedisError, OSError):
+        except (RedisError, OSError) as error:
+            REDIS.down("socket owners", error)
             return None
         if value is None:
             return None
@@ -215,13 +222,17 @@ class Realtime:
         replay_window: int,
         max_sockets_per_user: int,
         overrides: frozenset[str] = frozenset(),
+        socket_queue_max: int,
+        follow_log: Callable[[list[Touched]], Awaitable[None]],
     ) -> None:
         """`overrides` names the library overrides runtime/gate.py let through."""
         fanout = "task_free_fanout" in overrides
         manager: socketio.AsyncManager
         if redis_url:
             redis_manager = RedisFanout if fanout else socketio.AsyncRedisManager
-            manager = redis_manager(redis_url, channel=redis_names("socketio"))
+            manager = redis_manager(
+                redis_url, channel=redis_names("socketio"), logger=SocketIORedisLog()
+            )
         else:
             manager = DirectFanout() if fanout else socketio.AsyncManager()
         self._single_instance = redis_url is None
@@ -238,6 +249,7 @@ class Realtime:
         )
         if "direct_writes" in overrides:
             engineio_writer.enable_direct_writes(self.server.eio)
+        self.server.eio.max_queued = socket_queue_max
         self.sessions = sessions
         self.permissions = permissions
         self._data_needs = data_needs
@@ -251,6 +263,7 @@ class Realtime:
             key=redis_names("socket-owners"),
         )
         self.max_sockets_per_user = max_sockets_per_user
+        self._follow_log = follow_log  # the caches' and revocations' share of each entry read
         self._pid_key = hashlib.sha256(b"seam-socket-pid:" + pid_secret.encode()).digest()
         self._replay_max = replay_max
         self._replay_window_ms = replay_window * 1000
@@ -427,6 +440,22 @@ class Realtime:
         for sid in sids:
             await self.server.disconnect(sid)
 
+    async def recheck_user(self, user_id: int) -> None:
+        """Close this user's local sockets whose token no longer counts (the log says the
+        account changed). A database error propagates: the follower reads the entry again."""
+        for sid in list(self.owners.by_user.get(user_id, ())):
+            held = self._tokens.get(sid)
+            if held is not None and not await self._still_valid(held[0]):
+                await self.server.disconnect(sid)
+
+    async def _still_valid(self, token: str) -> bool:
+        try:
+            return await self.sessions.authenticate(token) is not None
+        except ServiceUnavailable:
+            raise
+        except AppError:
+            return False
+
     async def recheck_sockets(self) -> None:
         """Close every local socket whose token no longer counts (after missed notices).
 
@@ -515,13 +544,17 @@ class Realtime:
                 await self._read_log()
             except Exception as error:  # the database is away: the next poll tries again
                 self._unread = True
-                log.warning("reading the event log failed: %s", type(error).__name__)
+                if not isinstance(error, ServiceUnavailable):  # outages are logged as such
+                    log.warning("reading the event log failed: %s", type(error).__name__)
 
     async def _read_log(self) -> None:
         while True:
-            events, last = await self.log.after(self._position, limit=FETCH_BATCH)
+            events, last, touched = await self.log.after(self._position, limit=FETCH_BATCH)
             if last <= self._position:
                 return
+            # Before the events go out: a client that reloads on data:changed reads fresh data
+            # here. If it fails, the position stays and the next read applies it again.
+            await self._follow_log(touched)
             if self._queue.qsize() >= QUEUE_LIMIT:  # the log keeps them meanwhile
                 await self._queue.join()
             for event in events:
@@ -546,6 +579,7 @@ class Realtime:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             self._worker = self._follower = None
+        await self.server.eio.shutdown()
         await self.owners.close()
 
     async def drain(self) -> None:

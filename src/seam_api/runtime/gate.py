@@ -105,7 +105,8 @@ OVERRIDES: tuple[Override, ...] = (
         name="socket_server",
         overrides="socketio AsyncServer private methods (runtime/sio_server.py)",
         why="the CONNECT reply's pid (stock clients' state recovery), a CONNECT deadline, "
-        "quiet malformed packets, a lean queue per socket",
+        "malformed packets answered at once, a bounded and lean queue per socket, polling "
+        "sessions that stop polling closed",
         gain="socket.io-client reports recovered === true after a reconnect; ~3 KiB per socket",
         fallback="the library's server: clients reconnect without recovery, get data:synced and "
         "reload; no CONNECT deadline beyond Engine.IO's ping timeout",
@@ -131,6 +132,20 @@ OVERRIDES: tuple[Override, ...] = (
             ),
             "engineio.async_server:AsyncServer.create_queue": (
                 "5ff5673a0c0176813f16592f7a50a08b19fa1c017e36789f5662cfac366f58e2"
+            ),
+            # The slow-client bounds: what the queue bound and the poll sweeper wrap or call.
+            "engineio.async_server:AsyncServer.send_packet": (
+                "c54317440865030d979f95bfb1c98e8663057abaa9c004f1aecae4dd22783841"
+            ),
+            "engineio.async_server:AsyncServer.handle_request": (
+                "1a8c878e35166cfe868d2cef40cdeb33af620541363a705c4dd2eea76c0f27af"
+            ),
+            "engineio.async_server:AsyncServer.shutdown": (
+                "3f734c62c291d56aa1e715a571aaee561fdacef3b38e293a5498296bf73a82d5"
+            ),
+            # close(wait=False) queues the CLOSE packet and returns: `close_now` relies on it.
+            "engineio.async_socket:AsyncSocket.close": (
+                "faa2e93902543244d2a1b772cdf4074d1615532e98fa6ca896739ca54ad64e76"
             ),
         },
     ),

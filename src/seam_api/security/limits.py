@@ -21,7 +21,6 @@ attempts through uncounted.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from seam_api.core.errors import TooManyRequests
-
-log = logging.getLogger(__name__)
+from seam_api.core.outages import REDIS
 
 UNKNOWN_ADDRESS_FACTOR = 10
 # Emailed links (password reset): per account, few enough that nobody can flood an inbox.
@@ -186,8 +184,8 @@ class LoginLimiter:
                 await self._redis.delete(reset)
             if known is not None:
                 await self._redis.set(known, 1, ex=KNOWN_ADDRESS_SECONDS)
-        except (RedisError, OSError):
-            log.warning("login limiter: Redis unavailable, counting in process")
+        except (RedisError, OSError) as error:  # counted in process meanwhile
+            REDIS.down("login limits", error)
 
     async def admit_registration(self, address: str | None) -> None:
         """Count a self-registration from `address` before its password is hashed."""
@@ -215,8 +213,8 @@ class LoginLimiter:
         if self._redis is not None:
             try:
                 return bool(await self._redis.exists(key))
-            except (RedisError, OSError):
-                log.warning("login limiter: Redis unavailable, counting in process")
+            except (RedisError, OSError) as error:  # counted in process meanwhile
+                REDIS.down("login limits", error)
         return self._memory.is_known(key)
 
     async def _admit(self, counters: Sequence[tuple[str, int]]) -> int:
@@ -225,8 +223,8 @@ class LoginLimiter:
                 keys = [key for key, _limit in counters]
                 limits = [limit for _key, limit in counters]
                 return int(await self._admit_script(keys=keys, args=[self._window, *limits]))
-            except (RedisError, OSError):
-                log.warning("login limiter: Redis unavailable, counting in process")
+            except (RedisError, OSError) as error:  # counted in process meanwhile
+                REDIS.down("login limits", error)
         return self._memory.admit(counters, self._window)
 
     async def close(self) -> None:

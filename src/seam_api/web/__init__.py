@@ -1,0 +1,1 @@
+"""Where HTTP meets the core (being moved here from core/)."""

@@ -10,11 +10,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seam_api.core.context import RequestContext, begin
-from seam_api.core.errors import AppError, PayloadTooLarge, error_envelope
-from seam_api.messages import pick_locale
+from seam_api.core.errors import AppError, FieldError, Invalid, PayloadTooLarge, error_envelope
+from seam_api.core.storable import unstorable_in_url
+from seam_api.messages import pick_locale, t
 from seam_api.ops import metrics
 from seam_api.ops.logs import log_access
-from seam_api.web.envelope import JSON
+from seam_api.web.envelope import JSON, error_response
 from seam_api.web.forwarded import ClientAddresses
 
 MAX_SOCKET_ID_LENGTH = 64
@@ -98,6 +99,14 @@ class RequestContextMiddleware:
             # A body framed by Content-Length is cut there by the parser, and that length was
             # checked above; only a chunked body must be counted as it arrives.
             limited = self._limited(receive) if chunked else receive
+            raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+            field = unstorable_in_url(raw_path, scope["query_string"])
+            if field is not None:
+                unstorable = Invalid(
+                    "errors.validation", errors=[FieldError(field, t("validation.unstorable"))]
+                )
+                await error_response(unstorable)(scope, receive, send_with_request_id)
+                return
             await self.app(scope, limited, send_with_request_id)
         finally:
             duration = perf_counter() - started

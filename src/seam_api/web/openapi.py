@@ -7,6 +7,8 @@ request, and dependency solving is already the largest share of a cached read.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -21,6 +23,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
+from seam_api.core.storable import MAX_QUERY_VALUE
+from seam_api.core.types import NO_NUL_PATTERN
 from seam_api.security.access import (
     authenticated,
     changing_password,
@@ -43,6 +47,18 @@ SOCKET_ID_HEADER: dict[str, Any] = {
     "there, and `data:changed` names it as `initiatorSocketId`.",
 }
 _ENVELOPE_NAME = re.compile(r"(?:List)?Envelope_(list_)?(\w+?)_+")
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+# The pages' own scripts and styles come from this origin; the one inline bootstrap each page
+# has is allowed by its hash, not by 'unsafe-inline'. Styles stay inline-capable: both UIs set
+# style attributes and ReDoc injects its styles at run time. The one outside origin is the
+# image of ReDoc's "API docs by Redocly" footer, which its bundle loads from its CDN: an image,
+# never a script. No framing (clickjacking).
+REDOC_LOGO_ORIGIN = "https://cdn.redoc.ly"
+_DOCS_POLICY = (
+    "default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    f"img-src 'self' data: {REDOC_LOGO_ORIGIN}; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 _REQUIRED = (authenticated, permitted, signed_in, changing_password, enrolling_mfa)
 _OPTIONAL = (may_register_any_role,)
 
@@ -54,6 +70,15 @@ def _security(route: APIRoute) -> list[dict[str, list[str]]] | None:
     if calls & set(_OPTIONAL):
         return [{}, {BEARER: []}]  # anonymous, or signed in with more rights
     return None
+
+
+def _storable(schema: dict[str, Any]) -> None:
+    """Say in a URL parameter's schema what core/storable.py refuses: NUL, and more than
+    MAX_QUERY_VALUE characters."""
+    for branch in [schema, *schema.get("anyOf", ())]:
+        if branch.get("type") == "string" and "enum" not in branch and "const" not in branch:
+            branch.setdefault("pattern", NO_NUL_PATTERN)
+            branch["maxLength"] = min(branch.get("maxLength", MAX_QUERY_VALUE), MAX_QUERY_VALUE)
 
 
 def _model_name(name: str) -> str:
@@ -100,8 +125,26 @@ def _schema(api: FastAPI, routes: list[BaseRoute]) -> dict[str, Any]:
                 operation["security"] = security
             if route.path_format.startswith(API_PREFIX):
                 operation.setdefault("parameters", []).append(SOCKET_ID_HEADER)
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] in ("query", "path"):
+                    _storable(parameter["schema"])
     api.openapi_schema = _rename_models(schema)
     return api.openapi_schema
+
+
+def _under_policy(page: HTMLResponse) -> HTMLResponse:
+    """The page with a Content-Security-Policy that admits exactly its inline scripts."""
+    html = bytes(page.body).decode()
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    headers = {
+        "Content-Security-Policy": _DOCS_POLICY.format(hashes=hashes),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(html, headers=headers)
 
 
 def install(api: FastAPI, routes: Iterable[BaseRoute]) -> None:
@@ -115,22 +158,29 @@ def install(api: FastAPI, routes: Iterable[BaseRoute]) -> None:
     api.openapi = lambda: _schema(api, documented)  # type: ignore[method-assign]
     api.mount(ASSETS, StaticFiles(directory=STATIC), name="docs-assets")
 
-    @api.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+    swagger_page = _under_policy(
+        get_swagger_ui_html(
             openapi_url="/openapi.json",
             title=f"{api.title} - Swagger UI",
             swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
         )
-
-    @api.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+    )
+    redoc_page = _under_policy(
+        get_redoc_html(
             openapi_url="/openapi.json",
             title=f"{api.title} - ReDoc",
             redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
             with_google_fonts=False,
         )
+    )
+
+    @api.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return swagger_page
+
+    @api.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return redoc_page

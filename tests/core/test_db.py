@@ -1,0 +1,221 @@
+"""core/db: every way a database says "not now" (starting, shutting down, full, unreachable) is
+a 503 with Retry-After, never a 500; a real restart of a throwaway PostgreSQL shows it too."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from seam_api.app import Application, create_app
+from seam_api.bootstrap import bootstrap
+from seam_api.core import migrate
+from seam_api.core.errors import Invalid
+from seam_api.models import users
+from tests import conftest
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AppFactory,
+    bearer,
+    free_port,
+    login,
+    unavailable,
+)
+from tests.helpers import API, unique
+
+
+def _asyncpg_refusals() -> list[BaseException]:
+    import asyncpg
+
+    return [
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
+        asyncpg.exceptions.CrashShutdownError("terminating connection due to crash"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        ConnectionResetError("connection reset by peer"),
+        ConnectionRefusedError("connection refused"),
+    ]
+
+
+def _asyncmy_refusals() -> list[BaseException]:
+    from asyncmy import errors
+
+    return [
+        errors.OperationalError(1040, "Too many connections"),
+        errors.OperationalError(2002, "Can't connect to local server"),
+        errors.OperationalError(2003, "Can't connect to server"),
+        errors.OperationalError(2006, "Server has gone away"),
+        errors.OperationalError(2013, "Lost connection to server during query"),
+        ConnectionResetError("connection reset by peer"),
+    ]
+
+
+async def _with_connect_refused(
+    application: Application, monkeypatch: pytest.MonkeyPatch, refusal: BaseException
+) -> httpx.Response:
+    """A mutation while every new connection is refused with `refusal`."""
+    import asyncmy
+    import asyncpg
+
+    transport = httpx.ASGITransport(app=application.asgi, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        login = await http.post(
+            f"{API}/auth/login",
+            json={"email": "admin@seam.test", "password": "admin-password-1"},
+        )
+        token = login.json()["data"]["token"]
+        await application.seam.db.engine.dispose()  # no pooled connection to fall back on
+
+        async def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise refusal
+
+        for module in (asyncpg, asyncmy):
+            monkeypatch.setattr(module, "connect", refuse)
+        try:
+            return await http.post(f"{API}/roles", headers=bearer(token), json={"roleName": "r1"})
+        finally:
+            monkeypatch.undo()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+async def test_a_database_that_cannot_take_connections_now_is_503_with_retry_after(
+    make_app: AppFactory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application = await make_app()
+    refusals = _asyncpg_refusals() if backend == "postgresql" else _asyncmy_refusals()
+    for refusal in refusals:
+        answer = await _with_connect_refused(application, monkeypatch, refusal)
+        assert answer.status_code == 503, (refusal, answer.text)
+        assert answer.json() == {
+            "success": False,
+            "message": "The database is unavailable; try again shortly",
+        }
+        assert int(answer.headers["Retry-After"]) >= 1
+
+
+async def test_text_no_database_can_store_never_reaches_one(make_app: AppFactory) -> None:
+    # Whatever route or schema let it through, the database layer refuses it as a 400.
+    application = await make_app()
+    for text in ("a\x00b", "lone \ud800"):
+        with pytest.raises(Invalid) as refused:
+            async with application.seam.db.read() as conn:
+                await conn.execute(select(users.c.id_user).where(users.c.email == text))
+        assert refused.value.status == 400
+
+
+# -- a PostgreSQL of the test's own, to restart ----------------------------------------------
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster in a temporary folder on a free port: restarting it
+    disturbs nobody (the shared server on 5432 is others' too). As root it runs as `postgres`,
+    since PostgreSQL refuses to run as root."""
+
+    def __init__(self, folder: Path) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        pg_ctl = found[-1] if found else shutil.which("pg_ctl")
+        if pg_ctl is None:
+            unavailable("PostgreSQL server binaries", FileNotFoundError("pg_ctl, initdb"))
+        self.bin = Path(str(pg_ctl)).parent
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(folder, user="postgres")
+
+    def _run(self, program: str, *arguments: str) -> None:
+        command = [*self._as, str(self.bin / program), *arguments]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def create(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def _ctl(self, action: str, *options: str) -> None:
+        server_options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        )
+        log = str(self.folder / "postgres.log")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", log, "-o", server_options, "-w", *options, action
+        )
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def restart(self) -> None:
+        self._ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "immediate")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    # Not pytest's tmp_path: its parent is private to root, and the server runs as postgres.
+    folder = Path(tempfile.mkdtemp(prefix="seam-test-pg-"))
+    try:
+        server = OwnPostgres(folder)
+        server.create()
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def app_on_own_postgres(own_postgres: OwnPostgres) -> AsyncIterator[Application]:
+    application = create_app(conftest.test_settings(own_postgres.url))
+    await migrate.upgrade(application.seam.db, None)
+    await bootstrap(application.seam, application.routes)
+    await application.seam.start()
+    yield application
+    await application.seam.stop()
+
+
+async def test_a_postgres_restart_under_load_answers_503s_and_never_a_500(
+    own_postgres: OwnPostgres, app_on_own_postgres: Application
+) -> None:
+    transport = httpx.ASGITransport(app=app_on_own_postgres.asgi, raise_app_exceptions=False)
+    statuses: Counter[int] = Counter()
+    without_retry_after = 0
+    async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
+        headers = bearer(await login(http, ADMIN_EMAIL, ADMIN_PASSWORD))
+        stop = asyncio.Event()
+
+        async def load() -> None:
+            nonlocal without_retry_after
+            while not stop.is_set():
+                body = {"roleName": unique("r")}
+                answer = await http.post(f"{API}/roles", headers=headers, json=body)
+                statuses[answer.status_code] += 1
+                if answer.status_code == 503 and "Retry-After" not in answer.headers:
+                    without_retry_after += 1
+                await asyncio.sleep(0.01)
+
+        loaders = [asyncio.create_task(load()) for _ in range(4)]
+        await asyncio.sleep(1)
+        await asyncio.to_thread(own_postgres.restart)
+        await asyncio.sleep(1)
+        stop.set()
+        await asyncio.gather(*loaders)
+        after = await http.post(f"{API}/roles", headers=headers, json={"roleName": "after"})
+    assert set(statuses) <= {201, 503}, statuses
+    assert statuses[201] > 0 and without_retry_after == 0
+    assert after.status_code == 201
