@@ -126,11 +126,11 @@ async def test_field_messages_of_a_validation_error_follow_the_language(
         "full_name": "El nombre debe tener al menos 2 caracteres",
         "email": "El correo no es una dirección de correo válida",
         "roleId": "Debe ser un número entero",
-        "password": "Debe tener al menos 6 caracteres",
+        "password": "La contraseña debe tener al menos 6 caracteres",
     }
     assert messages_en["full_name"] == "Name must be at least 2 characters"
     assert messages_en["email"].startswith("Email is not a valid email address: ")
-    assert messages_en["password"] == "Password must not contain NUL characters"
+    assert messages_en["password"] == "Password must be at least 6 characters"
 
 
 async def test_a_body_naming_no_field_is_explained_in_the_language(
