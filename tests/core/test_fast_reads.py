@@ -98,12 +98,23 @@ EVERY_LANE = [
     f"{API}/roles",
     f"{API}/permission",
     f"{API}/sidebar",
+    f"{API}/users/1",
+    f"{API}/users/001",
+    f"{API}/audit/1",
+    f"{API}/users/99999",  # the endpoint's own 404, through the app's handler
 ]
 
 
 def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
     lanes = {route.path for route in ROUTES if isinstance(route, APIRoute) and lane_for(route)}
-    assert lanes == {f"{API}/users", f"{API}/roles", f"{API}/permission", f"{API}/sidebar"}
+    assert lanes == {
+        f"{API}/users",
+        f"{API}/roles",
+        f"{API}/permission",
+        f"{API}/sidebar",
+        f"{API}/users/{{id}}",
+        f"{API}/audit/{{eventId}}",
+    }
 
 
 @ON_SQLITE
@@ -147,6 +158,14 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users?limit=5&limit=6", admin, 200),  # which one wins is FastAPI's to say
         (f"{API}/users?limit=9999999999", admin, 400),
         (f"{API}/users?other=1", admin, 200),
+        (f"{API}/users/1", {}, 401),
+        (f"{API}/users/0", admin, 400),
+        (f"{API}/users/x", admin, 400),
+        (f"{API}/users/%C2%B2", admin, 400),  # a digit to str.isdigit, not to int()
+        (f"{API}/users/9999999999", admin, 400),
+        (f"{API}/users/1?other=1", admin, 200),
+        (f"{API}/users/1/", admin, 307),  # the redirect to the path without the slash
+        (f"{API}/audit/export", admin, 200),
     ]
     for url, headers, status in refused:
         answer = await _same_answer(paths, url, headers)

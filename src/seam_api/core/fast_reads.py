@@ -9,9 +9,10 @@ the same CORS rules and exception handlers. Everything else (no token, a refused
 that fails, a parameter FastAPI would reject or that it does not know) goes the full way, so
 every refusal has one source.
 
-A route is eligible when FastAPI would need nothing but the request to call it: no path, header,
-cookie or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else,
-and guards that take only the request (`access.permitted`, `access.authenticated`).
+A route is eligible when FastAPI would need nothing but the request to call it: no header, cookie
+or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else, at most
+one path parameter, such an int and the path's last segment (`/users/{id}`), and guards that take
+only the request (`access.permitted`, `access.authenticated`).
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ class _Lane:
     request_arg: str
     guards: tuple[tuple[str, Guard], ...]
     params: dict[str, _IntParam]
+    path_param: _IntParam | None = None
 
 
-def _int_param(field: Any) -> _IntParam | None:
+def _int_param(field: Any, *, required: bool = False) -> _IntParam | None:
     info = field.field_info
-    if info.annotation is not int or not isinstance(info.default, int):
+    if info.annotation is not int or field.alias != field.name:
+        return None
+    if not required and not isinstance(info.default, int):
         return None
     low, high = None, None
     for rule in info.metadata:
@@ -68,7 +72,7 @@ def _int_param(field: Any) -> _IntParam | None:
             return None  # a rule this lane does not know: FastAPI's to check
     if low is None or high is None:
         return None
-    return _IntParam(field.alias, info.default, low, high)
+    return _IntParam(field.alias, 0 if required else info.default, low, high)
 
 
 def lane_for(route: APIRoute) -> _Lane | None:
@@ -76,8 +80,13 @@ def lane_for(route: APIRoute) -> _Lane | None:
     dependant = route.dependant
     if route.methods != {"GET"} or dependant.request_param_name is None:
         return None
-    if dependant.path_params or dependant.header_params or dependant.cookie_params:
+    if dependant.header_params or dependant.cookie_params or len(dependant.path_params) > 1:
         return None
+    path_param = None
+    if dependant.path_params:
+        path_param = _int_param(dependant.path_params[0], required=True)
+        if path_param is None or _param_prefix(route.path, path_param) is None:
+            return None
     if dependant.body_params:
         return None
     guards = []
@@ -91,7 +100,13 @@ def lane_for(route: APIRoute) -> _Lane | None:
         if param is None:
             return None
         params[param.name] = param
-    return _Lane(route, dependant.request_param_name, tuple(guards), params)
+    return _Lane(route, dependant.request_param_name, tuple(guards), params, path_param)
+
+
+def _param_prefix(path: str, param: _IntParam) -> str | None:
+    """`/users` of `/users/{id}`: the path before its only parameter, its last segment."""
+    prefix, _, last = path.rpartition("/")
+    return prefix if last == f"{{{param.name}}}" and "{" not in prefix else None
 
 
 class FastReads:
@@ -100,18 +115,30 @@ class FastReads:
     def __init__(self, api: FastAPI, routes: Iterable[object], cors: dict[str, Any]) -> None:
         self.api = api
         self._lanes: dict[str, _Lane] = {}
+        self._by_prefix: dict[str, _Lane] = {}  # lanes with a path parameter
         for route in routes:
-            if isinstance(route, APIRoute) and (lane := lane_for(route)) is not None:
+            if not isinstance(route, APIRoute) or (lane := lane_for(route)) is None:
+                continue
+            if lane.path_param is None:
                 self._lanes[route.path] = lane
+            elif (prefix := _param_prefix(route.path, lane.path_param)) is not None:
+                self._by_prefix[prefix] = lane
         self._cors = CORSMiddleware(self._send_cross_origin, **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self._lanes.get(scope["path"]) if scope["type"] == "http" else None
-        if lane is None or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.api(scope, receive, send)
             return
-        arguments = _query_arguments(lane, scope["query_string"])
-        if arguments is None:
+        lane = self._lanes.get(scope["path"])
+        arguments = None
+        if lane is not None:
+            arguments = _query_arguments(lane, scope["query_string"])
+        elif self._by_prefix:
+            prefix, _, last = scope["path"].rpartition("/")
+            lane = self._by_prefix.get(prefix)
+            if lane is not None and lane.path_param is not None:
+                arguments = _path_arguments(lane, lane.path_param, last, scope)
+        if lane is None or arguments is None:
             await self.api(scope, receive, send)
             return
         scope["app"] = self.api
@@ -153,6 +180,22 @@ class FastReads:
             handled = handlers[kind](request, error)
             response: Response = await handled if inspect.isawaitable(handled) else handled
             return response, kind is not Exception
+
+
+def _path_arguments(
+    lane: _Lane, param: _IntParam, segment: str, scope: Scope
+) -> dict[str, Any] | None:
+    """The endpoint's arguments for a path parameter route: its value, in range, and no query
+    at all (any query is FastAPI's to read); None otherwise. The scope gets the path parameter
+    as Starlette's routing would set it."""
+    plain = segment.isascii() and segment.isdigit() and len(segment) <= _MAX_DIGITS
+    if scope["query_string"] or not plain:
+        return None
+    number = int(segment)
+    if not param.low <= number <= param.high:
+        return None
+    scope["path_params"] = {param.name: segment}
+    return {param.name: number}
 
 
 def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.bootstrap import ADMIN_ROLE
 from seam_api.container import Seam
+from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, NotFound
 from seam_api.core.eventlog import changes_between
 from seam_api.core.operations import operation, record, step
@@ -93,8 +94,13 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 @operation("role:fetchAll")
 async def list_all(seam: Seam) -> list[RoleOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        return [_role(row) for row in await repository.list_all(conn)]
+
+    async def load() -> SerialisedList[RoleOut]:
+        async with seam.db.read() as conn:
+            return SerialisedList(_role(row) for row in await repository.list_all(conn))
+
+    roles: list[RoleOut] = await seam.reads.get_or_load(("roles",), load)
+    return roles
 
 
 @operation("role:create")

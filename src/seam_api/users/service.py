@@ -64,11 +64,16 @@ async def list_page(seam: Seam, *, page: int, limit: int) -> list[UserOut]:
 @operation("user:fetchOne")
 async def get(seam: Seam, *, user_id: int) -> UserOut:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        row = await repository.get(conn, user_id=user_id)
-    if row is None:
-        raise NotFound("errors.user_not_found")
-    return _user(row)
+
+    async def load() -> UserOut:
+        async with seam.db.read() as conn:
+            row = await repository.get(conn, user_id=user_id)
+        if row is None:
+            raise NotFound("errors.user_not_found")
+        return _user(row)
+
+    user: UserOut = await seam.reads.get_or_load(("user", user_id), load)
+    return user
 
 
 @operation("user:edit")
