@@ -102,6 +102,7 @@ EVERY_LANE = [
     f"{API}/users/001",
     f"{API}/audit/1",
     f"{API}/users/99999",  # the endpoint's own 404, through the app's handler
+    f"{API}/permission/getByRoleId?roleId=1",
 ]
 
 
@@ -114,6 +115,7 @@ def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
         f"{API}/sidebar",
         f"{API}/users/{{id}}",
         f"{API}/audit/{{eventId}}",
+        f"{API}/permission/getByRoleId",
     }
 
 
@@ -166,6 +168,7 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users/1?other=1", admin, 200),
         (f"{API}/users/1/", admin, 307),  # the redirect to the path without the slash
         (f"{API}/audit/export", admin, 200),
+        (f"{API}/permission/getByRoleId", admin, 400),  # a required parameter, missing
     ]
     for url, headers, status in refused:
         answer = await _same_answer(paths, url, headers)

@@ -10,7 +10,8 @@ that fails, a parameter FastAPI would reject or that it does not know) goes the 
 every refusal has one source.
 
 A route is eligible when FastAPI would need nothing but the request to call it: no header, cookie
-or body parameters, query parameters that are ints bounded by `ge`/`le` and nothing else, at most
+or body parameters, query parameters that are ints bounded by `ge`/`le` (with an int default or
+required) and nothing else, at most
 one path parameter, such an int and the path's last segment (`/users/{id}`), and guards that take
 only the request (`access.permitted`, `access.authenticated`).
 """
@@ -40,7 +41,7 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 @dataclass(frozen=True, slots=True)
 class _IntParam:
     name: str
-    default: int
+    default: int | None  # None: required (a missing one is FastAPI's to refuse)
     low: int
     high: int
 
@@ -56,10 +57,11 @@ class _Lane:
     path_param: _IntParam | None = None
 
 
-def _int_param(field: Any, *, required: bool = False) -> _IntParam | None:
+def _int_param(field: Any) -> _IntParam | None:
     info = field.field_info
     if info.annotation is not int or field.alias != field.name:
         return None
+    required = info.is_required()
     if not required and not isinstance(info.default, int):
         return None
     low, high = None, None
@@ -72,7 +74,7 @@ def _int_param(field: Any, *, required: bool = False) -> _IntParam | None:
             return None  # a rule this lane does not know: FastAPI's to check
     if low is None or high is None:
         return None
-    return _IntParam(field.alias, 0 if required else info.default, low, high)
+    return _IntParam(field.alias, None if required else info.default, low, high)
 
 
 def lane_for(route: APIRoute) -> _Lane | None:
@@ -84,7 +86,7 @@ def lane_for(route: APIRoute) -> _Lane | None:
         return None
     path_param = None
     if dependant.path_params:
-        path_param = _int_param(dependant.path_params[0], required=True)
+        path_param = _int_param(dependant.path_params[0])
         if path_param is None or _param_prefix(route.path, path_param) is None:
             return None
     if dependant.body_params:
@@ -137,7 +139,7 @@ class FastReads:
             prefix, _, last = scope["path"].rpartition("/")
             lane = self._by_prefix.get(prefix)
             if lane is not None and lane.path_param is not None:
-                arguments = _path_arguments(lane, lane.path_param, last, scope)
+                arguments = _path_arguments(lane.path_param, last, scope)
         if lane is None or arguments is None:
             await self.api(scope, receive, send)
             return
@@ -182,9 +184,7 @@ class FastReads:
             return response, kind is not Exception
 
 
-def _path_arguments(
-    lane: _Lane, param: _IntParam, segment: str, scope: Scope
-) -> dict[str, Any] | None:
+def _path_arguments(param: _IntParam, segment: str, scope: Scope) -> dict[str, Any] | None:
     """The endpoint's arguments for a path parameter route: its value, in range, and no query
     at all (any query is FastAPI's to read); None otherwise. The scope gets the path parameter
     as Starlette's routing would set it."""
@@ -219,5 +219,8 @@ def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
                 return None
             arguments[param.name] = number
     for name, param in lane.params.items():
-        arguments.setdefault(name, param.default)
+        if name not in arguments:
+            if param.default is None:
+                return None
+            arguments[name] = param.default
     return arguments

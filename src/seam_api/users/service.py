@@ -18,6 +18,7 @@ from seam_api.core.eventlog import changes_between
 from seam_api.core.operations import operation, record, step
 from seam_api.core.security import hash_password, temporary_password
 from seam_api.roles import service as roles_service
+from seam_api.roles.schemas import RoleOut
 from seam_api.users import repository
 from seam_api.users.schemas import TemporaryPassword, UserOut, UserStateUpdate, UserUpdate
 
@@ -41,6 +42,19 @@ def user_changes(before: Any, after: Any, *, password: bool = False) -> dict[str
         fields=AUDITED_FIELDS,
         secrets=("password",) if password else (),
     )
+
+
+def _saved_row(current: Any, saved: Any, role: RoleOut | None) -> dict[str, Any]:
+    """The user as saved, without reading it back: its own columns as the update returned
+    them, its role's name and description from the role it now holds (`role`, when the edit
+    gave it a new one, else the one `current` was read with)."""
+    if saved is None:  # deleted by another writer since `current` was read
+        raise NotFound("errors.user_not_found")
+    row = {**current, **saved}
+    if role is not None:
+        row["role_name"] = role.role_name
+        row["role_description"] = role.description
+    return row
 
 
 async def count_with_role(conn: AsyncConnection, *, role_id: int) -> int:
@@ -93,12 +107,17 @@ async def update(seam: Seam, *, user_id: int, changes: UserUpdate) -> UserOut:
             if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
                 raise Conflict("errors.email_taken")
         role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
-        if role_changed and not await roles_service.exists(conn, role_id=values["role_id"]):
-            raise Invalid("errors.role_unknown")
+        role = None
+        if role_changed:
+            role = await roles_service.get_by_id(conn, role_id=values["role_id"])
+            if role is None:
+                raise Invalid("errors.role_unknown")
         revoke = role_changed or changes.password is not None
         step(seam, "saving")
-        await repository.update_fields(conn, user_id=user_id, values=values, revoke_sessions=revoke)
-        row = await repository.get(conn, user_id=user_id)
+        saved = await repository.update_and_get(
+            conn, user_id=user_id, values=values, revoke_sessions=revoke
+        )
+        row = _saved_row(current, saved, role)
         user = _user(row)
         audit = user_changes(current, row, password=changes.password is not None)
         await record(seam, conn, entity="user", entity_id=user_id, changes=audit, result=user)
@@ -117,10 +136,10 @@ async def set_state(seam: Seam, *, user_id: int, state: UserStateUpdate) -> User
             raise NotFound("errors.user_not_found")
         disabling = state.is_active == 0 and current["is_active"] != 0
         step(seam, "saving")
-        await repository.update_fields(
+        saved = await repository.update_and_get(
             conn, user_id=user_id, values={"is_active": state.is_active}, revoke_sessions=disabling
         )
-        row = await repository.get(conn, user_id=user_id)
+        row = _saved_row(current, saved, None)
         user = _user(row)
         changes = user_changes(current, row)
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)
