@@ -47,6 +47,8 @@ class Load:
     # Seconds to wait after the warm-up: a password hash outlives the connection that asked
     # for it, and the measured run would otherwise meet the warm-up's hashes with 429s.
     settle: float = 0.0
+    # Called after each wrk run: puts back what a run left half done (an assignment ring).
+    reset: Callable[[], None] | None = None
 
 
 @dataclass
@@ -98,12 +100,16 @@ def run_load(server: Server, load: Load, headers: dict[str, str], seconds: int) 
     loadgen.run_wrk(
         url, load.script, connections=load.connections, seconds=WARM_UP_SECONDS, headers=headers
     )
+    if load.reset is not None:
+        load.reset()
     time.sleep(load.settle)
     before = servers.cpu_seconds(server)
     result = loadgen.run_wrk(
         url, load.script, connections=load.connections, seconds=seconds, headers=headers
     )
     cpu = servers.cpu_seconds(server) - before
+    if load.reset is not None:
+        load.reset()
     answered = max(result.requests - result.errors, 1)
     return Measured(result, 1e6 * cpu / answered)
 
@@ -240,7 +246,15 @@ class Seam:
         def load() -> Load:
             on, off = make()
             script = loadgen.ring_script(self.workdir, f"seam-{name}", on, off)
-            return Load(on[0][1], script, EDIT_CONNECTIONS)
+
+            def undo() -> None:
+                """Each run starts the ring afresh: what the last one left assigned goes."""
+                json_body = {"Content-Type": "application/json"}
+                for method, path, body in off:
+                    headers = json_body if body else None
+                    self.http.request(method, path.removeprefix(API), content=body, headers=headers)
+
+            return Load(on[0][1], script, EDIT_CONNECTIONS, reset=undo)
 
         return load
 
