@@ -3,15 +3,17 @@
 Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against the Argon2id
 ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
 (d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
-(f) ratios to the references, (r) replay, (t) the sustained rate beside Node's, (s) the
-soak. A phase whose service is missing is reported as skipped; missed targets are printed,
-never failed on.
+(f) ratios to the references, (p) every route of the contract's sections 4 and 6 beside
+PocketBase's nearest equivalent, (r) replay, (t) the sustained rate beside Node's, (s) the
+soak. A phase whose service or tool is missing is reported as skipped; missed targets are
+printed, never failed on.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import os
 import platform
@@ -31,7 +33,7 @@ import aiohttp
 import httpx
 import orjson
 
-from bench import loadgen, profiling, replay, servers, soak
+from bench import loadgen, pocketbase, profiling, replay, routes, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
 from seam_api.security.credentials import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
@@ -73,6 +75,7 @@ class Report:
     # Figures the ratio rows (f) divide: "reads", "reads-tab", "raw", ("cpu"|"p99"|"kib", who).
     values: dict[object, float] = field(default_factory=dict)
     samples: dict[object, list[float]] = field(default_factory=dict)
+    routes: list[routes.RouteRow] = field(default_factory=list)
 
     def measured(self, key: object, value: float) -> None:
         """One more sample of `key`; its value is the mean of its samples."""
@@ -93,6 +96,37 @@ class Report:
             )
         return "\n".join(lines)
 
+    def routes_markdown(self) -> str:
+        """(p): one line per route and backend, SEAM API beside PocketBase."""
+        lines = [
+            "| route | backend | c | SEAM req/s | p50 / p99 ms | CPU µs/req "
+            "| PocketBase equivalent "
+            "| PocketBase req/s | CPU µs/req | ratio |",
+            "|---|---|---:|---:|---:|---:|---|---:|---:|---:|",
+        ]
+        for row in self.routes:
+            ours, theirs = row.seam, row.pocketbase
+            lines.append(
+                f"| {row.route} | {row.backend} | {row.connections} | {_rate(ours.result)} "
+                f"| {ours.result.p50_ms:.1f} / {ours.result.p99_ms:.1f} | {ours.cpu_us:,.0f} "
+                f"| {row.reference or '—'} | {_rate(theirs.result) if theirs else '—'} "
+                f"| {f'{theirs.cpu_us:,.0f}' if theirs else '—'} "
+                f"| {'—' if row.ratio is None else f'{row.ratio:.2f}x'} |"
+            )
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rows": [dataclasses.asdict(row) for row in self.rows],
+            "routes": [row.as_json() for row in self.routes],
+            "notes": self.notes,
+        }
+
+
+def _rate(result: loadgen.WrkResult) -> str:
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in result.error_kinds.items())
+    return f"{result.rate:,.0f}" + (f" (errors: {kinds})" if kinds else "")
+
 
 @dataclass
 class Options:
@@ -103,6 +137,8 @@ class Options:
     profile: Path | None
     soak_seconds: float = 480.0
     soak_instances: int = 1
+    routes: list[str] = field(default_factory=list)  # (p): substrings of the routes to run
+    backends: list[str] = field(default_factory=lambda: ["SQLite", "PostgreSQL"])
 
 
 # -- HTTP helpers ----------------------------------------------------------------------------
@@ -576,6 +612,59 @@ def phase_postgres(report: Report, options: Options, root: Path) -> None:
         )
 
 
+SERIAL_EDIT_TARGET_MS = 2.0
+
+
+def phase_routes(report: Report, options: Options, root: Path) -> None:
+    """(p): every route on each backend, PocketBase's equivalent right after each."""
+    missing = pocketbase.missing()
+    if missing:
+        report.notes.append(f"(p) PocketBase reference skipped: {missing}")
+
+    def wanted(route: str) -> bool:
+        return not options.routes or any(part in route for part in options.routes)
+
+    for backend in options.backends:
+        workdir = root / f"routes-{backend.lower()}"
+        workdir.mkdir()
+        with ExitStack() as stack:
+            env = {}
+            if backend == "PostgreSQL":
+                try:
+                    env["SEAM_DATABASE_URL"] = stack.enter_context(servers.postgres_database())
+                except Exception as error:
+                    report.notes.append(f"(p) PostgreSQL skipped: {type(error).__name__}: {error}")
+                    continue
+            server = stack.enter_context(servers.running(workdir, env))
+            token, user_ids = asyncio.run(_seed(server.url, SEED_USERS, "bench"))
+            reference = None
+            if not missing:
+                pb = stack.enter_context(pocketbase.running(workdir))
+                seeded = pocketbase.seed(pb.url, members=SEED_USERS, roles=PB_ROLES)
+                reference = routes.Reference(pb, seeded, workdir)
+            seam = routes.Seam(server, token, user_ids, workdir)
+            report.routes += routes.measure(seam, reference, backend, options.duration, wanted)
+            if backend == "SQLite" and wanted(routes.SERIAL_EDIT):
+                row = routes.serial_edit(seam, reference, backend, options.duration)
+                report.routes.append(row)
+                p50 = row.seam.result.p50_ms
+                report.rows.append(
+                    Row(
+                        "(p) serial edit latency",
+                        f"`PUT /users/:id` full_name, SQLite, 1 connection, {options.duration} s",
+                        f"p50 {p50:.2f} ms, p99 {row.seam.result.p99_ms:.2f} ms "
+                        f"({row.seam.result.rate:,.0f} edits/s)",
+                        f"p50 <= {SERIAL_EDIT_TARGET_MS:g} ms",
+                        p50 <= SERIAL_EDIT_TARGET_MS,
+                        WRK,
+                    )
+                )
+
+
+# PocketBase's `roles`, as SEAM API's bootstrap seeds its own: two rows.
+PB_ROLES = [("admin", "Every permission"), ("user", "The default role")]
+
+
 def phase_replay(report: Report, options: Options, root: Path) -> None:
     """(r): 100 sockets that missed 500 mutations reconnect at once with their cursor."""
     workdir = root / "replay"
@@ -775,7 +864,8 @@ def _sustained_row(report: Report, setup: str, steps: list[soak.Step], order: in
     return best
 
 
-WORDS = {"soak": "s", "sustained": "t"}
+WORDS = {"soak": "s", "sustained": "t", "routes": "p"}
+WRK_PHASES = {"a", "b", "p"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -785,9 +875,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
     parser.add_argument(
         "--only",
-        default="abcderts",
-        help="phases to run, e.g. 'ac', or 'soak' (s), 'sustained' (t); default: all",
+        default="abcdeprts",
+        help="phases to run, e.g. 'ac', or 'soak' (s), 'sustained' (t), 'routes' (p); default: all",
     )
+    parser.add_argument(
+        "--routes",
+        default="",
+        help="(p): only the routes whose name holds one of these comma-separated parts",
+    )
+    parser.add_argument(
+        "--backends", default="SQLite,PostgreSQL", help="(p): SQLite, PostgreSQL or both"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
     parser.add_argument(
         "--soak-seconds", type=float, default=480, help="length of the soak (s), default 480"
     )
@@ -808,21 +907,27 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
         soak_seconds=args.soak_seconds,
         soak_instances=args.soak_instances,
+        routes=[part for part in args.routes.split(",") if part],
+        backends=[name for name in args.backends.split(",") if name],
     )
     # A thousand sockets need a thousand descriptors here and in the servers we start.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if options.only & {"a", "b"}:
-        loadgen.ensure_wrk()
-
     report = Report()
+    missing_wrk = loadgen.wrk_missing()
+    if missing_wrk and options.only & WRK_PHASES:
+        skipped = "".join(sorted(options.only & WRK_PHASES))
+        report.notes.append(f"Phases {skipped} skipped: {missing_wrk}")
+        options.only -= WRK_PHASES
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="seam-bench-") as tmp:
         phases = (
             (phase_sqlite, "abcd"),
             (phase_postgres, "ae"),
+            (phase_routes, "p"),
             (phase_replay, "r"),
             (phase_sustained, "t"),
             (phase_soak, "s"),
@@ -847,10 +952,19 @@ def main(argv: list[str] | None = None) -> int:
         "\nThe load generators run on the same cores as the server, and anything else running "
         "on the machine shows up in these numbers."
     )
+    if report.routes:
+        print("\n### (p) every route, SEAM API beside PocketBase\n")
+        print(report.routes_markdown())
+        print(
+            "\nratio = SEAM req/s / PocketBase req/s, each pair measured back to back; CPU is "
+            "the server's own per answered request."
+        )
     for note in report.notes:
         print(f"- {note}")
     for profile in report.profiles:
         print(f"\n{profile}")
+    if args.json is not None:
+        args.json.write_bytes(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2))
     return 0
 
 

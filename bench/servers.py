@@ -1,7 +1,7 @@
 """Real `seam-api serve` processes, the throwaway databases under them, and their memory.
 
-Servers start through the tests' launcher (`tests/server_process.py`), so the bench measures
-processes started exactly as the tests start theirs.
+Servers start through `bench/serving.py`, the launcher the tests use too, so the bench
+measures processes started exactly as the tests start theirs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from tests.server_process import Server, free_port, start_server
+
+from bench.serving import Server, free_port, start_server
 
 ADMIN_EMAIL = "admin@seam.bench"
 ADMIN_PASSWORD = "bench-admin-password"

@@ -73,7 +73,7 @@ async def _with_connect_refused(
     async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
         login = await http.post(
             f"{API}/auth/login",
-            json={"email": "admin@seam.test", "password": "admin-password-1"},
+            json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
         )
         token = login.json()["data"]["token"]
         await application.seam.db.engine.dispose()  # no pooled connection to fall back on

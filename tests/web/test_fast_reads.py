@@ -103,6 +103,11 @@ EVERY_LANE = [
     f"{API}/auth/password/options",
     f"{API}/auth/capabilities",
     f"{API}/sidebar/all",
+    f"{API}/users/1",
+    f"{API}/users/001",
+    f"{API}/audit/1",
+    f"{API}/users/99999",  # the endpoint's own 404, through the app's handler
+    f"{API}/permission/getByRoleId?roleId=1",
 ]
 
 
@@ -119,6 +124,9 @@ def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
         f"{API}/auth/password/options",
         f"{API}/auth/capabilities",
         f"{API}/sidebar/all",
+        f"{API}/users/{{id}}",
+        f"{API}/audit/{{eventId}}",
+        f"{API}/permission/getByRoleId",
     }
 
 
@@ -166,6 +174,15 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users?search=a", admin, 200),  # an option the lane leaves off
         (f"{API}/users?withTotal=false", admin, 200),
         (f"{API}/roles?sort=-idRole", admin, 200),
+        (f"{API}/users/1", {}, 401),
+        (f"{API}/users/0", admin, 400),
+        (f"{API}/users/x", admin, 400),
+        (f"{API}/users/%C2%B2", admin, 400),  # a digit to str.isdigit, not to int()
+        (f"{API}/users/9999999999", admin, 400),
+        (f"{API}/users/1?other=1", admin, 200),
+        (f"{API}/users/1/", admin, 307),  # the redirect to the path without the slash
+        (f"{API}/audit/export", admin, 200),
+        (f"{API}/permission/getByRoleId", admin, 400),  # a required parameter, missing
     ]
     for url, headers, status in refused:
         answer = await _same_answer(paths, url, headers)

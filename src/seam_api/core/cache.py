@@ -1,7 +1,8 @@
-"""A read-through cache for list queries, dropped whenever any mutation commits.
+"""A read-through cache for reads (lists, one user), dropped whenever any mutation commits.
 
-Admin tables are read far more often than they change, so a page of users is answered from
-memory until the next successful mutation, on any instance (the bus carries the drop). A
+Admin tables are read far more often than they change, so a page of users, the roles, the
+permissions, a role's menu or one user is answered from memory until the next successful
+mutation, on any instance (the bus carries the drop). A
 generation counter keeps a query that raced a mutation from storing its stale answer, and
 concurrent misses for one key share a single load: after a change, fifty open tables asking
 for the same page cost one query, not fifty.

@@ -6,6 +6,7 @@ contract's schemas, without an ORM identity map on the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -69,8 +70,13 @@ class Database:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
+        # SQLite has one writer; writers that meet its lock sleep in its busy handler (1 to
+        # 100 ms a try), so on SQLite this process's transactions take turns here instead.
+        self._turn: asyncio.Lock | None = None
+        self._turn_holder: asyncio.Task[Any] | None = None
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            self._turn = asyncio.Lock()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -85,7 +91,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. On SQLite,
+        one at a time in this process (a task already holding the turn just opens another)."""
+        task = asyncio.current_task()
+        if self._turn is None or self._turn_holder is task:
+            async with self._begin() as connection:
+                yield connection
+            return
+        async with self._turn:
+            self._turn_holder = task
+            try:
+                async with self._begin() as connection:
+                    yield connection
+            finally:
+                self._turn_holder = None
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         try:
             async with self.engine.begin() as connection:
                 DATABASE.up()

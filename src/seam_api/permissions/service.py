@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api import delegation
+from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, Invalid, NotFound
 from seam_api.operations import operation, record, step
 from seam_api.permissions import repository
@@ -44,26 +45,50 @@ async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str
 @operation("permission:fetchAll")
 async def list_all(seam: Parts, *, filters: PermissionFilters) -> list[PermissionOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        return [_permission(row) for row in await repository.list_all(conn, filters=filters)]
+    if filters != PermissionFilters():  # searched or sorted: too varied to be worth caching
+        async with seam.db.read() as conn:
+            return [_permission(row) for row in await repository.list_all(conn, filters=filters)]
+
+    async def load() -> SerialisedList[PermissionOut]:
+        async with seam.db.read() as conn:
+            rows = await repository.list_all(conn, filters=filters)
+            return SerialisedList(_permission(row) for row in rows)
+
+    permissions: list[PermissionOut] = await seam.reads.get_or_load(("permissions",), load)
+    return permissions
 
 
 @operation("permission:fetchByRole")
 async def list_for_role(seam: Parts, *, role_id: int) -> list[PermissionOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        await roles_service.get_or_raise(conn, role_id=role_id)
-        return [_permission(r) for r in await repository.list_for_role(conn, role_id=role_id)]
+
+    async def load() -> SerialisedList[PermissionOut]:
+        async with seam.db.read() as conn:
+            await roles_service.get_or_raise(conn, role_id=role_id)
+            rows = await repository.list_for_role(conn, role_id=role_id)
+        return SerialisedList(_permission(row) for row in rows)
+
+    permissions: list[PermissionOut] = await seam.reads.get_or_load(
+        ("permissions", "role", role_id), load
+    )
+    return permissions
 
 
 @operation("permission:fetchByUri")
 async def find_by_name_uri(seam: Parts, *, name_uri: str) -> list[PermissionOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        rows = await repository.find_by_name_uri(conn, name_uri=name_uri)
-    if not rows:
-        raise NotFound("errors.permission_not_found")
-    return [_permission(row) for row in rows]
+
+    async def load() -> SerialisedList[PermissionOut]:
+        async with seam.db.read() as conn:
+            rows = await repository.find_by_name_uri(conn, name_uri=name_uri)
+        if not rows:
+            raise NotFound("errors.permission_not_found")
+        return SerialisedList(_permission(row) for row in rows)
+
+    permissions: list[PermissionOut] = await seam.reads.get_or_load(
+        ("permissions", "uri", name_uri), load
+    )
+    return permissions
 
 
 @operation("permission:create")

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, NotFound
 from seam_api.operations import operation, record, step
 from seam_api.ports import Parts
@@ -92,8 +93,17 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 @operation("role:fetchAll")
 async def list_all(seam: Parts, *, filters: RoleFilters) -> list[RoleOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        return [_role(row) for row in await repository.list_all(conn, filters=filters)]
+    if filters != RoleFilters():  # searched or sorted: too varied to be worth caching
+        async with seam.db.read() as conn:
+            return [_role(row) for row in await repository.list_all(conn, filters=filters)]
+
+    async def load() -> SerialisedList[RoleOut]:
+        async with seam.db.read() as conn:
+            rows = await repository.list_all(conn, filters=filters)
+            return SerialisedList(_role(row) for row in rows)
+
+    roles: list[RoleOut] = await seam.reads.get_or_load(("roles",), load)
+    return roles
 
 
 @operation("role:create")

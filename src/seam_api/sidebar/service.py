@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.cache import SerialisedList
 from seam_api.core.errors import Conflict, NotFound
 from seam_api.operations import operation, record, step
 from seam_api.ports import Parts
@@ -51,8 +52,13 @@ async def _get_or_raise(conn: AsyncConnection, item_id: int) -> SidebarItemOut:
 @operation("sidebar:fetchByRole")
 async def list_for_role(seam: Parts, *, role_id: int) -> list[SidebarItemOut]:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        return await items_for_role(conn, role_id=role_id)
+
+    async def load() -> SerialisedList[SidebarItemOut]:
+        async with seam.db.read() as conn:
+            return SerialisedList(await items_for_role(conn, role_id=role_id))
+
+    items: list[SidebarItemOut] = await seam.reads.get_or_load(("sidebar", role_id), load)
+    return items
 
 
 @operation("sidebar:fetchAll")

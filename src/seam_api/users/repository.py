@@ -142,6 +142,24 @@ async def update_fields(
     return result.rowcount > 0
 
 
+_SAVED_COLUMNS = (users.c.full_name, users.c.email, users.c.role_id, users.c.is_active)
+
+
+async def update_and_get(
+    conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
+) -> RowMapping | None:
+    """`update_fields`, answering the user's own columns as saved (None when no such user):
+    in the same statement where the database can return them (RETURNING), else read back."""
+    if revoke_sessions:
+        values = {**values, "token_version": users.c.token_version + 1}
+    statement = update(users).where(users.c.id_user == user_id).values(**values)
+    if conn.dialect.update_returning:
+        return (await conn.execute(statement.returning(*_SAVED_COLUMNS))).mappings().first()
+    await conn.execute(statement)
+    query = select(*_SAVED_COLUMNS).where(users.c.id_user == user_id)
+    return (await conn.execute(query)).mappings().first()
+
+
 async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:
     """Swap the hash only if it is still `old` (a password change meanwhile wins)."""
     query = update(users).where(users.c.id_user == user_id, users.c.password_hash == old)

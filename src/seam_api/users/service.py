@@ -19,6 +19,7 @@ from seam_api.operations import operation, record, step, unchanged
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
+from seam_api.roles.schemas import RoleOut
 from seam_api.security.access import USERS_READ
 from seam_api.security.credentials import hash_password, temporary_password
 from seam_api.users import repository
@@ -65,6 +66,19 @@ class UserPage:
     total: int | None
 
 
+def _saved_row(current: Any, saved: Any, role: RoleOut | None) -> dict[str, Any]:
+    """The user as saved, without reading it back: its own columns as the update returned
+    them, its role's name and description from the role it now holds (`role`, when the edit
+    gave it a new one, else the one `current` was read with)."""
+    if saved is None:  # deleted by another writer since `current` was read
+        raise NotFound("errors.user_not_found")
+    row = {**current, **saved}
+    if role is not None:
+        row["role_name"] = role.role_name
+        row["role_description"] = role.description
+    return row
+
+
 def _page_summary(result: UserPage) -> dict[str, int]:
     """A list's length, as for every list, and its total when the caller asked for it."""
     summary = {"count": len(result.users)}
@@ -101,11 +115,16 @@ async def list_page(
 @operation("user:fetchOne")
 async def get(seam: Parts, *, user_id: int) -> UserOut:
     step(seam, "querying")
-    async with seam.db.read() as conn:
-        row = await repository.get(conn, user_id=user_id)
-    if row is None:
-        raise NotFound("errors.user_not_found")
-    return _user(row)
+
+    async def load() -> UserOut:
+        async with seam.db.read() as conn:
+            row = await repository.get(conn, user_id=user_id)
+        if row is None:
+            raise NotFound("errors.user_not_found")
+        return _user(row)
+
+    user: UserOut = await seam.reads.get_or_load(("user", user_id), load)
+    return user
 
 
 @operation("user:edit", data_needs=USERS_READ)
@@ -125,12 +144,17 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
             if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
                 raise Conflict("errors.email_taken")
         role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
-        if role_changed and not await roles_service.exists(conn, role_id=values["role_id"]):
-            raise Invalid("errors.role_unknown")
+        role = None
+        if role_changed:
+            role = await roles_service.get_by_id(conn, role_id=values["role_id"])
+            if role is None:
+                raise Invalid("errors.role_unknown")
         revoke = role_changed or changes.password is not None
         step(seam, "saving")
-        await repository.update_fields(conn, user_id=user_id, values=values, revoke_sessions=revoke)
-        row = await repository.get(conn, user_id=user_id)
+        saved = await repository.update_and_get(
+            conn, user_id=user_id, values=values, revoke_sessions=revoke
+        )
+        row = _saved_row(current, saved, role)
         user = _user(row)
         audit = user_changes(current, row, password=changes.password is not None)
         await record(seam, conn, entity="user", entity_id=user_id, changes=audit, result=user)
@@ -150,10 +174,10 @@ async def set_state(seam: Parts, *, user_id: int, state: UserStateUpdate) -> Use
             raise NotFound("errors.user_not_found")
         disabling = state.is_active == 0 and current["is_active"] != 0
         step(seam, "saving")
-        await repository.update_fields(
+        saved = await repository.update_and_get(
             conn, user_id=user_id, values={"is_active": state.is_active}, revoke_sessions=disabling
         )
-        row = await repository.get(conn, user_id=user_id)
+        row = _saved_row(current, saved, None)
         user = _user(row)
         changes = user_changes(current, row)
         await record(seam, conn, entity="user", entity_id=user_id, changes=changes, result=user)

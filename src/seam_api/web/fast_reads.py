@@ -9,11 +9,12 @@ the same CORS rules and exception handlers. Everything else (no token, a refused
 that fails, a parameter FastAPI would reject or that it does not know) goes the full way, so
 every refusal has one source.
 
-A route is eligible when FastAPI would need nothing but the request to call it: no path, header,
-cookie or body parameters, query parameters that are ints bounded by `ge`/`le` or options that
-are off by default (None or False: filters, `withTotal`), and guards that take only the request
-(`access.permitted`, `access.authenticated`). The lane answers only queries that leave every
-option off, passing their defaults; a query naming one goes the full way.
+A route is eligible when FastAPI would need nothing but the request to call it: no header, cookie
+or body parameters; query parameters that are ints bounded by `ge`/`le` (with an int default or
+required) or options that are off by default (None or False: filters, `withTotal`); at most one
+path parameter, such an int and the path's last segment (`/users/{id}`); and guards that take
+only the request (`access.permitted`, `access.authenticated`). The lane answers only queries
+that leave every option off, passing their defaults; a query naming one goes the full way.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 @dataclass(frozen=True, slots=True)
 class _IntParam:
     name: str
-    default: int
+    default: int | None  # None: required (a missing one is FastAPI's to refuse)
     low: int
     high: int
 
@@ -55,11 +56,15 @@ class _Lane:
     guards: tuple[tuple[str, Guard], ...]
     params: dict[str, _IntParam]
     options_off: dict[str, bool | None]
+    path_param: _IntParam | None = None
 
 
 def _int_param(field: Any) -> _IntParam | None:
     info = field.field_info
-    if info.annotation is not int or not isinstance(info.default, int):
+    if info.annotation is not int or field.alias != field.name:
+        return None
+    required = info.is_required()
+    if not required and not isinstance(info.default, int):
         return None
     low, high = None, None
     for rule in info.metadata:
@@ -71,7 +76,7 @@ def _int_param(field: Any) -> _IntParam | None:
             return None  # a rule this lane does not know: FastAPI's to check
     if low is None or high is None:
         return None
-    return _IntParam(field.alias, info.default, low, high)
+    return _IntParam(field.alias, None if required else info.default, low, high)
 
 
 def lane_for(route: APIRoute) -> _Lane | None:
@@ -79,8 +84,13 @@ def lane_for(route: APIRoute) -> _Lane | None:
     dependant = route.dependant
     if route.methods != {"GET"} or dependant.request_param_name is None:
         return None
-    if dependant.path_params or dependant.header_params or dependant.cookie_params:
+    if dependant.header_params or dependant.cookie_params or len(dependant.path_params) > 1:
         return None
+    path_param = None
+    if dependant.path_params:
+        path_param = _int_param(dependant.path_params[0])
+        if path_param is None or _param_prefix(route.path, path_param) is None:
+            return None
     if dependant.body_params:
         return None
     guards = []
@@ -98,7 +108,14 @@ def lane_for(route: APIRoute) -> _Lane | None:
             options_off[field.name] = field.field_info.default
         else:
             return None
-    return _Lane(route, dependant.request_param_name, tuple(guards), params, options_off)
+    name = dependant.request_param_name
+    return _Lane(route, name, tuple(guards), params, options_off, path_param)
+
+
+def _param_prefix(path: str, param: _IntParam) -> str | None:
+    """`/users` of `/users/{id}`: the path before its only parameter, its last segment."""
+    prefix, _, last = path.rpartition("/")
+    return prefix if last == f"{{{param.name}}}" and "{" not in prefix else None
 
 
 class FastReads:
@@ -107,18 +124,32 @@ class FastReads:
     def __init__(self, api: FastAPI, routes: Iterable[object], cors: dict[str, Any]) -> None:
         self.api = api
         self._lanes: dict[str, _Lane] = {}
+        self._by_prefix: dict[str, _Lane] = {}  # lanes with a path parameter
         for route in routes:
-            if isinstance(route, APIRoute) and (lane := lane_for(route)) is not None:
+            if not isinstance(route, APIRoute) or (lane := lane_for(route)) is None:
+                continue
+            if lane.path_param is None:
                 self._lanes[route.path] = lane
+            elif (prefix := _param_prefix(route.path, lane.path_param)) is not None:
+                self._by_prefix[prefix] = lane
         self._cors = CORSMiddleware(self._send_cross_origin, **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self._lanes.get(scope["path"]) if scope["type"] == "http" else None
-        if lane is None or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.api(scope, receive, send)
             return
-        arguments = _query_arguments(lane, scope["query_string"])
-        if arguments is None:
+        lane = self._lanes.get(scope["path"])
+        arguments = None
+        if lane is not None:
+            arguments = _query_arguments(lane, scope["query_string"])
+        elif self._by_prefix:
+            prefix, _, last = scope["path"].rpartition("/")
+            lane = self._by_prefix.get(prefix)
+            if lane is not None and lane.path_param is not None:
+                arguments = _path_arguments(lane.path_param, last, scope)
+                if arguments is not None:
+                    arguments.update(lane.options_off)
+        if lane is None or arguments is None:
             await self.api(scope, receive, send)
             return
         scope["app"] = self.api
@@ -162,6 +193,20 @@ class FastReads:
             return response, kind is not Exception
 
 
+def _path_arguments(param: _IntParam, segment: str, scope: Scope) -> dict[str, Any] | None:
+    """The endpoint's arguments for a path parameter route: its value, in range, and no query
+    at all (any query is FastAPI's to read); None otherwise. The scope gets the path parameter
+    as Starlette's routing would set it."""
+    plain = segment.isascii() and segment.isdigit() and len(segment) <= _MAX_DIGITS
+    if scope["query_string"] or not plain:
+        return None
+    number = int(segment)
+    if not param.low <= number <= param.high:
+        return None
+    scope["path_params"] = {param.name: segment}
+    return {param.name: number}
+
+
 def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
     """The endpoint's query arguments, or None when the query is not plainly valid.
 
@@ -183,6 +228,9 @@ def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
                 return None
             arguments[param.name] = number
     for name, param in lane.params.items():
-        arguments.setdefault(name, param.default)
+        if name not in arguments:
+            if param.default is None:
+                return None
+            arguments[name] = param.default
     arguments.update(lane.options_off)
     return arguments
