@@ -39,6 +39,17 @@ CASE_FOLDED_NAME = String(150).with_variant(
     mysql.VARCHAR(150, collation="utf8mb4_bin"), "mysql", "mariadb"
 )
 
+def _owned_by_a_user() -> Column[int]:
+    """The `user_id` of a row that belongs to an account and goes with it."""
+    return Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id_user", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 roles = Table(
     "roles",
     metadata,
@@ -187,13 +198,7 @@ auth_sessions = Table(
     "auth_sessions",
     metadata,
     Column("id_session", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("users.id_user", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _owned_by_a_user(),
     Column("created_at", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),  # when its refresh token lapses
@@ -242,13 +247,7 @@ mfa_recovery_codes = Table(
     "mfa_recovery_codes",
     metadata,
     Column("id_code", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("users.id_user", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _owned_by_a_user(),
     Column("code_hash", String(64), nullable=False),
 )
 
@@ -259,13 +258,7 @@ api_keys = Table(
     "api_keys",
     metadata,
     Column("id_key", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("users.id_user", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _owned_by_a_user(),
     Column("name", String(100), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("permissions", Text, nullable=False),
@@ -281,13 +274,7 @@ mail_tokens = Table(
     "mail_tokens",
     metadata,
     Column("id_token", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("users.id_user", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _owned_by_a_user(),
     Column("purpose", String(10), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
