@@ -39,6 +39,7 @@ CASE_FOLDED_NAME = String(150).with_variant(
     mysql.VARCHAR(150, collation="utf8mb4_bin"), "mysql", "mariadb"
 )
 
+
 def _owned_by_a_user() -> Column[int]:
     """The `user_id` of a row that belongs to an account and goes with it."""
     return Column(
