@@ -26,6 +26,7 @@ from seam_api.realtime.bus import Bus
 from seam_api.realtime.eventlog import EventLog, Touched, now_ms
 from seam_api.realtime.server import DataNeeds, Realtime
 from seam_api.roles import repository as roles_repository
+from seam_api.runtime import sqlite_inline
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
 from seam_api.security.keys import KeyGuard, KeyRecord
@@ -54,7 +55,10 @@ class Seam:
     ) -> None:
         """`data_needs` names the permission an operation's `data:changed` data needs."""
         self.settings = settings
-        self.db = Database(settings.database_url)
+        inline = "sqlite_inline" in overrides
+        self.db = Database(
+            settings.database_url, sqlite_writer=sqlite_inline.connector if inline else None
+        )
         self.events = EventLog(self.db, record_addresses=settings.audit_ip)
         self.signer = TokenSigner(
             settings.signing_secret, settings.jwt_algorithm, settings.jwt_expires_in

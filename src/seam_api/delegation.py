@@ -10,11 +10,14 @@ route it goes through, a caller can never:
 The `admin` role keeps full power. Services call one of these functions at the top of each
 operation; the caller is the one the request's guard recorded (anonymous callers are bounded
 by self-registration's own rules). Each check reads the database: administration is rare and
-must see the committed state, not a cache.
+must see the committed state, not a cache. Given the operation's transaction (`conn`), a check
+reads inside it, so what it saw still holds when the change commits, at no extra connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -65,14 +68,20 @@ async def check_role_grant(seam: Parts, *, role_id: int | None) -> None:
             await _within_reach(conn, caller_role, role_id, "errors.delegation_role")
 
 
-async def check_user_change(seam: Parts, *, user_id: int, new_role_id: int | None = None) -> None:
+async def check_user_change(
+    seam: Parts,
+    *,
+    user_id: int,
+    new_role_id: int | None = None,
+    within: AsyncConnection | None = None,
+) -> None:
     """Editing, disabling, resetting or deleting `user_id` (and maybe giving it `new_role_id`):
     the account holds nothing the caller lacks, and the caller's own role stays as it is."""
     context = current()
     caller_role = _caller_role()
     if context is None or caller_role is None:
         return
-    async with seam.db.read() as conn:
+    async with _reading(seam, within) as conn:
         if await _is_admin(conn, caller_role):
             return
         target = await users_repository.get_account(conn, user_id=user_id)
@@ -96,6 +105,16 @@ async def reachable_role_ids(seam: Any, *, role_id: int) -> list[int]:
             return every_role
         held = await _held(conn, role_id)
         return [other for other in every_role if await _held(conn, other) <= held]
+
+
+@asynccontextmanager
+async def _reading(seam: Parts, within: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+    """The operation's own transaction when it gave one, else a read of our own."""
+    if within is not None:
+        yield within
+        return
+    async with seam.db.read() as conn:
+        yield conn
 
 
 def _caller_role() -> int | None:

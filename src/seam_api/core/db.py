@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -58,23 +58,41 @@ def _is_unreachable(error: BaseException) -> bool:
     return False
 
 
-class Database:
-    """One engine per app; `read()` for queries, `transaction()` for anything that writes."""
+# Opens SQLite write connections on the loop's thread, given the database file's path.
+SqliteWriter = Callable[[str], Callable[[], Any]]
 
-    def __init__(self, url: str) -> None:
+
+class Database:
+    """One engine per app; `read()` for queries, `transaction()` for anything that writes.
+
+    On SQLite, `sqlite_writer` (runtime/sqlite_inline.py, when runtime/gate.py lets it on)
+    gives the writes an engine of their own whose one connection runs on the loop's thread."""
+
+    def __init__(self, url: str, *, sqlite_writer: SqliteWriter | None = None) -> None:
         options: dict[str, Any] = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
+        sqlite = url.startswith("sqlite")
+        if sqlite:
             _create_private(make_url(url).database)
             options = {"connect_args": {"timeout": 30}}
         else:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._writer: AsyncEngine = self.engine
+        database = make_url(url).database if sqlite else None
+        if sqlite_writer is not None and database and database != ":memory:":
+            self._writer = create_async_engine(
+                url, async_creator=sqlite_writer(database), pool_size=1, max_overflow=0
+            )
+            event.listen(self._writer.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self._writer.sync_engine, "connect", _no_busy_handler)
+            event.listen(self._writer.sync_engine, "before_cursor_execute", _refuse_unstorable)
         event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
         # SQLite has one writer; writers that meet its lock sleep in its busy handler (1 to
         # 100 ms a try), so on SQLite this process's transactions take turns here instead.
         self._turn: asyncio.Lock | None = None
         self._turn_holder: asyncio.Task[Any] | None = None
-        if url.startswith("sqlite"):
+        self._turn_connection: AsyncConnection | None = None
+        if sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             self._turn = asyncio.Lock()
 
@@ -94,22 +112,30 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises. On SQLite,
         one at a time in this process (a task already holding the turn just opens another)."""
         task = asyncio.current_task()
-        if self._turn is None or self._turn_holder is task:
+        if self._turn is None:
             async with self._begin() as connection:
                 yield connection
+            return
+        outer = self._turn_connection
+        if self._turn_holder is task and outer is not None:
+            # Nested in this task's own transaction: a savepoint of it, since a second
+            # connection would wait for the write lock the outer one holds.
+            async with outer.begin_nested():
+                yield outer
             return
         async with self._turn:
             self._turn_holder = task
             try:
                 async with self._begin() as connection:
+                    self._turn_connection = connection
                     yield connection
             finally:
-                self._turn_holder = None
+                self._turn_holder = self._turn_connection = None
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.begin() as connection:
+            async with self._writer.begin() as connection:
                 DATABASE.up()
                 yield connection
         except Exception as error:
@@ -118,6 +144,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not self.engine:
+            await self._writer.dispose()
 
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:
@@ -162,6 +190,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
+    """The loop-thread writer waits for another process's lock on the loop, not in SQLite."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 

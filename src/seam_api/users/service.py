@@ -129,12 +129,14 @@ async def get(seam: Parts, *, user_id: int) -> UserOut:
 
 @operation("user:edit", data_needs=USERS_READ)
 async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
-    await delegation.check_user_change(seam, user_id=user_id, new_role_id=changes.role_id)
     values: dict[str, Any] = changes.model_dump(exclude_none=True, exclude={"password"})
     if changes.password is not None:
-        step(seam, "hashing")  # before the transaction: bcrypt must not hold a write lock
+        step(seam, "hashing")  # before the transaction: Argon2id must not hold the write lock
         values["password_hash"] = await hash_password(changes.password)
     async with seam.db.transaction() as conn:
+        await delegation.check_user_change(
+            seam, user_id=user_id, new_role_id=changes.role_id, within=conn
+        )
         step(seam, "loading")
         current = await repository.get(conn, user_id=user_id)
         if current is None:
@@ -166,8 +168,8 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
 
 @operation("user:setState", data_needs=USERS_READ)
 async def set_state(seam: Parts, *, user_id: int, state: UserStateUpdate) -> UserOut:
-    await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
+        await delegation.check_user_change(seam, user_id=user_id, within=conn)
         step(seam, "loading")
         current = await repository.get(conn, user_id=user_id)
         if current is None:
