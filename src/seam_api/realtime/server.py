@@ -580,6 +580,8 @@ class Realtime:
                         await task
             self._worker = self._follower = None
         await self.server.eio.shutdown()
+        if isinstance(self.server.manager, RedisFanout):
+            await self.server.manager.close()
         await self.owners.close()
 
     async def drain(self) -> None:

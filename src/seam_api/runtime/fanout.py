@@ -11,6 +11,8 @@ connection (`engineio_writer.write_now`); the rest are queued for the socket's w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -72,3 +74,16 @@ class DirectFanout(socketio.AsyncManager):  # type: ignore[misc]
 class RedisFanout(socketio.AsyncRedisManager, DirectFanout):  # type: ignore[misc]
     """The Redis manager (contract 5.3); each instance delivers what it receives through
     `DirectFanout`, which sits between the pub/sub layer and `AsyncManager` in the MRO."""
+
+    async def close(self) -> None:
+        """End the listening task and its Redis connection: the library's manager has no
+        shutdown, so a stopped server left both open until the process exited."""
+        listener = getattr(self, "thread", None)
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+        for client in (getattr(self, "pubsub", None), getattr(self, "redis", None)):
+            if client is not None:
+                with contextlib.suppress(Exception):  # already gone with Redis: nothing to end
+                    await client.aclose()

@@ -102,6 +102,13 @@ OVERRIDES: tuple[Override, ...] = (
             "socketio.async_manager:AsyncManager.emit": (
                 "01ccd5b82b4f955e4f2e4d07b5fbf09cacef868e9f61bc2abe56d92118a5f3ac"
             ),
+            # RedisFanout.close() ends the listener (`thread`) and the clients these make.
+            "socketio.async_pubsub_manager:AsyncPubSubManager.initialize": (
+                "e8a2b026ecea320f34e220b583b2d426aa7ebd007b2eab961fd20ba60034cecb"
+            ),
+            "socketio.async_redis_manager:AsyncRedisManager._redis_connect": (
+                "da4530c936323c252b3525c979986934b83a23d0e2a929e5ce89bb6cd3cfff95"
+            ),
         },
     ),
     Override(
