@@ -1,6 +1,6 @@
 """Contract 9.5 on live sockets (a real server): a key opens a socket as a token does; disabling
-or deleting its owner, or revoking it, closes that socket within a second, and a bad key gets
-the handshake refusal of any bad token."""
+or deleting its owner, or revoking it (its owner or an administrator), closes that socket within
+a second; and a bad key gets the handshake refusal of any bad token."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ ENDINGS: dict[str, Ending] = {
     ),
     "key revoked": lambda http, _admin, _user_id, key: http.delete(
         f"{API}/auth/keys/{key['idKey']}", headers=key["headers"]
+    ),
+    "key revoked by an administrator": lambda http, admin, user_id, key: http.delete(
+        f"{API}/users/{user_id}/keys/{key['idKey']}", headers=admin
     ),
 }
 

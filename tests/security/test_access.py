@@ -41,6 +41,8 @@ CONTRACT_PERM_ROUTES = {
     "DELETE /api/v1/users/:id",
     "GET /api/v1/users/:id/sessions",
     "DELETE /api/v1/users/:id/sessions",
+    "GET /api/v1/users/:id/keys",
+    "DELETE /api/v1/users/:id/keys/:idKey",
     "DELETE /api/v1/users/:id/mfa",
     "POST /api/v1/users/:id/invite",
     "POST /api/v1/users/import",

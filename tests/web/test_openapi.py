@@ -22,6 +22,8 @@ OPERATION_IDS = {
     ("delete", "/api/v1/users/{id}"): "deleteUser",
     ("get", "/api/v1/users/{id}/sessions"): "listUserSessions",
     ("delete", "/api/v1/users/{id}/sessions"): "revokeUserSessions",
+    ("get", "/api/v1/users/{id}/keys"): "listUserApiKeys",
+    ("delete", "/api/v1/users/{id}/keys/{idKey}"): "revokeUserApiKey",
     ("delete", "/api/v1/users/{id}/mfa"): "resetUserMfa",
     ("post", "/api/v1/auth/login/mfa"): "loginMfa",
     ("post", "/api/v1/auth/refresh"): "refreshToken",
