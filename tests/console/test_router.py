@@ -80,5 +80,9 @@ async def test_the_console_is_served_the_servers_own_list_of_reads(
         json.loads(lists["READ_OPERATIONS"]),
         tuple(json.loads(lists["READ_SUFFIXES"])),
     )
-    for operation, reading in (("apikey:fetchByUser", True), ("apikey:revokeByUser", False)):
+    for operation, reading in (
+        ("apikey:fetchByUser", True),
+        ("mfa:fetchByUser", True),
+        ("apikey:revokeByUser", False),
+    ):
         assert (operation in reads or operation.endswith(suffixes)) is reading, operation

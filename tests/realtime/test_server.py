@@ -607,6 +607,7 @@ ROUTES = {
     "auth:loginMfa": "POST /auth/login/mfa",
     "auth:refresh": "POST /auth/refresh",
     "user:resetMfa": "DELETE /users/:id/mfa",
+    "mfa:fetchByUser": "GET /users/:id/mfa",
     "session:fetchAll": "GET /auth/sessions",
     "session:revoke": "DELETE /auth/sessions/:idSession",
     "session:revokeOthers": "DELETE /auth/sessions",
@@ -735,6 +736,8 @@ async def account_call(c: Clients, operation: str, user_role: int) -> Call:
             return Call("DELETE", "/auth/sessions", None, user.token, user)
         case "session:fetchByUser":
             return Call("GET", f"/users/{user.user_id}/sessions")
+        case "mfa:fetchByUser":
+            return Call("GET", f"/users/{user.user_id}/mfa")
         case "session:revokeByUser":
             return Call("DELETE", f"/users/{user.user_id}/sessions")
     raise AssertionError(f"no call for {operation}")

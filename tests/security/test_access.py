@@ -43,6 +43,7 @@ CONTRACT_PERM_ROUTES = {
     "DELETE /api/v1/users/:id/sessions",
     "GET /api/v1/users/:id/keys",
     "DELETE /api/v1/users/:id/keys/:idKey",
+    "GET /api/v1/users/:id/mfa",
     "DELETE /api/v1/users/:id/mfa",
     "POST /api/v1/users/:id/invite",
     "POST /api/v1/users/import",

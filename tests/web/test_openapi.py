@@ -24,6 +24,7 @@ OPERATION_IDS = {
     ("delete", "/api/v1/users/{id}/sessions"): "revokeUserSessions",
     ("get", "/api/v1/users/{id}/keys"): "listUserApiKeys",
     ("delete", "/api/v1/users/{id}/keys/{idKey}"): "revokeUserApiKey",
+    ("get", "/api/v1/users/{id}/mfa"): "getUserMfa",
     ("delete", "/api/v1/users/{id}/mfa"): "resetUserMfa",
     ("post", "/api/v1/auth/login/mfa"): "loginMfa",
     ("post", "/api/v1/auth/refresh"): "refreshToken",
