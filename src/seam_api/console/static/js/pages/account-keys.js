@@ -2,16 +2,12 @@
 // your own permissions, see it once to copy it, list your keys with their last use, revoke one.
 // The server decides what a key may do; the checklist only offers what your role holds.
 import { api } from '../api.js';
-import { locale, t } from '../i18n.js';
+import { t, when } from '../i18n.js';
 import { html, useState, useStore } from '../lib.js';
 import { session } from '../session.js';
 import {
   Confirm, Dialog, ErrorLine, Field, FormError, Table, touches, useDialog, useForm, useLiveData,
 } from '../ui.js';
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString(locale.get()) : '';
-}
 
 export function ApiKeysSection() {
   const keys = useLiveData(() => api('GET', '/auth/keys'), touches('apikey'), [], { own: true });

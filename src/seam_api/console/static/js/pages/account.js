@@ -3,7 +3,7 @@
 // second-factor sections also stand alone while a sign-in is restricted to them.
 import { api } from '../api.js';
 import { ApiKeysSection } from './account-keys.js';
-import { t } from '../i18n.js';
+import { t, when } from '../i18n.js';
 import { connect } from '../live.js';
 import { html, useState } from '../lib.js';
 import { session, updateSession } from '../session.js';
@@ -159,7 +159,6 @@ function DisableMfa({ onDone }) {
 
 /** A list of sessions; `onEnd(session)` ends one (omitted: nothing to end one by one). */
 export function SessionTable({ sessions, onEnd, caption }) {
-  const when = (iso) => new Date(iso).toLocaleString();
   return html`<${Table} caption=${caption} empty=${sessions.length === 0}
     columns=${[t('sessions.started'), t('sessions.seen'), t('sessions.address'), t('sessions.agent')]}>
     ${sessions.map((item) => html`<tr key=${item.idSession} data-session-id=${item.idSession}>
