@@ -7,6 +7,7 @@ const KEY = 'seam.locale';
 
 const MESSAGES = {
   en: {
+    'app.title': 'SEAM API console',
     'login.title': 'Sign in to SEAM API',
     'login.submit': 'Sign in',
     'login.ended': 'Your session ended: {reason}',
@@ -245,6 +246,7 @@ const MESSAGES = {
     'sidebar.all_note': 'Every item and the roles that see it.',
   },
   es: {
+    'app.title': 'Consola de SEAM API',
     'login.title': 'Iniciar sesión en SEAM API',
     'login.submit': 'Entrar',
     'login.ended': 'Tu sesión terminó: {reason}',
@@ -494,6 +496,7 @@ export const locale = createStore(initial());
 
 function apply(code) {
   document.documentElement.lang = code;
+  document.title = MESSAGES[code]['app.title'];
   localStorage.setItem(KEY, code);
 }
 
