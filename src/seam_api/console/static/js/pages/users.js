@@ -4,13 +4,13 @@
 // rules (the login's `capabilities`) let this role change that account.
 import { api, query, request } from '../api.js';
 import { runBulk, toast } from '../feedback.js';
-import { t, when } from '../i18n.js';
+import { t } from '../i18n.js';
 import { html, useEffect, useState } from '../lib.js';
 import { can, session } from '../session.js';
 import { SessionTable } from './account.js';
 import {
-  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Pager, StaleBanner,
-  Table, touches, useDialog, useForm, useLiveData, useStaleWatch,
+  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, Moment, PageHead, Pager,
+  StaleBanner, Table, touches, useDialog, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 import { ImportUsers, exportUsers } from './users_csv.js';
 
@@ -437,8 +437,8 @@ function UserKeys({ user, ask }) {
       ${rows.map((key) => html`<tr key=${key.idKey} data-key-id=${key.idKey}>
         <td>${key.name}</td>
         <td>${key.permissions.length}</td>
-        <td>${key.expiresAt ? when(key.expiresAt) : t('keys.never')}</td>
-        <td>${key.lastUsedAt ? when(key.lastUsedAt) : t('keys.unused')}</td>
+        <td>${key.expiresAt ? html`<${Moment} iso=${key.expiresAt} />` : t('keys.never')}</td>
+        <td>${key.lastUsedAt ? html`<${Moment} iso=${key.lastUsedAt} />` : t('keys.unused')}</td>
         <td class="row-actions">${can(MAY.revokeKey) && html`<button type="button" class="danger"
           onClick=${() => revoke(key)}>${t('keys.revoke')}</button>`}</td>
       </tr>`)}
