@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 from seam_api.accounts.router import router as account_router
 from seam_api.accounts.router import users_router as account_users_router
 from seam_api.apikeys.router import router as apikeys_router
+from seam_api.apikeys.router import users_router as apikeys_users_router
 from seam_api.audit.router import router as audit_router
 from seam_api.auth.router import router as auth_router
 from seam_api.console.router import router as console_router
@@ -59,6 +60,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sidebar_router,
     audit_router,
     apikeys_router,
+    apikeys_users_router,
     passwords_router,
     invitations_router,
 )

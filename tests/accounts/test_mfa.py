@@ -23,7 +23,7 @@ from tests.accounts import (
     sign_in,
 )
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, AppFactory, bearer
-from tests.helpers import API, PASSWORD, create_role, data, failure
+from tests.helpers import API, PASSWORD, create_role, data, failure, grant
 
 
 async def test_enrolment_answers_a_secret_its_uri_and_an_svg_qr_code(
@@ -228,3 +228,31 @@ async def test_an_administrator_clears_a_users_second_factor(
     failure(await client.delete(f"{API}/users/999999/mfa", headers=admin_headers), 404)
     other = await new_account(client, admin_headers)
     failure(await client.delete(f"{API}/users/{account.id}/mfa", headers=other.headers), 403)
+
+
+async def test_administrators_read_whether_a_user_has_a_second_factor(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await new_account(client, admin_headers)
+    url = f"{API}/users/{account.id}/mfa"
+
+    assert data(await client.get(url, headers=admin_headers)) == {"mfaEnabled": False}
+    data(await client.post(f"{API}/auth/mfa/totp", headers=account.headers))
+    assert data(await client.get(url, headers=admin_headers)) == {"mfaEnabled": False}  # pending
+    await enable_mfa(client, account.headers, monkeypatch)
+    assert data(await client.get(url, headers=admin_headers)) == {"mfaEnabled": True}
+    data(await client.delete(url, headers=admin_headers))
+    assert data(await client.get(url, headers=admin_headers)) == {"mfaEnabled": False}
+    failure(await client.get(f"{API}/users/999999/mfa", headers=admin_headers), 404)
+
+
+async def test_reading_a_users_second_factor_needs_the_routes_permission(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    reader = await new_account(client, admin_headers, role_id=role_id)
+    url = f"{API}/users/1/mfa"
+    failure(await client.get(url, headers=reader.headers), 403)
+    await grant(client, admin_headers, role_id=role_id, name_uri="GET /api/v1/users/:id/mfa")
+    assert data(await client.get(url, headers=reader.headers)) == {"mfaEnabled": False}
+    failure(await client.delete(url, headers=reader.headers), 403)

@@ -248,3 +248,138 @@ async def test_an_account_holds_a_bounded_number_of_keys(
     failure(await client.post(f"{API}/auth/keys", headers=admin_headers, json=body), 409)
     data(await client.delete(f"{API}/auth/keys/{first['idKey']}", headers=admin_headers))
     await new_key(client, admin_headers)
+
+
+# -- an administrator's view of a user's keys ------------------------------------------------
+
+USER_KEYS_READ = "GET /api/v1/users/:id/keys"
+USER_KEY_REVOKE = "DELETE /api/v1/users/:id/keys/:idKey"
+
+
+async def test_administrators_list_a_users_keys_as_the_owner_does_without_the_key(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    owner = await member(client, admin_headers)
+    created = await new_key(client, owner.headers)
+    url = f"{API}/users/{owner.id}/keys"
+
+    listed = data(await client.get(url, headers=admin_headers))
+
+    assert listed == data(await client.get(f"{API}/auth/keys", headers=owner.headers))
+    assert [k["idKey"] for k in listed] == [created["idKey"]]
+    assert set(listed[0]) == {
+        "idKey",
+        "name",
+        "permissions",
+        "expiresAt",
+        "createdAt",
+        "lastUsedAt",
+    }
+    assert data(await client.get(f"{API}/users/1/keys", headers=admin_headers)) == []
+    failure(await client.get(f"{API}/users/999999/keys", headers=admin_headers), 404)
+
+
+async def test_an_administrator_revokes_a_users_key_and_only_that_users(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    owner = await member(client, admin_headers)
+    someone = await member(client, admin_headers)
+    created = await new_key(client, owner.headers)
+    kept = await new_key(client, owner.headers)
+
+    not_theirs = f"{API}/users/{someone.id}/keys/{created['idKey']}"
+    assert failure(await client.delete(not_theirs, headers=admin_headers), 404)["message"] == (
+        "API key not found"
+    )
+    data(await client.get(f"{API}/roles", headers=bearer(created["key"])))
+    url = f"{API}/users/{owner.id}/keys/{created['idKey']}"
+    data(await client.delete(url, headers=admin_headers))
+
+    failure(await client.get(f"{API}/roles", headers=bearer(created["key"])), 401)
+    data(await client.get(f"{API}/roles", headers=bearer(kept["key"])))
+    listed = data(await client.get(f"{API}/auth/keys", headers=owner.headers))
+    assert [k["idKey"] for k in listed] == [kept["idKey"]]
+    failure(await client.delete(url, headers=admin_headers), 404)
+    missing_user = f"{API}/users/999999/keys/{kept['idKey']}"
+    assert failure(await client.delete(missing_user, headers=admin_headers), 404)["message"] == (
+        "User not found"
+    )
+
+
+async def test_an_administrators_revocation_is_audited_with_the_owner_and_no_key(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    owner = await member(client, admin_headers)
+    created = await new_key(client, owner.headers)
+    url = f"{API}/users/{owner.id}/keys/{created['idKey']}"
+    data(await client.delete(url, headers=admin_headers))
+
+    params = {"operation": "apikey:revokeByUser", "entityId": str(created["idKey"])}
+    (entry,) = data(await client.get(f"{API}/audit", headers=admin_headers, params=params))
+    assert (entry["entity"], entry["actorId"]) == ("apikey", 1)
+    assert entry["changes"]["idUser"] == [owner.id, None]
+    assert entry["changes"]["name"] == [created["name"], None]
+    assert created["key"] not in str(entry)
+
+
+async def test_a_users_keys_need_the_routes_permissions(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    reader = await member(client, admin_headers, role_id=role_id)
+    owner = await member(client, admin_headers)
+    created = await new_key(client, owner.headers)
+    url = f"{API}/users/{owner.id}/keys"
+
+    failure(await client.get(url, headers=reader.headers), 403)
+    await grant(client, admin_headers, role_id=role_id, name_uri=USER_KEYS_READ)
+    assert len(data(await client.get(url, headers=reader.headers))) == 1
+    failure(await client.delete(f"{url}/{created['idKey']}", headers=reader.headers), 403)
+    await grant(client, admin_headers, role_id=role_id, name_uri=USER_KEY_REVOKE)
+    data(await client.delete(f"{url}/{created['idKey']}", headers=reader.headers))
+
+
+async def test_a_users_keys_follow_the_delegation_rules_of_a_users_sessions(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """A role that may not change an account (its role holds more) sees its keys and
+    sessions alike, and is refused ending either alike."""
+    role_id = await create_role(client, admin_headers)
+    for name_uri in (
+        USER_KEYS_READ,
+        USER_KEY_REVOKE,
+        "GET /api/v1/users/:id/sessions",
+        "DELETE /api/v1/users/:id/sessions",
+    ):
+        await grant(client, admin_headers, role_id=role_id, name_uri=name_uri)
+    helper = await member(client, admin_headers, role_id=role_id)
+    created = await new_key(client, admin_headers)  # the admin's, whose role holds everything
+
+    sessions = await client.get(f"{API}/users/1/sessions", headers=helper.headers)
+    keys = await client.get(f"{API}/users/1/keys", headers=helper.headers)
+    assert sessions.status_code == keys.status_code == 200
+    end_sessions = await client.delete(f"{API}/users/1/sessions", headers=helper.headers)
+    revoke_key = await client.delete(
+        f"{API}/users/1/keys/{created['idKey']}", headers=helper.headers
+    )
+    assert failure(revoke_key, 403)["message"] == failure(end_sessions, 403)["message"]
+    data(await client.get(f"{API}/roles", headers=bearer(created["key"])))  # still there
+
+
+async def test_a_key_never_reaches_a_users_keys_even_when_granted_them(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    owner = await member(client, admin_headers)
+    target = await new_key(client, owner.headers)
+    key = bearer((await new_key(client, admin_headers, USER_KEYS_READ, USER_KEY_REVOKE))["key"])
+
+    listed = failure(await client.get(f"{API}/users/{owner.id}/keys", headers=key), 403)
+    url = f"{API}/users/{owner.id}/keys/{target['idKey']}"
+    revoked = failure(await client.delete(url, headers=key), 403)
+
+    assert (
+        listed["message"]
+        == revoked["message"]
+        == ("API keys cannot be used here; sign in with your password")
+    )
+    data(await client.get(f"{API}/roles", headers=bearer(target["key"])))

@@ -1,6 +1,7 @@
 """Contract 9.5 on live sockets (a real server): a key opens a socket as a token does; disabling
-or deleting its owner, or revoking it, closes that socket within a second, and a bad key gets
-the handshake refusal of any bad token."""
+or deleting its owner, or revoking it (its owner or an administrator), closes that socket within
+a second; a bad key gets the handshake refusal of any bad token; and a key's socket hears no
+progress of its owner's other calls."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ ENDINGS: dict[str, Ending] = {
     ),
     "key revoked": lambda http, _admin, _user_id, key: http.delete(
         f"{API}/auth/keys/{key['idKey']}", headers=key["headers"]
+    ),
+    "key revoked by an administrator": lambda http, admin, user_id, key: http.delete(
+        f"{API}/users/{user_id}/keys/{key['idKey']}", headers=admin
     ),
 }
 
@@ -119,3 +123,39 @@ async def test_a_keys_socket_gets_users_data_only_if_the_key_may_read_users(
     assert (event["data"] is not None) == sees_data
     if sees_data:
         assert event["data"]["full_name"] == renamed["full_name"]
+
+
+async def test_a_keys_socket_hears_no_progress_of_its_owners_calls_that_name_no_socket(
+    server: Server, http: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The owner's call without X-Socket-ID reports to the owner's room: the owner's own
+    sockets, not the key's, whose grant (none here) would not let it read the user shown."""
+    user = await register(http, admin)
+    body = {"name": unique("key"), "permissions": []}
+    key = data(await http.post(f"{API}/auth/keys", headers=admin, json=body), 201)["key"]
+    browser, program = Listener(), Listener()
+    await browser.connect(server.url, admin["Authorization"].removeprefix("Bearer "))
+    await program.connect(server.url, key)
+    try:
+        data(await http.get(f"{API}/users/{user['idUser']}", headers=admin))
+        shown = await browser.wait_for(
+            lambda name, event: name == "operation:progress" and event["status"] == "success"
+        )
+        # A change after it: each socket's events arrive in order, so once the key's socket
+        # has this one, any progress sent to it before would have arrived too.
+        renamed = {"full_name": unique("Renamed")}
+        data(await http.put(f"{API}/users/{user['idUser']}", headers=admin, json=renamed))
+        await program.wait_for(lambda name, _event: name == "data:changed")
+        own_call = {**bearer(key), "X-Socket-ID": program.sid}
+        data(await http.get(f"{API}/roles", headers=own_call))
+        own = await program.wait_for(
+            lambda name, event: name == "operation:progress" and event["status"] == "success"
+        )
+    finally:
+        await browser.close()
+        await program.close()
+
+    assert shown["data"]["email"] == user["email"]
+    progress = program.matching(lambda name, _event: name == "operation:progress")
+    assert {event["operation"] for event in progress} == {"role:fetchAll"}
+    assert own["operation"] == "role:fetchAll"

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from seam_api.messages import CATALOGUES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server, unavailable
 
 CHROMIUM = os.environ.get("SEAM_TEST_CHROMIUM", "/usr/bin/chromium")
+I18N = Path(__file__).parents[2] / "src" / "seam_api" / "console" / "static" / "js" / "i18n.js"
 # The UI answers within milliseconds; the margin is for a loaded two-core machine.
 expect.set_options(timeout=15_000)
 
@@ -66,12 +71,20 @@ async def new_context(browser: Browser, server: Server) -> AsyncIterator[Context
     assert page_errors == [], "the console threw in the browser"
 
 
-async def sign_in(page: Page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
-    """Sign in through the console's form and wait for the live connection."""
+# The sign-in form's email and password labels and its button, in each language.
+SIGN_IN_FORM = {"en": ("Email", "Password", "Sign in"), "es": ("Correo", "Contraseña", "Entrar")}
+
+
+async def sign_in(
+    page: Page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, language: str = "en"
+) -> None:
+    """Sign in through the console's form (in the page's `language`) and wait for the live
+    connection."""
+    email_label, password_label, button = SIGN_IN_FORM[language]
     await page.goto("/admin")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_label(email_label).fill(email)
+    await page.get_by_label(password_label).fill(password)
+    await page.get_by_role("button", name=button).click()
     await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
     # Upgraded from long-polling to WebSocket: one event per message from here on. Polled from
     # here: wait_for_function's own polling builds a function from a string in the page, which
@@ -132,3 +145,44 @@ def create_user(api: Api, email: str, full_name: str, role_id: int | None = None
     user = api.call("POST", "/auth/register", body)
     assert isinstance(user, dict)
     return int(user["idUser"])
+
+
+def console_catalogues() -> dict[str, dict[str, str]]:
+    """The console's own texts by language, read from i18n.js as the browser gets it."""
+    source = I18N.read_text()
+    english, spanish = source.split("\n  es: {", 1)
+    entry = re.compile(r"^    '([\w.]+)': '((?:[^'\\]|\\.)*)',$", re.MULTILINE)
+    return {
+        language: {key: text.replace("\\'", "'") for key, text in entry.findall(part)}
+        for language, part in (("en", english), ("es", spanish))
+    }
+
+
+@cache
+def _english_only() -> tuple[re.Pattern[str], ...]:
+    """Each English text of the console and the server that Spanish words otherwise, as a
+    pattern for its fixed parts (the parts around `{placeholders}`) standing as words."""
+    found: set[str] = set()
+    for catalogues in (console_catalogues(), CATALOGUES):
+        for key, english in catalogues["en"].items():
+            if english == catalogues["es"].get(key):
+                continue
+            found |= {part.strip() for part in re.split(r"\{\w+\}", english)}
+    return tuple(
+        re.compile(rf"(?<!\w){re.escape(part)}(?!\w)") for part in sorted(found) if len(part) > 2
+    )
+
+
+async def english_left(page: Page) -> list[str]:
+    """The English texts a page in Spanish still shows: in its visible text, its title, or
+    the labels, titles and image texts that name its parts to assistive technology."""
+    shown = await page.locator("body").inner_text()
+    labels = await page.eval_on_selector_all(
+        "[aria-label], [title], [placeholder], img[alt]",
+        "nodes => nodes.flatMap(n => ['aria-label', 'title', 'placeholder', 'alt']"
+        ".map(name => n.getAttribute(name))).filter(Boolean)",
+    )
+    text = "\n".join([shown, await page.title(), *labels])
+    return sorted(
+        {match.group(0) for pattern in _english_only() for match in pattern.finditer(text)}
+    )

@@ -1,16 +1,20 @@
-"""The console's accessibility (an axe-core scan) and its screenshots for the README.
+"""The console's accessibility (an axe-core scan) and its screenshots for the docs: one of each
+page in the light theme (docs/screenshots/<page>-light.png), and the users page in the dark.
 
-This module has its own server, so the users in the screenshots are always the same ones.
+This module has its own server, so the users in the screenshots are always the same ones; the
+moments a page shows (sign-ins, audit entries) are pinned to one date before each picture.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Page, expect
 
@@ -23,6 +27,8 @@ from tests.console.conftest import (
     create_user,
     sign_in,
 )
+
+PASSWORD = "secret-pass-1"  # create_user's
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -52,6 +58,20 @@ def people(server: Any) -> None:
     user_id = create_user(api, "linus@example.com", "Linus Torvalds")
     api.call("PUT", f"/users/{user_id}/state", {"isActive": 0})
     api.close()
+    # Ada's key for her account page; Grace's key and second factor for her Access dialog.
+    for email, with_mfa in (("ada@example.com", False), ("grace@example.com", True)):
+        answer = httpx.post(
+            f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        own = Api(server, answer.json()["data"]["token"])
+        body = {"name": "nightly-export", "permissions": ["GET /api/v1/users"]}
+        own.call("POST", "/auth/keys", body)
+        if with_mfa:
+            enrolment = own.call("POST", "/auth/mfa/totp")
+            assert isinstance(enrolment, dict)
+            code = pyotp.TOTP(enrolment["secret"]).now()
+            own.call("POST", "/auth/mfa/totp/confirm", {"code": code})
+        own.close()
 
 
 async def serious_violations(page: Page) -> list[dict[str, Any]]:
@@ -111,18 +131,96 @@ async def test_axe_finds_no_serious_issue_on_the_pages(
     assert await serious_violations(page) == [], "My account"
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_screenshots_of_the_users_page(
-    new_context: ContextFactory, people: None, scheme: str
-) -> None:
-    page = await (await new_context(color_scheme=scheme)).new_page()
+async def at_users(page: Page) -> None:
     await sign_in(page)
     await expect(page.get_by_role("cell", name="linus@example.com", exact=True)).to_be_visible()
+
+
+async def at_page(page: Page, link: str) -> None:
+    await sign_in(page)
+    await page.get_by_role("link", name=link).click()
+    await expect(page.get_by_role("heading", level=1, name=link)).to_be_visible()
+    await expect(page.locator("main tbody tr").first).to_be_visible()
+
+
+async def at_sign_in(page: Page) -> None:
+    await page.goto("/admin")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+async def at_reset(page: Page) -> None:
+    await page.goto("/admin/reset#token=from-the-email")
+    await expect(page.get_by_role("button", name="Save the password")).to_be_visible()
+
+
+async def at_access(page: Page) -> None:
+    await at_users(page)
+    row = page.get_by_role("row", name="Grace Hopper")
+    await row.get_by_role("button", name="Access").click()
+    dialog = page.get_by_role("dialog", name="Access of grace@example.com")
+    await expect(dialog.get_by_role("cell", name="nightly-export")).to_be_visible()
+    await expect(dialog.get_by_test_id("user-mfa")).to_contain_text("On")
+    await expect(
+        dialog.locator("section[aria-labelledby='access-sessions'] tbody tr")
+    ).to_have_count(1)
+
+
+async def at_audit(page: Page) -> None:
+    """The users' entries: the same on every run (sign-ins would add to the unfiltered list)."""
+    await at_page(page, "Audit")
+    await page.get_by_label("Entity", exact=True).select_option("user")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("main tbody tr")).to_have_count(6)
+
+
+async def at_account(page: Page) -> None:
+    await sign_in(page, "ada@example.com", PASSWORD)
+    await page.get_by_role("link", name="My account").click()
+    await expect(page.get_by_role("heading", level=1, name="My account")).to_be_visible()
+    keys = page.locator("section[aria-labelledby='keys-title'] tbody tr")
+    await expect(keys).to_contain_text("nightly-export")
+    await expect(
+        page.locator("section[aria-labelledby='account-sessions'] tbody tr")
+    ).to_have_count(2)
+
+
+# Each page of the console, how to reach it, and whether its picture is the whole page.
+PAGES: dict[str, tuple[Callable[[Page], Awaitable[None]], bool]] = {
+    "sign-in": (at_sign_in, False),
+    "reset": (at_reset, False),
+    "users": (at_users, False),
+    "users-access": (at_access, False),
+    "roles": (lambda page: at_page(page, "Roles"), False),
+    "permissions": (lambda page: at_page(page, "Permissions"), False),
+    "sidebar": (lambda page: at_page(page, "Sidebar"), False),
+    "audit": (at_audit, False),
+    "account": (at_account, True),
+}
+# Moments differ from run to run: a picture shows this one instead, from the top of the page.
+SETTLE = """() => {
+  const moment = new Date('2030-01-31T09:30:00Z').toLocaleString(document.documentElement.lang);
+  for (const time of document.querySelectorAll('time')) time.textContent = moment;
+  window.scrollTo(0, 0);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("name", "scheme"),
+    [*((name, "light") for name in PAGES), ("users", "dark")],
+)
+async def test_screenshots_of_each_page(
+    new_context: ContextFactory, people: None, name: str, scheme: str
+) -> None:
+    reach, whole = PAGES[name]
+    context = await new_context(color_scheme=scheme, timezone_id="UTC")
+    page = await context.new_page()
+    await reach(page)
     await expect(page.locator(".toast")).to_have_count(0)
     await page.evaluate("document.fonts.ready.then(() => true)")
-    shot = await page.screenshot(animations="disabled", caret="hide")
+    await page.evaluate(SETTLE)
+    shot = await page.screenshot(animations="disabled", caret="hide", full_page=whole)
     assert len(shot) > 10_000
-    path = SCREENSHOTS / f"users-{scheme}.png"
+    path = SCREENSHOTS / f"{name}-{scheme}.png"
     if not path.exists() or not same_picture(path.read_bytes(), shot):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path.write_bytes(shot)

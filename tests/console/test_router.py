@@ -76,3 +76,13 @@ async def test_the_console_is_served_the_servers_own_list_of_reads(
     assert json.loads(lists["READ_SUFFIXES"]) == list(READ_SUFFIXES)
     assert json.loads(lists["READ_OPERATIONS"]) == sorted(READ_OPERATIONS)
     assert "audit:export" in lists["READ_OPERATIONS"]
+    reads, suffixes = (
+        json.loads(lists["READ_OPERATIONS"]),
+        tuple(json.loads(lists["READ_SUFFIXES"])),
+    )
+    for operation, reading in (
+        ("apikey:fetchByUser", True),
+        ("mfa:fetchByUser", True),
+        ("apikey:revokeByUser", False),
+    ):
+        assert (operation in reads or operation.endswith(suffixes)) is reading, operation

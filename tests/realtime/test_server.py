@@ -607,6 +607,7 @@ ROUTES = {
     "auth:loginMfa": "POST /auth/login/mfa",
     "auth:refresh": "POST /auth/refresh",
     "user:resetMfa": "DELETE /users/:id/mfa",
+    "mfa:fetchByUser": "GET /users/:id/mfa",
     "session:fetchAll": "GET /auth/sessions",
     "session:revoke": "DELETE /auth/sessions/:idSession",
     "session:revokeOthers": "DELETE /auth/sessions",
@@ -615,6 +616,8 @@ ROUTES = {
     "apikey:create": "POST /auth/keys",
     "apikey:fetchAll": "GET /auth/keys",
     "apikey:revoke": "DELETE /auth/keys/:idKey",
+    "apikey:fetchByUser": "GET /users/:id/keys",
+    "apikey:revokeByUser": "DELETE /users/:id/keys/:idKey",
     "passwordOptions:fetchOne": "GET /auth/password/options",
     "auth:forgotPassword": "POST /auth/password/forgot",
     "auth:resetPassword": "POST /auth/password/reset",
@@ -661,6 +664,13 @@ async def key_or_mail_call(c: Clients, operation: str, user_role: int) -> Call:
         case "apikey:revoke":
             created = await c.setup("POST", "/auth/keys", {"name": "doomed", "permissions": []})
             return Call("DELETE", f"/auth/keys/{created['idKey']}")
+        case "apikey:fetchByUser" | "apikey:revokeByUser":
+            owner = await c.user(user_role)
+            body = {"name": "doomed", "permissions": []}
+            created = await own_call(c, owner, "POST", "/auth/keys", body)
+            if operation == "apikey:fetchByUser":
+                return Call("GET", f"/users/{owner.user_id}/keys")
+            return Call("DELETE", f"/users/{owner.user_id}/keys/{created['idKey']}")
         case "passwordOptions:fetchOne":
             return Call("GET", "/auth/password/options", token=None)
     user = await c.user(user_role, sign_in=False)
@@ -726,6 +736,8 @@ async def account_call(c: Clients, operation: str, user_role: int) -> Call:
             return Call("DELETE", "/auth/sessions", None, user.token, user)
         case "session:fetchByUser":
             return Call("GET", f"/users/{user.user_id}/sessions")
+        case "mfa:fetchByUser":
+            return Call("GET", f"/users/{user.user_id}/mfa")
         case "session:revokeByUser":
             return Call("DELETE", f"/users/{user.user_id}/sessions")
     raise AssertionError(f"no call for {operation}")

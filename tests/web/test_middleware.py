@@ -125,7 +125,7 @@ async def test_field_messages_of_a_validation_error_follow_the_language(
     assert messages_es == {
         "full_name": "El nombre debe tener al menos 2 caracteres",
         "email": "El correo no es una dirección de correo válida",
-        "roleId": "Debe ser un número entero",
+        "roleId": "El rol debe ser un número entero",
         "password": "La contraseña debe tener al menos 6 caracteres",
     }
     assert messages_en["full_name"] == "Name must be at least 2 characters"

@@ -10,6 +10,7 @@ from seam_api.accounts.schemas import (
     CodeForm,
     MeOut,
     MfaDisableForm,
+    MfaStatus,
     PasswordChange,
     ProfileUpdate,
     RecoveryCodes,
@@ -89,6 +90,16 @@ async def confirm_totp(request: Request, caller: EnrollingMfa, body: CodeForm) -
 async def disable_totp(request: Request, caller: EnrollingMfa, body: MfaDisableForm) -> Response:
     await service.disable(request.app.state.seam, caller=caller, form=body)
     return ok(None)
+
+
+@users_router.get(
+    "/{id}/mfa",
+    response_model=Envelope[MfaStatus],
+    summary="Whether a user has a second factor (one an administrator may clear)",
+    operation_id="getUserMfa",
+)
+async def get_user_mfa(request: Request, _caller: Permitted, id: PathId) -> Response:
+    return ok(await service.status_of_user(request.app.state.seam, user_id=id))
 
 
 @users_router.delete(

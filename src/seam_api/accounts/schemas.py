@@ -71,6 +71,15 @@ class TotpEnrolment(BaseModel):
     qr_svg: str = Field(serialization_alias="qrSvg")
 
 
+class MfaStatus(BaseModel):
+    """Whether a user has a second factor, for administrators: the user object's fields are
+    fixed by the contract (reference §2), so this is a route of its own."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    mfa_enabled: bool = Field(serialization_alias="mfaEnabled")
+
+
 class RecoveryCodes(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 

@@ -17,6 +17,7 @@ from seam_api.accounts import repository
 from seam_api.accounts.schemas import (
     MeOut,
     MfaDisableForm,
+    MfaStatus,
     PasswordChange,
     ProfileUpdate,
     RecoveryCodes,
@@ -279,6 +280,16 @@ async def disable(seam: Parts, *, caller: Caller, form: MfaDisableForm) -> None:
         raise Unauthorized("errors.code_invalid" if form.code else "errors.current_password")
     await seam.limiter.succeeded(attempt)
     await seam.account_changed(caller.user_id, revoked=False)
+
+
+@operation("mfa:fetchByUser")
+async def status_of_user(seam: Parts, *, user_id: int) -> MfaStatus:
+    """Whether a user has a confirmed second factor (a pending enrolment is none)."""
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        if await users_repository.get_account(conn, user_id=user_id) is None:
+            raise NotFound("errors.user_not_found")
+        return MfaStatus(mfa_enabled=await repository.mfa_enabled(conn, user_id=user_id))
 
 
 @operation("user:resetMfa", data_needs=USERS_READ)

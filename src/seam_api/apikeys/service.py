@@ -1,4 +1,5 @@
-"""The API key operations: create (shown once), list your own, revoke.
+"""The API key operations: create (shown once), list your own, revoke; and an administrator's
+list and revocation of a user's keys.
 
 A key is granted a subset of what its creator's role holds when it is made; what it may do at
 each request is that subset intersected with the owner's role at that moment (security/access.py),
@@ -12,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api import delegation
 from seam_api.apikeys import repository
 from seam_api.apikeys.schemas import CreatedKey, KeyForm, KeyOut
 from seam_api.audit.schemas import epoch_ms, iso
@@ -24,6 +27,7 @@ from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between, now_ms
 from seam_api.security.keys import new_key
 from seam_api.security.sessions import Caller
+from seam_api.users import repository as users_repository
 
 _AUDITED = ("name", "permissions", "expiresAt")
 # Keys one account may hold: enough for any set of programs, and a bound on what a stolen
@@ -126,19 +130,51 @@ def _key(seam: Parts, row: Any) -> KeyOut:
     )
 
 
+async def _revoke(
+    seam: Parts, conn: AsyncConnection, *, key_id: int, user_id: int
+) -> dict[str, int]:
+    """Delete `user_id`'s key `key_id` and record it, inside the caller's transaction; a key of
+    anyone else is a 404, as if it did not exist. The entry names the owner (`idUser`): an
+    administrator's revocation has someone else as its actor."""
+    step(seam, "revoking")
+    row = await repository.get_for_user(conn, key_id=key_id, user_id=user_id)
+    if row is None or not await repository.delete_for_user(conn, key_id=key_id, user_id=user_id):
+        raise NotFound("errors.key_not_found")
+    before = {**row, "permissions": orjson.loads(row["permissions"])}
+    described = {**(_audited(before) or {}), "idUser": user_id}
+    changes = changes_between(described, None, fields=(*_AUDITED, "idUser"))
+    result = {"idKey": key_id}
+    await record(seam, conn, entity="apikey", entity_id=key_id, changes=changes, result=result)
+    return result
+
+
 @operation("apikey:revoke", summary=_id_only)
 async def revoke(seam: Parts, *, caller: Caller, key_id: int) -> dict[str, int]:
-    """Another account's key is a 404, as if it did not exist."""
     async with seam.db.transaction() as conn:
-        step(seam, "revoking")
-        row = await repository.get_for_user(conn, key_id=key_id, user_id=caller.user_id)
-        if row is None or not await repository.delete_for_user(
-            conn, key_id=key_id, user_id=caller.user_id
-        ):
-            raise NotFound("errors.key_not_found")
-        before = {**row, "permissions": orjson.loads(row["permissions"])}
-        changes = changes_between(_audited(before), None, fields=_AUDITED)
-        result = {"idKey": key_id}
-        await record(seam, conn, entity="apikey", entity_id=key_id, changes=changes, result=result)
+        result = await _revoke(seam, conn, key_id=key_id, user_id=caller.user_id)
+    await seam.key_revoked(key_id)
+    return result
+
+
+@operation("apikey:fetchByUser")
+async def list_of_user(seam: Parts, *, user_id: int) -> list[KeyOut]:
+    """An administrator's view of a user's keys: as their owner lists them, never the key."""
+    step(seam, "querying")
+    async with seam.db.read() as conn:
+        if await users_repository.get_account(conn, user_id=user_id) is None:
+            raise NotFound("errors.user_not_found")
+        rows = await repository.list_for_user(conn, user_id=user_id)
+    return [_key(seam, row) for row in rows]
+
+
+@operation("apikey:revokeByUser", summary=_id_only)
+async def revoke_of_user(seam: Parts, *, user_id: int, key_id: int) -> dict[str, int]:
+    """An administrator revokes a user's key, under the rules that bound changing that user
+    (delegation.py); its sockets close on every instance as when its owner revokes it."""
+    await delegation.check_user_change(seam, user_id=user_id)
+    async with seam.db.transaction() as conn:
+        if await users_repository.get_account(conn, user_id=user_id) is None:
+            raise NotFound("errors.user_not_found")
+        result = await _revoke(seam, conn, key_id=key_id, user_id=user_id)
     await seam.key_revoked(key_id)
     return result

@@ -54,7 +54,8 @@ async def register(
     if not may_choose_role and not seam.settings.self_registration:
         raise Forbidden("errors.registration_closed")
     if form.password is None and not may_choose_role:
-        raise Invalid("errors.validation", errors=[FieldError("password", t("validation.missing"))])
+        missing = t("validation.missing", label=t("label.password"))
+        raise Invalid("errors.validation", errors=[FieldError("password", missing)])
     if not may_choose_role:
         await seam.limiter.admit_registration(client_address)
     await delegation.check_role_grant(seam, role_id=form.role_id if may_choose_role else None)

@@ -293,7 +293,8 @@ class Realtime:
     # -- the handshake -------------------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
-        """Contract 5: a valid token of an active account joins `user:{idUser}`; then 5.4:
+        """Contract 5: a valid token of an active account joins `user:{idUser}` (an API key's
+        socket does not); then 5.4:
         the socket gets what it missed (or `data:synced`) before the CONNECT reply."""
         if self.server.manager.is_connected(sid, "/"):
             return  # a client *event* named "connect", not a handshake
@@ -311,7 +312,10 @@ class Realtime:
         if len(self.owners.by_user.get(caller.user_id, ())) >= self.max_sockets_per_user:
             raise socketio.exceptions.ConnectionRefusedError(t("socket.too_many", locale))
         await self.server.save_session(sid, {"user_id": caller.user_id, "role_id": caller.role_id})
-        await self.server.enter_room(sid, f"user:{caller.user_id}")
+        if caller.key_id is None:
+            # Progress of the owner's calls that name no socket goes to this room, with data
+            # (a user's record) that a key may not be granted: a key's socket stays out.
+            await self.server.enter_room(sid, f"user:{caller.user_id}")
         await self.owners.add(sid, caller.user_id)
         session = session_key(caller.session_id) if caller.session_id is not None else ""
         self._tokens[sid] = (token, caller.token_id, session)

@@ -30,6 +30,8 @@ _KEYLESS_PATHS = (
     "/api/v1/auth/mfa",
     "/api/v1/auth/logout",  # a key ends by revocation, not by signing out
 )
+# An administrator's routes for a user's keys: keys never manage keys, anyone's.
+_KEYLESS_ROUTES = frozenset({"/api/v1/users/{id}/keys", "/api/v1/users/{id}/keys/{idKey}"})
 _ACCOUNT_PATH = "/api/v1/auth/me"
 
 
@@ -130,7 +132,7 @@ async def _authenticate(
 def _key_may_reach(request: Request) -> bool:
     route = request.scope.get("route")
     path = route.path_format if isinstance(route, APIRoute) else request.url.path
-    if path.startswith(_KEYLESS_PATHS):
+    if path.startswith(_KEYLESS_PATHS) or path in _KEYLESS_ROUTES:
         return False
     return not (path.startswith(_ACCOUNT_PATH) and request.method != "GET")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,46 +37,82 @@ def _field_name(location: tuple[Any, ...]) -> str:
 def _validation_error(exc: RequestValidationError) -> Invalid:
     errors = []
     for problem in exc.errors():
-        location = tuple(problem.get("loc", ()))
         if problem.get("type") == "json_invalid":
             errors.append(FieldError("body", t("errors.malformed_json")))
             continue
-        errors.append(FieldError(_field_name(location), _field_message(problem)))
+        errors.append(_field_problem(tuple(problem.get("loc", ())), problem))
     return Invalid("errors.validation", errors=errors)
 
 
 def field_problems(error: ValidationError) -> list[FieldError]:
     """A pydantic error raised outside FastAPI's parsing (a body's part checked on its own),
     worded as a 400's `errors`, in the request's language."""
-    return [
-        FieldError(_field_name(("body", *problem["loc"])), _field_message(problem))
-        for problem in error.errors()
-    ]
+    return [_field_problem(("body", *problem["loc"]), problem) for problem in error.errors()]
 
 
-def _field_message(problem: Any) -> str:
-    """The problem in the request's language, from the catalogue's `validation.<type>`.
+# pydantic's error types that mean the same thing to a person share one sentence.
+_SENTENCE_OF = {
+    "int_parsing": "int_type",
+    "int_parsing_size": "int_type",
+    "int_from_float": "int_type",
+    "bool_parsing": "bool_type",
+    "dict_type": "object_type",
+    "model_type": "object_type",
+    "model_attributes_type": "object_type",
+}
+_DATETIME_TYPES = ("datetime_", "date_", "timezone_")
 
-    pydantic writes its messages in English only; its error type and context are stable,
-    so they pick and fill our text. A type without a text keeps pydantic's English message,
-    or a generic one in another language.
+
+def _field_problem(location: tuple[Any, ...], problem: Any) -> FieldError:
+    """One problem as a sentence about the field, in the request's language.
+
+    pydantic writes its messages in English only, for programmers ("Input should be 'idUser',
+    ..."); its error type and context are stable, so they pick and fill a sentence of the
+    catalogue that names the field: a body field by its label ("Name must be at least 2
+    characters"), a query or path parameter by its name ("Parameter sort must be one of: ...").
+    An error of the whole body about one field (`null_not_allowed`) names that field.
     """
+    fields = dict(problem.get("ctx") or {})
+    about = fields.get("field")
+    if isinstance(about, str):
+        location = (*location, about)
+    named = [str(part) for part in location[1:] if isinstance(part, str)] or ["body"]
+    return FieldError(
+        _field_name(location),
+        t(f"validation.{_kind(problem, fields)}", **_filled(fields, _label(location, named[-1]))),
+    )
+
+
+def _label(location: tuple[Any, ...], name: str) -> str:
+    """What a sentence calls the field: a parameter by its name; a body field by its label,
+    or its items' ("A permission") when the problem is one item of a list."""
+    if location[:1] in (("query",), ("path",)):
+        return t("label.parameter", name=name)
+    if isinstance(location[-1], int) and f"label.{name}.item" in CATALOGUES["en"]:
+        return t(f"label.{name}.item")
+    return t(f"label.{name}") if f"label.{name}" in CATALOGUES["en"] else name
+
+
+def _kind(problem: Any, fields: dict[str, Any]) -> str:
     kind = str(problem.get("type", ""))
-    fields = {name: value for name, value in (problem.get("ctx") or {}).items()}
     if kind == "value_error" and "reason" in fields:  # email-validator, through pydantic
-        kind = "email"
-    # A field people fill in gets a sentence that names it ("Name must be at least 2
-    # characters") rather than pydantic's wording about strings.
-    named = [str(part) for part in problem.get("loc", ()) if isinstance(part, str)]
-    label = f"label.{named[-1]}" if named else ""
-    if label in CATALOGUES["en"] and f"validation.named.{kind}" in CATALOGUES["en"]:
-        return t(f"validation.named.{kind}", label=t(label), **fields)
-    if f"validation.{kind}" in CATALOGUES["en"]:
-        return t(f"validation.{kind}", **fields)
-    context = current()
-    if context is None or context.locale == "en":
-        return str(problem.get("msg", t("validation.invalid")))
-    return t("validation.invalid")
+        return "email"
+    if kind in ("string_too_short", "too_short") and fields.get("min_length") == 1:
+        return "empty"
+    if kind.startswith(_DATETIME_TYPES):
+        return "datetime"
+    kind = _SENTENCE_OF.get(kind, kind)
+    return kind if f"validation.{kind}" in CATALOGUES["en"] else "invalid"
+
+
+def _filled(fields: dict[str, Any], label: str) -> dict[str, Any]:
+    """The context a sentence is filled from: the label, and a literal's choices as a plain
+    list (`idUser, -idUser`, not `'idUser', '-idUser'`)."""
+    expected = fields.get("expected")
+    if isinstance(expected, str):
+        choices = re.findall(r"'([^']*)'", expected) or re.split(r", | or ", expected)
+        fields["expected"] = ", ".join(choices)
+    return {**fields, "label": label}
 
 
 def _http_error(request: Request, exc: HTTPException) -> AppError:

@@ -7,6 +7,7 @@ const KEY = 'seam.locale';
 
 const MESSAGES = {
   en: {
+    'app.title': 'SEAM API console',
     'login.title': 'Sign in to SEAM API',
     'login.submit': 'Sign in',
     'login.ended': 'Your session ended: {reason}',
@@ -155,10 +156,14 @@ const MESSAGES = {
     'sessions.end': 'Sign out',
     'sessions.end_others': 'Sign out everywhere else',
     'users.sessions': 'Sessions',
-    'users.sessions_of': 'Sessions of {email}',
     'users.end_sessions': 'Sign out everywhere',
     'users.clear_mfa': 'Clear 2FA',
     'users.clear_mfa_confirm': 'Clear the two-factor authentication of {email}? They sign in with the password alone until they set it up again.',
+    'users.access': 'Access',
+    'users.access_of': 'Access of {email}',
+    'users.revoke_key_confirm': 'Revoke the key {name} of {email}? Programs using it stop working now.',
+    'users.mfa_on': 'On: signing in asks for a code from their authenticator app.',
+    'users.mfa_off': 'Off: nothing to clear.',
     'forgot.link': 'Forgot password?',
     'forgot.title': 'Reset your password',
     'forgot.text': 'Enter your account\'s email: we send it a link to choose a new password.',
@@ -241,6 +246,7 @@ const MESSAGES = {
     'sidebar.all_note': 'Every item and the roles that see it.',
   },
   es: {
+    'app.title': 'Consola de SEAM API',
     'login.title': 'Iniciar sesión en SEAM API',
     'login.submit': 'Entrar',
     'login.ended': 'Tu sesión terminó: {reason}',
@@ -389,10 +395,14 @@ const MESSAGES = {
     'sessions.end': 'Cerrar sesión',
     'sessions.end_others': 'Cerrar las demás sesiones',
     'users.sessions': 'Sesiones',
-    'users.sessions_of': 'Sesiones de {email}',
     'users.end_sessions': 'Cerrar todas sus sesiones',
     'users.clear_mfa': 'Quitar 2FA',
     'users.clear_mfa_confirm': '¿Quitar la autenticación de dos factores de {email}? Entrará solo con la contraseña hasta que la configure de nuevo.',
+    'users.access': 'Acceso',
+    'users.access_of': 'Acceso de {email}',
+    'users.revoke_key_confirm': '¿Revocar la clave {name} de {email}? Los programas que la usan dejan de funcionar ahora.',
+    'users.mfa_on': 'Activada: al iniciar sesión se pide un código de su aplicación de autenticación.',
+    'users.mfa_off': 'Desactivada: no hay nada que quitar.',
     'forgot.link': '¿Olvidaste tu contraseña?',
     'forgot.title': 'Restablecer la contraseña',
     'forgot.text': 'Escribe el correo de tu cuenta: le enviamos un enlace para elegir una contraseña nueva.',
@@ -486,11 +496,17 @@ export const locale = createStore(initial());
 
 function apply(code) {
   document.documentElement.lang = code;
+  document.title = MESSAGES[code]['app.title'];
   localStorage.setItem(KEY, code);
 }
 
 apply(locale.get());
 locale.watch(apply);
+
+/** An ISO 8601 moment as the chosen language writes it. */
+export function when(iso) {
+  return new Date(iso).toLocaleString(locale.get());
+}
 
 /** The message `key` in the chosen language (or `language`), `{name}` replaced from `vars`. */
 export function t(key, vars = {}, language = locale.get()) {

@@ -1,7 +1,7 @@
 // Small shared pieces: live data loading, dialogs, form fields, the loader and the toasts.
 import { api } from './api.js';
 import { dismiss, loader, toast, toasts } from './feedback.js';
-import { t } from './i18n.js';
+import { t, when } from './i18n.js';
 import { onChange } from './live.js';
 import { html, useCallback, useEffect, useRef, useState, useStore } from './lib.js';
 import { can } from './session.js';
@@ -30,6 +30,11 @@ export function useLiveData(load, affects, deps = [], { own: includeOwn = false 
     [reload],
   );
   return { ...state, reload };
+}
+
+/** A moment (ISO 8601) as the chosen language writes it, marked up as the time it is. */
+export function Moment({ iso }) {
+  return html`<time datetime=${iso}>${when(iso)}</time>`;
 }
 
 /** `operation` names one of these entities ("user:edit" -> "user"). */

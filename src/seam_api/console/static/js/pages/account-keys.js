@@ -2,21 +2,18 @@
 // your own permissions, see it once to copy it, list your keys with their last use, revoke one.
 // The server decides what a key may do; the checklist only offers what your role holds.
 import { api } from '../api.js';
-import { locale, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import { html, useState, useStore } from '../lib.js';
 import { session } from '../session.js';
 import {
-  Confirm, Dialog, ErrorLine, Field, FormError, Table, touches, useDialog, useForm, useLiveData,
+  Confirm, Dialog, ErrorLine, Field, FormError, Moment, Table, touches, useDialog, useForm,
+  useLiveData,
 } from '../ui.js';
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString(locale.get()) : '';
-}
 
 export function ApiKeysSection() {
   const keys = useLiveData(() => api('GET', '/auth/keys'), touches('apikey'), [], { own: true });
   const { dialog, open, close, done } = useDialog(keys);
-  return html`<section aria-labelledby="keys-title">
+  return html`<section class="account-section card" aria-labelledby="keys-title">
     <div class="page-head">
       <h2 id="keys-title">${t('keys.title')}</h2>
       <button type="button" class="primary" onClick=${() => open({ kind: 'create' })}>
@@ -29,8 +26,8 @@ export function ApiKeysSection() {
       ${(keys.data ?? []).map((key) => html`<tr key=${key.idKey}>
         <td>${key.name}</td>
         <td>${key.permissions.map((uri) => html`<code key=${uri}>${uri}</code> `)}</td>
-        <td>${key.expiresAt ? when(key.expiresAt) : t('keys.never')}</td>
-        <td>${key.lastUsedAt ? when(key.lastUsedAt) : t('keys.unused')}</td>
+        <td>${key.expiresAt ? html`<${Moment} iso=${key.expiresAt} />` : t('keys.never')}</td>
+        <td>${key.lastUsedAt ? html`<${Moment} iso=${key.lastUsedAt} />` : t('keys.unused')}</td>
         <td class="row-actions">
           <button type="button" class="danger" onClick=${() => open({ kind: 'revoke', key })}>
             ${t('keys.revoke')}</button>

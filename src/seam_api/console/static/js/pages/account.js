@@ -8,7 +8,9 @@ import { connect } from '../live.js';
 import { html, useState } from '../lib.js';
 import { session, updateSession } from '../session.js';
 import { tokenFields } from '../tokens.js';
-import { attempt, ErrorLine, Field, FormError, PageHead, Table, touches, useForm, useLiveData } from '../ui.js';
+import {
+  attempt, ErrorLine, Field, FormError, Moment, PageHead, Table, touches, useForm, useLiveData,
+} from '../ui.js';
 
 /** One titled part of the account page. */
 export function Section({ id, title, children }) {
@@ -159,12 +161,11 @@ function DisableMfa({ onDone }) {
 
 /** A list of sessions; `onEnd(session)` ends one (omitted: nothing to end one by one). */
 export function SessionTable({ sessions, onEnd, caption }) {
-  const when = (iso) => new Date(iso).toLocaleString();
   return html`<${Table} caption=${caption} empty=${sessions.length === 0}
     columns=${[t('sessions.started'), t('sessions.seen'), t('sessions.address'), t('sessions.agent')]}>
     ${sessions.map((item) => html`<tr key=${item.idSession} data-session-id=${item.idSession}>
-      <td>${when(item.createdAt)}</td>
-      <td>${when(item.lastSeenAt)}</td>
+      <td><${Moment} iso=${item.createdAt} /></td>
+      <td><${Moment} iso=${item.lastSeenAt} /></td>
       <td>${item.ip ?? '—'}</td>
       <td class="agent">${item.userAgent ?? '—'}</td>
       <td class="row-actions">

@@ -2,15 +2,15 @@
 // after, export of the filtered entries, and a live tail that reloads the newest page whenever
 // a change is made anywhere.
 import { api, download, query } from '../api.js';
-import { locale, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import { html, useState } from '../lib.js';
 import { can } from '../session.js';
 import {
-  attempt, Dialog, ErrorLine, Field, PageHead, Table, useForm, useLiveData,
+  attempt, Dialog, ErrorLine, Field, Moment, PageHead, Table, useForm, useLiveData,
 } from '../ui.js';
 
 const LIMIT = 50;
-const ENTITIES = ['user', 'role', 'permission', 'sidebar', 'session'];
+const ENTITIES = ['user', 'role', 'permission', 'sidebar', 'session', 'apikey', 'mfa'];
 const EMPTY = { actorId: '', operation: '', entity: '', entityId: '', from: '', to: '' };
 
 /** The filters as the API takes them (dates as ISO 8601). */
@@ -85,7 +85,7 @@ export function AuditPage() {
       columns=${['#', t('audit.when'), t('audit.actor'), t('audit.operation'), t('audit.entity'), t('audit.message')]}>
       ${rows.map((entry) => html`<tr key=${entry.eventId}>
         <td>${entry.eventId}</td>
-        <td><time datetime=${entry.occurredAt}>${new Date(entry.occurredAt).toLocaleString(locale.get())}</time></td>
+        <td><${Moment} iso=${entry.occurredAt} /></td>
         <td>${entry.actorEmail ?? entry.actorId ?? ''}</td>
         <td><code>${entry.operation}</code></td>
         <td>${entry.entity}${entry.entityId ? ` ${entry.entityId}` : ''}</td>

@@ -9,8 +9,8 @@ import { html, useEffect, useState } from '../lib.js';
 import { can, session } from '../session.js';
 import { SessionTable } from './account.js';
 import {
-  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, PageHead, Pager, StaleBanner,
-  Table, touches, useDialog, useForm, useLiveData, useStaleWatch,
+  activeLabel, attempt, Confirm, Dialog, ErrorLine, Field, FormError, Moment, PageHead, Pager,
+  StaleBanner, Table, touches, useDialog, useForm, useLiveData, useStaleWatch,
 } from '../ui.js';
 import { ImportUsers, exportUsers } from './users_csv.js';
 
@@ -23,6 +23,9 @@ const MAY = {
   remove: 'DELETE /api/v1/users/:id',
   sessions: 'GET /api/v1/users/:id/sessions',
   endSessions: 'DELETE /api/v1/users/:id/sessions',
+  keys: 'GET /api/v1/users/:id/keys',
+  revokeKey: 'DELETE /api/v1/users/:id/keys/:idKey',
+  mfa: 'GET /api/v1/users/:id/mfa',
   clearMfa: 'DELETE /api/v1/users/:id/mfa',
   fetchOne: 'GET /api/v1/users/:id',
   import: 'POST /api/v1/users/import',
@@ -180,10 +183,8 @@ export function UsersPage() {
             ${user.isActive ? t('users.disable') : t('users.enable')}</button>`}
           ${can(MAY.reset) && html`<button type="button"
             onClick=${() => open({ kind: 'reset', user })}>${t('users.reset')}</button>`}
-          ${can(MAY.sessions) && html`<button type="button"
-            onClick=${() => open({ kind: 'sessions', user })}>${t('users.sessions')}</button>`}
-          ${can(MAY.clearMfa) && html`<button type="button"
-            onClick=${() => open({ kind: 'mfa', user })}>${t('users.clear_mfa')}</button>`}
+          ${(can(MAY.sessions) || can(MAY.keys) || can(MAY.mfa)) && html`<button type="button"
+            onClick=${() => open({ kind: 'access', user })}>${t('users.access')}</button>`}
           ${can(MAY.remove) && user.idUser !== ownId && html`<button type="button" class="danger"
             onClick=${() => open({ kind: 'delete', user })}>${t('action.delete')}</button>`}`}
         </td>
@@ -202,13 +203,7 @@ export function UsersPage() {
       }} />`}
     ${dialog?.kind === 'password' && html`<${TemporaryPassword} user=${dialog.user}
       password=${dialog.password} onClose=${close} />`}
-    ${dialog?.kind === 'sessions' && html`<${UserSessions} user=${dialog.user} onClose=${close} />`}
-    ${dialog?.kind === 'mfa' && html`<${Confirm} text=${t('users.clear_mfa_confirm', { email: dialog.user.email })}
-      confirmLabel=${t('users.clear_mfa')} onClose=${close}
-      onConfirm=${async () => {
-        await api('DELETE', `/users/${dialog.user.idUser}/mfa`);
-        close();
-      }} />`}
+    ${dialog?.kind === 'access' && html`<${UserAccess} user=${dialog.user} onClose=${close} />`}
     ${dialog?.kind === 'delete' && html`<${Confirm} text=${t('users.delete_confirm', { email: dialog.user.email })}
       confirmLabel=${t('action.delete')} onClose=${close}
       onConfirm=${async () => {
@@ -383,8 +378,31 @@ function TemporaryPassword({ user, password, onClose }) {
   <//>`;
 }
 
-/** A user's sessions, and signing them out everywhere. */
-function UserSessions({ user, onClose }) {
+/**
+ * What signs a user in, in one place: their sessions (sign them out everywhere), their API keys
+ * (revoke one) and their second factor (clear it, offered only when they have one: the user
+ * list's fields are fixed, so GET /users/:id/mfa tells). Each part shows when the role may read
+ * it.
+ */
+function UserAccess({ user, onClose }) {
+  const [asking, setAsking] = useState(null);
+  return html`<${Dialog} title=${t('users.access_of', { email: user.email })} onClose=${onClose} wide>
+    ${can(MAY.sessions) && html`<${UserSessions} user=${user} />`}
+    ${can(MAY.keys) && html`<${UserKeys} user=${user} ask=${setAsking} />`}
+    ${can(MAY.mfa) && html`<${UserMfa} user=${user} ask=${setAsking} />`}
+    <div class="actions">
+      <button type="button" onClick=${onClose}>${t('action.close')}</button>
+    </div>
+    ${asking && html`<${Confirm} text=${asking.text} confirmLabel=${asking.label}
+      onClose=${() => setAsking(null)}
+      onConfirm=${async () => {
+        await asking.run();
+        setAsking(null);
+      }} />`}
+  <//>`;
+}
+
+function UserSessions({ user }) {
   const sessions = useLiveData(
     () => api('GET', `/users/${user.idUser}/sessions`),
     touches('session', 'auth'),
@@ -394,13 +412,58 @@ function UserSessions({ user, onClose }) {
     sessions.reload();
   });
   const rows = sessions.data ?? [];
-  return html`<${Dialog} title=${t('users.sessions_of', { email: user.email })} onClose=${onClose} wide>
+  return html`<section class="access-part" aria-labelledby="access-sessions">
+    <h3 id="access-sessions">${t('users.sessions')}</h3>
     <${ErrorLine} text=${sessions.error} />
     <${SessionTable} sessions=${rows} caption=${t('users.sessions')} />
-    <div class="actions">
-      <button type="button" onClick=${onClose}>${t('action.close')}</button>
-      ${can(MAY.endSessions) && html`<button type="button" class="danger" disabled=${rows.length === 0}
-        onClick=${endAll}>${t('users.end_sessions')}</button>`}
-    </div>
-  <//>`;
+    ${can(MAY.endSessions) && html`<div class="actions"><button type="button" class="danger"
+      disabled=${rows.length === 0} onClick=${endAll}>${t('users.end_sessions')}</button></div>`}
+  </section>`;
+}
+
+function UserKeys({ user, ask }) {
+  const keys = useLiveData(() => api('GET', `/users/${user.idUser}/keys`), touches('apikey'), [], { own: true });
+  const rows = keys.data ?? [];
+  const revoke = (key) => ask({
+    text: t('users.revoke_key_confirm', { name: key.name, email: user.email }),
+    label: t('keys.revoke'),
+    run: () => api('DELETE', `/users/${user.idUser}/keys/${key.idKey}`),
+  });
+  return html`<section class="access-part" aria-labelledby="access-keys">
+    <h3 id="access-keys">${t('keys.title')}</h3>
+    <${ErrorLine} text=${keys.error} />
+    <${Table} caption=${t('keys.title')} empty=${keys.data?.length === 0}
+      columns=${[t('keys.name'), t('keys.permissions'), t('keys.expires'), t('keys.last_used')]}>
+      ${rows.map((key) => html`<tr key=${key.idKey} data-key-id=${key.idKey}>
+        <td>${key.name}</td>
+        <td>${key.permissions.length}</td>
+        <td>${key.expiresAt ? html`<${Moment} iso=${key.expiresAt} />` : t('keys.never')}</td>
+        <td>${key.lastUsedAt ? html`<${Moment} iso=${key.lastUsedAt} />` : t('keys.unused')}</td>
+        <td class="row-actions">${can(MAY.revokeKey) && html`<button type="button" class="danger"
+          onClick=${() => revoke(key)}>${t('keys.revoke')}</button>`}</td>
+      </tr>`)}
+    <//>
+  </section>`;
+}
+
+function UserMfa({ user, ask }) {
+  const status = useLiveData(
+    () => api('GET', `/users/${user.idUser}/mfa`),
+    (operation) => operation.startsWith('mfa:') || operation === 'user:resetMfa',
+    [],
+    { own: true },
+  );
+  const clear = () => ask({
+    text: t('users.clear_mfa_confirm', { email: user.email }),
+    label: t('users.clear_mfa'),
+    run: () => api('DELETE', `/users/${user.idUser}/mfa`),
+  });
+  const on = status.data?.mfaEnabled;
+  return html`<section class="access-part" aria-labelledby="access-mfa">
+    <h3 id="access-mfa">${t('account.mfa')}</h3>
+    <${ErrorLine} text=${status.error} />
+    ${status.data && html`<p data-testid="user-mfa">${on ? t('users.mfa_on') : t('users.mfa_off')}</p>`}
+    ${on && can(MAY.clearMfa) && html`<div class="actions"><button type="button" class="danger"
+      onClick=${clear}>${t('users.clear_mfa')}</button></div>`}
+  </section>`;
 }
