@@ -233,6 +233,7 @@ async def _create_and_search(
     return [created, found]
 
 
+@pytest.mark.full_only  # a server of its own: not the fast subset's SQLite
 async def test_a_postgres_restart_under_load_answers_503s_and_never_a_500(
     own_postgres: OwnPostgres, app_on_own_postgres: Application
 ) -> None:
@@ -362,6 +363,7 @@ async def app_on_own_mariadb(own_mariadb: OwnMariaDB) -> AsyncIterator[Applicati
     await application.seam.stop()
 
 
+@pytest.mark.full_only  # a server of its own: not the fast subset's SQLite
 async def test_a_mariadb_stop_and_start_under_load_answers_503s_and_never_a_500(
     own_mariadb: OwnMariaDB, app_on_own_mariadb: Application
 ) -> None:
