@@ -183,10 +183,13 @@ class SocketGuard:
                 send = self._learning_handshake(send)
             await app(scope, receive, send)
             return
+        if sid in self._ended and method == "POST":  # engine.io would raise on a closed one
+            await _answer(send, 400, b"Session closed")
+            return
+        if sid not in self.server.eio.sockets:
+            await app(scope, receive, send)  # engine.io answers an unknown session itself
+            return
         if method == "POST":
-            if sid in self._ended:  # engine.io would raise on a closed session's POST
-                await _answer(send, 400, b"Session closed")
-                return
             messages, body = await _read_body(receive, self.server.eio.max_http_buffer_size)
             packets = body.split(_RECORD_SEPARATOR) if body is not None else []
             problem = next(filter(None, map(self._malformed, packets)), None)
