@@ -21,8 +21,8 @@ them:
 - **A CONNECT deadline**: an Engine.IO session that sends no Socket.IO CONNECT is closed.
 
 A close never waits for the socket's queue: a websocket's connection is ended on the ASGI
-channel, and a polling session's later requests are answered 400 here while engine.io's own
-`disconnect` runs. What cannot be counted from outside: events another instance sends to a
+channel, and a polling session is dropped from engine.io's sessions at once, so its next
+request gets a 400. What cannot be counted from outside: events another instance sends to a
 socket here through Redis (progress of a request served there) are written but were not
 queued by this delivery, so the count can run behind the socket's real queue by that many.
 """
@@ -72,7 +72,7 @@ class SocketGuard:
         self._queued: dict[str, int] = {}  # Engine.IO sid -> events queued, not yet written
         self._polls: dict[str, float | None] = {}  # None while a GET is pending, else its end
         self._websockets: dict[str, asyncio.Event] = {}  # set: end that connection
-        self._ended: set[str] = set()  # closed here; a polling one is answered 400 until gone
+        self._ended: set[str] = set()  # closed here, until engine.io has dropped them
         self._tasks: set[asyncio.Future[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
