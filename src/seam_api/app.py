@@ -32,6 +32,7 @@ from seam_api.ops.probes import Probes
 from seam_api.passwords.router import invitations as invitations_router
 from seam_api.passwords.router import router as passwords_router
 from seam_api.permissions.router import router as permissions_router
+from seam_api.realtime.guard import ASGI
 from seam_api.roles.router import router as roles_router
 from seam_api.runtime import engineio_writer, gate
 from seam_api.sessions.router import router as sessions_router
@@ -76,7 +77,7 @@ def route_table(routers: Iterable[APIRouter]) -> tuple[BaseRoute, ...]:
 class Application:
     """What a server runs (`asgi`) and what tests and the CLI reach into."""
 
-    asgi: socketio.ASGIApp
+    asgi: ASGI
     api: FastAPI
     seam: Seam
     routes: tuple[BaseRoute, ...]  # the route table, which the bootstrap seeds from
@@ -142,5 +143,5 @@ def create_app(settings: Settings, *, resources: Iterable[APIRouter] = ()) -> Ap
         max_body_bytes=settings.max_body_bytes,
         addresses=ClientAddresses(settings.trusted_networks),
     )
-    asgi = socketio.ASGIApp(seam.realtime.server, other_asgi_app=http)
+    asgi = seam.realtime.asgi(socketio.ASGIApp(seam.realtime.server, other_asgi_app=http))
     return Application(asgi=asgi, api=api, seam=seam, routes=routes)

@@ -11,7 +11,10 @@ progress.
 
 An operation whose data not every reader may see declares, once, the permission that data
 needs (`data_needs="GET /api/v1/users"`): its `data:changed` carries the data only to sockets
-whose role holds it, live and on replay, and `data: null` to the others.
+whose role holds it, live and on replay, and `data: null` to the others; and its audit entries
+show the others only which fields changed, without values or addresses. One rule for both, so
+the audit trail is no side door. Audit-only entries that are not an operation of their own (a
+failed sign-in) declare theirs with `entries_need`.
 """
 
 from __future__ import annotations
@@ -55,8 +58,8 @@ def operation(
     """Run a service function as the contract operation `name`.
 
     `summary` picks what the events carry; it must leave secrets out (tokens, passwords).
-    `data_needs` is the permission (a route's nameUri) a socket's role must hold to receive
-    the data of this operation's `data:changed`.
+    `data_needs` is the permission (a route's nameUri) a role must hold to receive the data of
+    this operation's `data:changed` and to read the values in its audit entries.
     """
     _summaries[name] = summary
     if data_needs is not None:
@@ -96,9 +99,17 @@ def operation(
     return decorate
 
 
+def entries_need(data_needs: str, *names: str) -> None:
+    """Declare what the data of audit-only entries named `names` needs, as `data_needs` does
+    for an operation: they are written under a name of their own, not an operation's."""
+    for name in names:
+        _data_needs[name] = data_needs
+
+
 def data_permission(name: str) -> str | None:
-    """The permission the data of operation `name`'s `data:changed` needs; None: everyone's.
-    Handed to realtime by the app, since realtime sits below this module."""
+    """The permission the data of the entries named `name` needs (their `data:changed` data,
+    their audit changes and addresses); None: everyone's. Handed to realtime by the app, since
+    realtime sits below this module."""
     return _data_needs.get(name)
 
 

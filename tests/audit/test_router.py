@@ -377,6 +377,59 @@ async def test_an_auditor_who_may_not_read_users_sees_user_entries_redacted(
     assert full[0]["changes"]["full_name"][1] == "Secret Name"  # readers of users see it all
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_audit_role_without_users_read_sees_no_names_emails_or_addresses(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # The audit's redaction follows each operation's data_needs, as data:changed does: every
+    # entry about an account, whichever domain wrote it, is a user's data.
+    auditor_role = await create_role(client, admin_headers)
+    for name_uri in ("GET /api/v1/audit", "GET /api/v1/audit/:eventId", "GET /api/v1/audit/export"):
+        await grant(client, admin_headers, role_id=auditor_role, name_uri=name_uri)
+    auditor = await member(client, admin_headers, role_id=auditor_role)
+    email = f"{unique('hidden')}@example.com"
+    agent = {"User-Agent": "hidden-agent/7.0"}
+    user = await register(client, admin_headers, email=email)
+    token = await login(client, email, PASSWORD)
+    own = {**bearer(token), **agent}
+    body = {"full_name": "Hidden Person"}
+    data(await client.put(f"{API}/auth/me", headers=own, json=body))
+    key = {"name": "hidden key", "permissions": []}
+    data(await client.post(f"{API}/auth/keys", headers=own, json=key), 201)
+    wrong = {"email": email, "password": "not-the-password-1"}
+    failure(await client.post(f"{API}/auth/login", headers=agent, json=wrong), 401)
+    data(await client.post(f"{API}/auth/logout", headers=own))
+    secrets = ("Hidden Person", email, "hidden-agent", "hidden key")
+
+    async def shown(headers: dict[str, str]) -> list[str]:
+        """Every entry the list and the export show, less `actorEmail` (who acted stays)."""
+        listed = await audit(client, headers, limit=200)
+        export = (await client.get(f"{API}/audit/export", headers=headers)).text
+        exported = [orjson.loads(line) for line in export.splitlines()]
+        return [
+            orjson.dumps({k: v for k, v in entry.items() if k != "actorEmail"}).decode()
+            for entry in [*listed, *exported]
+        ]
+
+    to_auditor = "".join(await shown(auditor.headers))
+    assert [s for s in secrets if s in to_auditor] == []
+    to_admin = "".join(await shown(admin_headers))
+    assert [s for s in secrets if s not in to_admin] == []
+    about_accounts = [
+        entry
+        for entry in await audit(client, auditor.headers, limit=200)
+        if entry["entity"] in ("user", "session", "mfa", "apikey")
+    ]
+    operations = {entry["operation"] for entry in about_accounts}
+    assert {"account:edit", "apikey:create", "auth:loginFailed", "auth:logout"} <= operations
+    for entry in about_accounts:
+        assert all(values == [None, None] for values in entry["changes"].values()), entry
+        assert entry["ip"] is None and entry["userAgent"] is None, entry
+    filters = {"entity": "user", "entityId": str(user["idUser"]), "operation": "auth:register"}
+    registered = await audit(client, auditor.headers, **filters)
+    assert {"full_name", "email"} <= set(registered[0]["changes"])  # the shape stays
+
+
 async def test_retention_moves_past_entries_it_cannot_delete_yet(make_app: AppFactory) -> None:
     # A recent entry holding the lowest id (another instance's clock ahead, or old entries
     # written after it) stopped pruning for good at the first batch.

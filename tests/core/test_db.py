@@ -1,5 +1,6 @@
 """core/db: every way a database says "not now" (starting, shutting down, full, unreachable) is
-a 503 with Retry-After, never a 500; a real restart of a throwaway PostgreSQL shows it too."""
+a 503 with Retry-After, never a 500; real restarts of a throwaway PostgreSQL and of a throwaway
+MariaDB under load show it too."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import asyncio
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,7 @@ def _asyncmy_refusals() -> list[BaseException]:
 
     return [
         errors.OperationalError(1040, "Too many connections"),
+        errors.OperationalError(1053, "Server shutdown in progress"),
         errors.OperationalError(2002, "Can't connect to local server"),
         errors.OperationalError(2003, "Can't connect to server"),
         errors.OperationalError(2006, "Server has gone away"),
@@ -189,10 +193,13 @@ async def app_on_own_postgres(own_postgres: OwnPostgres) -> AsyncIterator[Applic
     await application.seam.stop()
 
 
-async def test_a_postgres_restart_under_load_answers_503s_and_never_a_500(
-    own_postgres: OwnPostgres, app_on_own_postgres: Application
-) -> None:
-    transport = httpx.ASGITransport(app=app_on_own_postgres.asgi, raise_app_exceptions=False)
+async def _load_through(
+    application: Application, outage: Callable[[], None]
+) -> tuple[Counter[int], int, list[int]]:
+    """Create roles and search users (a read no cache holds) from four clients while `outage`
+    runs in a thread: the answers' statuses, how many 503s came without Retry-After, and the
+    statuses of a create and a search once it has returned."""
+    transport = httpx.ASGITransport(app=application.asgi, raise_app_exceptions=False)
     statuses: Counter[int] = Counter()
     without_retry_after = 0
     async with httpx.AsyncClient(transport=transport, base_url="http://seam.test") as http:
@@ -202,20 +209,167 @@ async def test_a_postgres_restart_under_load_answers_503s_and_never_a_500(
         async def load() -> None:
             nonlocal without_retry_after
             while not stop.is_set():
-                body = {"roleName": unique("r")}
-                answer = await http.post(f"{API}/roles", headers=headers, json=body)
-                statuses[answer.status_code] += 1
-                if answer.status_code == 503 and "Retry-After" not in answer.headers:
-                    without_retry_after += 1
+                for answer in await _create_and_search(http, headers):
+                    statuses[answer.status_code] += 1
+                    if answer.status_code == 503 and "Retry-After" not in answer.headers:
+                        without_retry_after += 1
                 await asyncio.sleep(0.01)
 
         loaders = [asyncio.create_task(load()) for _ in range(4)]
         await asyncio.sleep(1)
-        await asyncio.to_thread(own_postgres.restart)
+        await asyncio.to_thread(outage)
         await asyncio.sleep(1)
         stop.set()
         await asyncio.gather(*loaders)
-        after = await http.post(f"{API}/roles", headers=headers, json={"roleName": "after"})
-    assert set(statuses) <= {201, 503}, statuses
+        after = [answer.status_code for answer in await _create_and_search(http, headers)]
+    return statuses, without_retry_after, after
+
+
+async def _create_and_search(
+    http: httpx.AsyncClient, headers: dict[str, str]
+) -> list[httpx.Response]:
+    created = await http.post(f"{API}/roles", headers=headers, json={"roleName": unique("r")})
+    found = await http.get(f"{API}/users", headers=headers, params={"search": unique("s")})
+    return [created, found]
+
+
+@pytest.mark.full_only  # a server of its own: not the fast subset's SQLite
+async def test_a_postgres_restart_under_load_answers_503s_and_never_a_500(
+    own_postgres: OwnPostgres, app_on_own_postgres: Application
+) -> None:
+    statuses, without_retry_after, after = await _load_through(
+        app_on_own_postgres, own_postgres.restart
+    )
+    assert set(statuses) <= {200, 201, 503}, statuses
     assert statuses[201] > 0 and without_retry_after == 0
-    assert after.status_code == 201
+    assert after == [201, 200]
+
+
+# -- a MariaDB of the test's own, to stop and start ------------------------------------------
+
+
+class OwnMariaDB:
+    """A throwaway MariaDB server: its own data folder, socket and free port, so stopping it
+    disturbs nobody (the shared server on 3306 is others' too). As root it runs with
+    `--user=root`, which mariadbd otherwise refuses."""
+
+    def __init__(self, folder: Path) -> None:
+        server = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        install = shutil.which("mariadb-install-db")
+        if not Path(server).exists() or install is None:
+            missing = FileNotFoundError("mariadbd, mariadb-install-db")
+            unavailable("MariaDB server binaries", missing)
+        self.server, self.install = server, str(install)
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"mysql+asyncmy://root@127.0.0.1:{self.port}/seam?charset=utf8mb4"
+        self._as = ["--user=root"] if os.geteuid() == 0 else []
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def create(self) -> None:
+        subprocess.run(
+            [
+                self.install,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+                *self._as,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        log = open(self.folder / "mariadb.log", "ab")  # noqa: SIM115 - the server's, kept open
+        self._process = subprocess.Popen(
+            [
+                self.server,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--socket={self.folder / 'mariadb.sock'}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-flush-log-at-trx-commit=0",
+                *self._as,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while not self._accepts():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((self.folder / "mariadb.log").read_text()[-2000:])
+            time.sleep(0.1)
+
+    def _accepts(self) -> bool:
+        ping = ["mariadb-admin", "--no-defaults", "-h127.0.0.1", f"-P{self.port}", "-uroot", "ping"]
+        return subprocess.run(ping, capture_output=True, timeout=10).returncode == 0
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it: a clean shutdown that ends every client."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            self._process.wait(timeout=60)
+        self._process = None
+
+    def stop_and_start(self) -> None:
+        self.stop()
+        time.sleep(1)  # down for a while: new connections are refused meanwhile
+        self.start()
+
+
+@pytest.fixture
+def own_mariadb() -> Iterator[OwnMariaDB]:
+    folder = Path(tempfile.mkdtemp(prefix="seam-test-mariadb-"))
+    try:
+        server = OwnMariaDB(folder)
+        try:
+            server.create()
+            server.start()
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            server.stop()
+            unavailable("a MariaDB server of the test's own", error)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def app_on_own_mariadb(own_mariadb: OwnMariaDB) -> AsyncIterator[Application]:
+    import asyncmy
+
+    admin = await asyncmy.connect(host="127.0.0.1", port=own_mariadb.port, user="root")
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute("CREATE DATABASE seam CHARACTER SET utf8mb4")
+    finally:
+        admin.close()
+    application = create_app(conftest.test_settings(own_mariadb.url))
+    await migrate.upgrade(application.seam.db, None)
+    await bootstrap(application.seam, application.routes)
+    await application.seam.start()
+    yield application
+    await application.seam.stop()
+
+
+@pytest.mark.full_only  # a server of its own: not the fast subset's SQLite
+async def test_a_mariadb_stop_and_start_under_load_answers_503s_and_never_a_500(
+    own_mariadb: OwnMariaDB, app_on_own_mariadb: Application
+) -> None:
+    statuses, without_retry_after, after = await _load_through(
+        app_on_own_mariadb, own_mariadb.stop_and_start
+    )
+    assert set(statuses) <= {200, 201, 503}, statuses
+    assert statuses[201] > 0 and statuses[503] > 0 and without_retry_after == 0
+    assert after == [201, 200]

@@ -258,6 +258,36 @@ async def test_the_audit_trail_records_who_changed_which_project_and_how(world: 
         assert entry["actorEmail"] == ADMIN_EMAIL
 
 
+async def test_the_audit_shows_project_values_only_to_roles_that_read_projects(
+    world: World,
+) -> None:
+    # One rule with data:changed: the data_needs an operation declares hides its entries'
+    # values from an audit reader whose role does not hold it.
+    audit_routes = ("GET /api/v1/audit", "GET /api/v1/audit/export")
+    reading = await create_role(world.http, world.admin)
+    not_reading = await create_role(world.http, world.admin)
+    for role_id in (reading, not_reading):
+        for name_uri in audit_routes:
+            await grant(world.http, world.admin, role_id=role_id, name_uri=name_uri)
+    await grant(world.http, world.admin, role_id=reading, name_uri=PROJECTS_READ)
+    reader = await member(world.http, world.admin, role_id=reading)
+    auditor = await member(world.http, world.admin, role_id=not_reading)
+    project = await world.create_project(name="Apollo", description="Secret plans")
+    filters = {"entity": "project", "entityId": str(project["idProject"])}
+
+    async def seen(headers: dict[str, str]) -> tuple[dict[str, Any], str]:
+        listed = data(await world.http.get(f"{API}/audit", headers=headers, params=filters))
+        export = await world.http.get(f"{API}/audit/export", headers=headers, params=filters)
+        return listed[0], export.text
+
+    to_reader, reader_export = await seen(reader.headers)
+    to_auditor, auditor_export = await seen(auditor.headers)
+    assert to_reader["changes"]["description"] == [None, "Secret plans"]
+    assert "Secret plans" in reader_export
+    assert to_auditor["changes"] == {"name": [None, None], "description": [None, None]}
+    assert to_auditor["ip"] is None and "Secret plans" not in auditor_export
+
+
 # -- (e) replay -------------------------------------------------------------------------------
 
 

@@ -33,6 +33,11 @@ from tests.security import Tab
 from tests.server_process import served_here
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])  # what these test is not SQL
+# The bounds of contract 5.5 hold on both servers: the override's (runtime/sio_server.py), and
+# the library's own with realtime/guard.py in front, which runs when the override is off.
+BOTH_SERVERS = pytest.mark.parametrize(
+    "library_overrides", [True, False], ids=["override", "library"]
+)
 
 Live = Callable[..., Awaitable[tuple[Application, str]]]
 
@@ -44,6 +49,9 @@ async def live(make_app: AppFactory) -> AsyncIterator[Live]:
 
         async def start(**overrides: Any) -> tuple[Application, str]:
             application = await make_app(**overrides)
+            if "library_overrides" in overrides:  # the server asked for is the one running
+                guarded = application.seam.realtime.guard is not None
+                assert guarded is not overrides["library_overrides"]
             options = connection_options(application.seam.settings)
             served = served_here(application.asgi, **options)
             return application, await servers.enter_async_context(served)
@@ -166,8 +174,11 @@ async def _closed_within(ws: aiohttp.ClientWebSocketResponse, seconds: float) ->
 
 
 @ON_SQLITE
-async def test_a_session_that_never_connects_is_closed_after_the_deadline(live: Live) -> None:
-    application, url = await live()
+@BOTH_SERVERS
+async def test_a_session_that_never_connects_is_closed_after_the_deadline(
+    live: Live, library_overrides: bool
+) -> None:
+    application, url = await live(library_overrides=library_overrides)
     application.seam.realtime.server.connect_timeout = 0.5
     session, ws = await _raw_socket(url)
     try:
@@ -178,8 +189,9 @@ async def test_a_session_that_never_connects_is_closed_after_the_deadline(live: 
 
 
 @ON_SQLITE
-async def test_a_session_that_connects_in_time_stays(live: Live) -> None:
-    application, url = await live()
+@BOTH_SERVERS
+async def test_a_session_that_connects_in_time_stays(live: Live, library_overrides: bool) -> None:
+    application, url = await live(library_overrides=library_overrides)
     application.seam.realtime.server.connect_timeout = 0.5
     http, token = await _sign_in(url)
     await http.aclose()
@@ -193,10 +205,11 @@ async def test_a_session_that_connects_in_time_stays(live: Live) -> None:
 
 
 @ON_SQLITE
+@BOTH_SERVERS
 async def test_a_malformed_packet_closes_its_connection_with_one_line_and_no_traceback(
-    live: Live, caplog: pytest.LogCaptureFixture
+    live: Live, caplog: pytest.LogCaptureFixture, library_overrides: bool
 ) -> None:
-    _app, url = await live()
+    _app, url = await live(library_overrides=library_overrides)
     caplog.set_level(logging.INFO)
     for garbage in ('4{"not a packet', "49nonsense", '42["x"'):
         session, ws = await _raw_socket(url)
@@ -212,12 +225,13 @@ async def test_a_malformed_packet_closes_its_connection_with_one_line_and_no_tra
 
 
 @ON_SQLITE
+@BOTH_SERVERS
 async def test_a_malformed_packet_on_polling_is_answered_and_its_session_closed(
-    live: Live,
+    live: Live, library_overrides: bool
 ) -> None:
     # Closing used to wait for the session's queue to drain, which needs a GET that a client
     # posting garbage never sends: the POST hung, holding its task, for good.
-    application, url = await live()
+    application, url = await live(library_overrides=library_overrides)
     async with httpx.AsyncClient(base_url=url, timeout=5) as http:
         opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
         sid = json.loads(opened.text[1:])["sid"]
@@ -245,10 +259,11 @@ def _closed_slow(reason: str) -> float:
 
 
 @ON_SQLITE
+@BOTH_SERVERS
 async def test_a_client_that_stops_reading_loses_progress_first_then_its_socket(
-    live: Live,
+    live: Live, library_overrides: bool
 ) -> None:
-    application, url = await live(socket_queue_max=10)
+    application, url = await live(socket_queue_max=10, library_overrides=library_overrides)
     eio = application.seam.realtime.server.eio
     dropped_before = REGISTRY.get_sample_value("seam_progress_dropped_total") or 0
     closed_before = _closed_slow("queue_full")
@@ -274,10 +289,11 @@ async def test_a_client_that_stops_reading_loses_progress_first_then_its_socket(
 
 
 @ON_SQLITE
+@BOTH_SERVERS
 async def test_a_polling_client_that_stops_polling_is_closed_despite_its_pongs(
-    live: Live,
+    live: Live, library_overrides: bool
 ) -> None:
-    application, url = await live()
+    application, url = await live(library_overrides=library_overrides)
     eio = application.seam.realtime.server.eio
     eio.ping_timeout = 0.5  # before any session, so the sweeper starts with it
     closed_before = _closed_slow("no_poll")

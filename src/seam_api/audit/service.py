@@ -3,11 +3,11 @@
 The export reads the log a page at a time by id and yields each page as it is encoded, so a
 year of entries never sits in memory at once.
 
-Entries about users (entity `user` and `session`: edits, registrations, sign-ins) are redacted
-for a caller whose role may not `GET /api/v1/users`, as `data:changed` is (contract 5.2): their
-`changes` keep each field's name with null values, and `ip` and `userAgent` are null. Otherwise
-an audit-only role would read the names, emails, roles and sign-in addresses that the users'
-own routes deny it.
+An entry is redacted for a caller whose role does not hold what its operation's data needs
+(`data_needs`, operations.py), the same rule that nulls the data of that operation's
+`data:changed` (contract 5.2): its `changes` keep each field's name with null values, and `ip`
+and `userAgent` are null. Otherwise an audit-only role would read the names, emails, roles and
+sign-in addresses that the users' own routes deny it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from seam_api.audit import repository
 from seam_api.audit.schemas import AuditEntry, AuditFilters, iso
 from seam_api.core.errors import NotFound
 from seam_api.messages import CATALOGUES, t
-from seam_api.operations import operation, step
+from seam_api.operations import data_permission, operation, step
 from seam_api.ports import Parts
-from seam_api.security.access import USERS_READ
 
 EXPORT_PAGE = 1000
 ExportFormat = Literal["csv", "ndjson"]
@@ -58,13 +57,8 @@ def _message(operation: str, stored: str) -> str:
     return stored
 
 
-# Entries about accounts: what a role that may not read users is shown only the shape of.
-USER_ENTITIES = frozenset({"user", "session", "mfa", "apikey"})
-
-
-def entry(row: Any, *, redact_users: bool = False) -> AuditEntry:
+def entry(row: Any, *, redacted: bool = False) -> AuditEntry:
     changes = orjson.loads(row["changes"])
-    redacted = redact_users and row["entity"] in USER_ENTITIES
     if redacted:
         changes = {field: [None, None] for field in changes}
     return AuditEntry(
@@ -84,8 +78,25 @@ def entry(row: Any, *, redact_users: bool = False) -> AuditEntry:
     )
 
 
-async def _redacts_users(seam: Parts, role_id: int) -> bool:
-    return not await seam.permissions.holds(role_id, USERS_READ)
+class _Reader:
+    """One caller's view of the trail: whether its role holds what each entry's data needs,
+    asked once per permission."""
+
+    def __init__(self, seam: Parts, role_id: int) -> None:
+        self._seam = seam
+        self._role_id = role_id
+        self._holds: dict[str, bool] = {}
+
+    async def redacts(self, row: Any) -> bool:
+        needed = data_permission(row["operation"])
+        if needed is None:
+            return False
+        if needed not in self._holds:
+            self._holds[needed] = await self._seam.permissions.holds(self._role_id, needed)
+        return not self._holds[needed]
+
+    async def entry(self, row: Any) -> AuditEntry:
+        return entry(row, redacted=await self.redacts(row))
 
 
 @operation("audit:fetchAll")
@@ -95,8 +106,8 @@ async def list_newest(
     step(seam, "querying")
     async with seam.db.read() as conn:
         rows = await repository.list_newest(conn, filters=filters, limit=limit)
-    redact = await _redacts_users(seam, role_id)
-    return [entry(row, redact_users=redact) for row in rows]
+    reader = _Reader(seam, role_id)
+    return [await reader.entry(row) for row in rows]
 
 
 @operation("audit:fetchOne")
@@ -106,7 +117,7 @@ async def get(seam: Parts, *, role_id: int, event_id: int) -> AuditEntry:
         row = await repository.get(conn, event_id=event_id)
     if row is None:
         raise NotFound("errors.audit_entry_not_found")
-    return entry(row, redact_users=await _redacts_users(seam, role_id))
+    return await _Reader(seam, role_id).entry(row)
 
 
 @operation("audit:export", summary=lambda _: None)
@@ -115,11 +126,11 @@ async def export(
 ) -> AsyncIterator[bytes]:
     """The export's body, chunk by chunk; the operation succeeds once streaming starts."""
     step(seam, "streaming")
-    return _chunks(seam, filters, format, redact=await _redacts_users(seam, role_id))
+    return _chunks(seam, filters, format, _Reader(seam, role_id))
 
 
 async def _chunks(
-    seam: Parts, filters: AuditFilters, format: ExportFormat, *, redact: bool
+    seam: Parts, filters: AuditFilters, format: ExportFormat, reader: _Reader
 ) -> AsyncIterator[bytes]:
     if format == "csv":
         yield _csv_rows([CSV_COLUMNS])
@@ -132,7 +143,7 @@ async def _chunks(
         if not rows:
             return
         after = int(rows[-1]["event_id"])
-        entries = [entry(row, redact_users=redact).model_dump(by_alias=True) for row in rows]
+        entries = [(await reader.entry(row)).model_dump(by_alias=True) for row in rows]
         if format == "ndjson":
             yield b"".join(orjson.dumps(item) + b"\n" for item in entries)
         else:

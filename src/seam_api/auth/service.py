@@ -28,7 +28,7 @@ from seam_api.core.errors import (
     Unauthorized,
 )
 from seam_api.messages import t
-from seam_api.operations import operation, record, step
+from seam_api.operations import entries_need, operation, record, step
 from seam_api.permissions import service as permissions_service
 from seam_api.ports import Parts
 from seam_api.roles import service as roles_service
@@ -43,6 +43,12 @@ from seam_api.users.schemas import UserOut
 
 # How long the second step of a sign-in may wait for its code (contract 9.3: at most 300 s).
 MFA_TOKEN_SECONDS = 300
+
+# Sign-in entries (who signed in, from which address) are a user's data, as auth:login declares;
+# these are written under names of their own (sessions/service.py's for a refresh).
+entries_need(
+    USERS_READ, "auth:loginFailed", "auth:refresh", "auth:refreshReused", "auth:refreshFailed"
+)
 
 
 @operation("auth:register", data_needs=USERS_READ)
@@ -115,7 +121,7 @@ def _limit_key(account: RowMapping | None, email: str) -> str:
     return "email:" + "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@operation("auth:login", summary=_login_summary)
+@operation("auth:login", summary=_login_summary, data_needs=USERS_READ)
 async def login(
     seam: Parts, *, form: LoginForm, client_address: str | None
 ) -> LoginResult | MfaChallenge:
@@ -151,7 +157,7 @@ async def login(
     return await _sign_in(seam, account, name="auth:login", mfa_enabled=False)
 
 
-@operation("auth:loginMfa", summary=_login_summary)
+@operation("auth:loginMfa", summary=_login_summary, data_needs=USERS_READ)
 async def login_mfa(seam: Parts, *, form: MfaLoginForm, client_address: str | None) -> LoginResult:
     """The second step: an unused MFA token and a code (TOTP or recovery) make a sign-in."""
     claims = seam.signer.verify_mfa(form.mfa_token)
@@ -239,7 +245,7 @@ async def _rehash(seam: Parts, *, user_id: int, old: str, form: LoginForm) -> No
         await users_repository.replace_password_hash(conn, user_id=user_id, old=old, new=new)
 
 
-@operation("auth:logout", summary=lambda _: None)
+@operation("auth:logout", summary=lambda _: None, data_needs=USERS_READ)
 async def logout(seam: Parts, *, caller: Caller) -> None:
     """Revoke the presented token and end its session (its refresh token and other tokens)."""
     step(seam, "revoking")

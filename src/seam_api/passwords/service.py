@@ -113,7 +113,7 @@ async def options(seam: Parts) -> PasswordOptions:
     return PasswordOptions(reset_by_email=seam.mail is not None)
 
 
-@operation("auth:forgotPassword", summary=lambda _: None)
+@operation("auth:forgotPassword", summary=lambda _: None, data_needs=USERS_READ)
 async def forgot(seam: Parts, *, form: ForgotForm, client_address: str | None) -> None:
     """Limited per address and per email (whether or not it has an account, so the limit
     tells nothing either)."""
@@ -147,7 +147,7 @@ async def _send_reset(seam: Parts, mailer: Mailer, *, email: str) -> None:
     await mailer.deliver(message, kind="reset")
 
 
-@operation("auth:resetPassword")
+@operation("auth:resetPassword", data_needs=USERS_READ)
 async def reset(seam: Parts, *, form: ResetForm, client_address: str | None) -> dict[str, int]:
     """A wrong, used or expired token (or one whose account is gone) is a 400; the password
     is hashed only for a token that was usable when checked."""

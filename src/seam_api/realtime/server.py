@@ -51,6 +51,7 @@ from seam_api.ops.metrics import (
     EVENTS_EMITTED,
 )
 from seam_api.realtime.eventlog import EventLog, LoggedEvent, Touched, now_ms
+from seam_api.realtime.guard import ASGI, SocketGuard
 from seam_api.runtime import engineio_writer
 from seam_api.runtime.fanout import DirectFanout, RedisFanout
 from seam_api.runtime.sio_server import PlainSocketServer, SeamSocketServer
@@ -249,7 +250,13 @@ class Realtime:
         )
         if "direct_writes" in overrides:
             engineio_writer.enable_direct_writes(self.server.eio)
-        self.server.eio.max_queued = socket_queue_max
+        # Slow and hostile clients (5.5): bounded in the queue itself by the override, else
+        # from outside the library, where delivery asks before each emit.
+        self.guard: SocketGuard | None = None
+        if "socket_server" in overrides:
+            self.server.eio.max_queued = socket_queue_max
+        else:
+            self.guard = SocketGuard(self.server, max_queued=socket_queue_max)
         self.sessions = sessions
         self.permissions = permissions
         self._data_needs = data_needs
@@ -568,6 +575,11 @@ class Realtime:
             self._queue.put_nowait(("advance", {"operation": "log"}, last))
             self._hand_on_local()
 
+    def asgi(self, app: ASGI) -> ASGI:
+        """`app`, the Socket.IO ASGI app, with the guard watching its traffic when the guard
+        keeps the bounds."""
+        return self.guard.around(app) if self.guard is not None else app
+
     async def start(self) -> None:
         if self._worker is None:
             self._position = self._delivered = self._recent_floor = await self.log.latest()
@@ -583,6 +595,8 @@ class Realtime:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             self._worker = self._follower = None
+        if self.guard is not None:
+            await self.guard.stop()
         await self.server.eio.shutdown()
         if isinstance(self.server.manager, RedisFanout):
             await self.server.manager.close()
@@ -631,10 +645,18 @@ class Realtime:
                 packet = orjson.dumps(["operation:progress", payload])
                 self._held.setdefault(eio_sid, []).append("42" + packet.decode())
             else:
-                await self.server.emit("operation:progress", payload, to=socket_id)
+                await self._emit("operation:progress", payload, socket_id, progress=True)
         else:
-            await self.server.emit("operation:progress", payload, to=f"user:{user_id}")
+            await self._emit("operation:progress", payload, f"user:{user_id}", progress=True)
         _PROGRESS_DELIVERED.inc()
+
+    async def _emit(
+        self, event: str, data: Any, to: str | list[str], *, progress: bool, local: bool = False
+    ) -> None:
+        """Emit, less the recipients the guard holds back (5.5) when the override does not
+        bound the queues; `local`: to this instance's sockets only."""
+        skip = await self.guard.admit(to, progress=progress) if self.guard else None
+        await self.server.emit(event, data, to=to, skip_sid=skip, ignore_queue=local)
 
     async def _write_held(self) -> None:
         """Each socket's held progress in one write when nothing can be ahead of it (as
@@ -646,6 +668,8 @@ class Realtime:
             socket = eio.sockets.get(eio_sid)
             if socket is None:
                 continue  # closed meanwhile: its events would have been lost anyway
+            if self.guard and not await self.guard.take(eio_sid, progress=True, count=len(texts)):
+                continue
             try:
                 frames = b"".join(engineio_writer.text_frame(text) for text in texts)
                 if not engineio_writer.write_now(socket, frames):
@@ -665,15 +689,15 @@ class Realtime:
         arguments = (event.payload, event.payload["eventId"])
         needed = self._permission_for_data(event)
         if needed is None:
-            await self.server.emit("data:changed", arguments, to=LIVE_ROOM, ignore_queue=True)
+            await self._emit("data:changed", arguments, LIVE_ROOM, progress=False, local=True)
             return
         readers, others = await self.permissions.split_roles(needed)
         if readers:
             rooms = [f"role:{r}" for r in readers]
-            await self.server.emit("data:changed", arguments, to=rooms, ignore_queue=True)
+            await self._emit("data:changed", arguments, rooms, progress=False, local=True)
         redacted = ({**event.payload, "data": None}, event.payload["eventId"])
         rooms = [REDACTED_ROOM, *(f"role:{r}" for r in others)]
-        await self.server.emit("data:changed", redacted, to=rooms, ignore_queue=True)
+        await self._emit("data:changed", redacted, rooms, progress=False, local=True)
 
     def _permission_for_data(self, event: LoggedEvent) -> str | None:
         """What a socket's role must hold to see this event's data; None: every socket may."""
@@ -748,7 +772,7 @@ class Realtime:
         return recent
 
     async def _send(self, sid: str, event: str, *arguments: Any) -> None:
-        await self.server.emit(event, arguments, to=sid, ignore_queue=True)
+        await self._emit(event, arguments, sid, progress=False, local=True)
 
 
 def _as_cursor(value: Any) -> int | None:

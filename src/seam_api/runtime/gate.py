@@ -119,7 +119,8 @@ OVERRIDES: tuple[Override, ...] = (
         "sessions that stop polling closed",
         gain="socket.io-client reports recovered === true after a reconnect; ~3 KiB per socket",
         fallback="the library's server: clients reconnect without recovery, get data:synced and "
-        "reload; no CONNECT deadline beyond Engine.IO's ping timeout",
+        "reload; realtime/guard.py keeps the queue bound, the poll sweep, the CONNECT deadline "
+        "and bad-packet closes from outside the libraries",
         tested=SOCKETIO,
         leans_on={
             "socketio.async_server:AsyncServer._send_packet": (

@@ -19,11 +19,14 @@
    client recovers the `data:changed` it missed from the event log when it reconnects. A
    polling session with no GET pending for longer than the ping timeout is closed as well.
 
+When runtime/gate.py turns this off, `PlainSocketServer` is the library's server as it is, and
+realtime/guard.py keeps 2, 3 and 5 from outside the libraries.
+
 Everything here leans on private methods of python-socketio 5.18 (`_send_packet`,
 `_handle_eio_connect`, `_handle_eio_message`, `_handle_connect`, `_engineio_server_class`) and
 on what python-engineio's `send_packet`, `handle_request`, `shutdown` and `AsyncSocket.close`
-do; the versions are pinned in pyproject.toml, and tests/core/test_sio_server.py fails if the
-library changes under it. Written so it could be offered upstream as options of `AsyncServer`.
+do; runtime/gate.py holds their versions and digests, and tests/runtime/test_gate.py fails if
+the library changes under it. Written so it could be offered upstream as options of `AsyncServer`.
 """
 
 from __future__ import annotations
@@ -106,12 +109,14 @@ class SeamSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
 class PlainSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """The library's server as it is, for when runtime/gate.py turns `socket_server` off: the
-    CONNECT reply carries no pid, so clients reconnect without recovery and reload instead."""
+    CONNECT reply carries no pid, so clients reconnect without recovery and reload instead.
+    The other bounds are kept from outside the library by realtime/guard.py."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, connect_timeout: float = CONNECT_TIMEOUT, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # Written by the connect handler and dropped at disconnect, never sent.
         self.pids: dict[str, str] = {}
+        self.connect_timeout = connect_timeout  # kept by realtime/guard.py
 
 
 class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]
