@@ -105,7 +105,7 @@ async def me(seam: Parts, *, caller: Caller) -> MeOut:
     )
 
 
-@operation("account:edit", summary=lambda user: {"idUser": user.id_user})
+@operation("account:edit", data_needs=USERS_READ, summary=lambda user: {"idUser": user.id_user})
 async def edit(seam: Parts, *, caller: Caller, form: ProfileUpdate) -> UserOut:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
@@ -127,7 +127,7 @@ async def edit(seam: Parts, *, caller: Caller, form: ProfileUpdate) -> UserOut:
     return user
 
 
-@operation("account:changePassword", summary=lambda _: None)
+@operation("account:changePassword", data_needs=USERS_READ, summary=lambda _: None)
 async def change_password(seam: Parts, *, caller: Caller, form: PasswordChange) -> TokenPair:
     """A new password: every other session ends, this one carries on with fresh tokens."""
     if form.new_password == form.current_password:
@@ -196,7 +196,7 @@ async def change_password(seam: Parts, *, caller: Caller, form: PasswordChange) 
 # -- the second factor ----------------------------------------------------------------------
 
 
-@operation("mfa:enrol", summary=lambda _: None)
+@operation("mfa:enrol", data_needs=USERS_READ, summary=lambda _: None)
 async def enrol(seam: Parts, *, caller: Caller) -> TotpEnrolment:
     """A new pending secret (replacing a pending one); confirmed by its first code."""
     step(seam, "generating")
@@ -220,7 +220,7 @@ async def enrol(seam: Parts, *, caller: Caller) -> TotpEnrolment:
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
 
-@operation("mfa:confirm", summary=lambda _: None)
+@operation("mfa:confirm", data_needs=USERS_READ, summary=lambda _: None)
 async def confirm(seam: Parts, *, caller: Caller, code: str) -> RecoveryCodes:
     """The first code turns the pending secret on; ten recovery codes are made, shown once."""
     attempt = await _admit(seam, caller.user_id)
@@ -252,7 +252,7 @@ async def confirm(seam: Parts, *, caller: Caller, code: str) -> RecoveryCodes:
     return RecoveryCodes(recovery_codes=codes)
 
 
-@operation("mfa:disable", summary=lambda _: None)
+@operation("mfa:disable", data_needs=USERS_READ, summary=lambda _: None)
 async def disable(seam: Parts, *, caller: Caller, form: MfaDisableForm) -> None:
     """Off, proven by a current code or the password."""
     async with seam.db.read() as conn:

@@ -25,6 +25,7 @@ from seam_api.operations import operation, record, step
 from seam_api.permissions import service as permissions_service
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between, now_ms
+from seam_api.security.access import USERS_READ
 from seam_api.security.keys import new_key
 from seam_api.security.sessions import Caller
 from seam_api.users import repository as users_repository
@@ -65,7 +66,7 @@ def _expiry(moment: datetime | None) -> int | None:
     return expires_at
 
 
-@operation("apikey:create", summary=_id_only)
+@operation("apikey:create", data_needs=USERS_READ, summary=_id_only)
 async def create(seam: Parts, *, caller: Caller, form: KeyForm) -> CreatedKey:
     expires_at = _expiry(form.expires_at)
     step(seam, "checking")
@@ -148,7 +149,7 @@ async def _revoke(
     return result
 
 
-@operation("apikey:revoke", summary=_id_only)
+@operation("apikey:revoke", data_needs=USERS_READ, summary=_id_only)
 async def revoke(seam: Parts, *, caller: Caller, key_id: int) -> dict[str, int]:
     async with seam.db.transaction() as conn:
         result = await _revoke(seam, conn, key_id=key_id, user_id=caller.user_id)
@@ -167,7 +168,7 @@ async def list_of_user(seam: Parts, *, user_id: int) -> list[KeyOut]:
     return [_key(seam, row) for row in rows]
 
 
-@operation("apikey:revokeByUser", summary=_id_only)
+@operation("apikey:revokeByUser", data_needs=USERS_READ, summary=_id_only)
 async def revoke_of_user(seam: Parts, *, user_id: int, key_id: int) -> dict[str, int]:
     """An administrator revokes a user's key, under the rules that bound changing that user
     (delegation.py); its sockets close on every instance as when its owner revokes it."""

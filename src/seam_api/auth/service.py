@@ -46,9 +46,7 @@ MFA_TOKEN_SECONDS = 300
 
 # Sign-in entries (who signed in, from which address) are a user's data, as auth:login declares;
 # these are written under names of their own (sessions/service.py's for a refresh).
-entries_need(
-    USERS_READ, "auth:loginFailed", "auth:refresh", "auth:refreshReused", "auth:refreshFailed"
-)
+entries_need(USERS_READ, "auth:loginFailed", "auth:refreshReused", "auth:refreshFailed")
 
 
 @operation("auth:register", data_needs=USERS_READ)

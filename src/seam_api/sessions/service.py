@@ -27,6 +27,7 @@ from seam_api.messages import t
 from seam_api.operations import operation, record, step
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import LoggedEvent
+from seam_api.security.access import USERS_READ
 from seam_api.security.sessions import Caller, session_key
 from seam_api.sessions import repository
 from seam_api.sessions.schemas import OwnSessionOut, SessionOut, TokenPair
@@ -173,7 +174,7 @@ async def audit(
 # -- operations -----------------------------------------------------------------------------
 
 
-@operation("auth:refresh", summary=lambda _: None)
+@operation("auth:refresh", data_needs=USERS_READ, summary=lambda _: None)
 async def refresh(seam: Parts, *, refresh_token: str) -> TokenPair:
     """A new access token and a new refresh token for a live session; the old one retires."""
     token_hash = _hash(refresh_token)
@@ -263,7 +264,7 @@ async def list_own(seam: Parts, *, caller: Caller) -> list[OwnSessionOut]:
     ]
 
 
-@operation("session:revoke")
+@operation("session:revoke", data_needs=USERS_READ)
 async def revoke_own(seam: Parts, *, caller: Caller, session_id: int) -> dict[str, int]:
     """End one of the caller's sessions (404 for anyone else's)."""
     result = {"idSession": session_id}
@@ -277,7 +278,7 @@ async def revoke_own(seam: Parts, *, caller: Caller, session_id: int) -> dict[st
     return result
 
 
-@operation("session:revokeOthers")
+@operation("session:revokeOthers", data_needs=USERS_READ)
 async def revoke_others(seam: Parts, *, caller: Caller) -> dict[str, int]:
     """Sign out everywhere else: every session of the caller but the one asking."""
     result = {"idUser": caller.user_id}
@@ -308,7 +309,7 @@ async def list_of_user(seam: Parts, *, user_id: int) -> list[SessionOut]:
     return [_listed(row) for row in rows]
 
 
-@operation("session:revokeByUser")
+@operation("session:revokeByUser", data_needs=USERS_READ)
 async def revoke_all_of_user(seam: Parts, *, user_id: int) -> dict[str, int]:
     """An administrator signs a user out everywhere."""
     await delegation.check_user_change(seam, user_id=user_id)

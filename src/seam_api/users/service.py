@@ -15,7 +15,7 @@ from seam_api.core.cache import SerialisedList
 from seam_api.core.context import current
 from seam_api.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from seam_api.messages import t
-from seam_api.operations import entries_need, operation, record, step, unchanged
+from seam_api.operations import operation, record, step, unchanged
 from seam_api.ports import Parts
 from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
@@ -37,22 +37,6 @@ from seam_api.users.schemas import (
 
 # The fields an audit entry compares (contract names); the password only by name.
 AUDITED_FIELDS = ("full_name", "email", "roleId", "isActive")
-
-# The other operations whose entries are about an account (its fields, its sign-in factors,
-# sessions and keys, and the caller's address): their data is a user's, as here.
-entries_need(
-    USERS_READ,
-    "account:edit",
-    "account:changePassword",
-    "mfa:enrol",
-    "mfa:confirm",
-    "mfa:disable",
-    "session:revoke",
-    "session:revokeOthers",
-    "session:revokeByUser",
-    "apikey:create",
-    "apikey:revoke",
-)
 
 
 def _user(row: Any) -> UserOut:
