@@ -26,7 +26,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.core.context import RequestContext, current
+from seam_api.core.context import OperationRun, RequestContext, current
 from seam_api.core.operation_names import is_mutation
 from seam_api.messages import t
 from seam_api.ports import Parts
@@ -72,26 +72,24 @@ def operation(
         async def run(seam: Parts, /, *args: P.args, **kwargs: P.kwargs) -> R:
             context = _context()
             realtime: Realtime = seam.realtime
-            context.operation = name
-            context.recorded = None
+            run = context.run = OperationRun(name)
             mutation = is_mutation(name)
-            # Resolved before the service opens its transaction: with Redis it is a network
-            # call, and nothing but the database may run while a transaction is open.
-            context.initiator = await realtime.initiator(context) if mutation else None
-            context.unchanged = False
+            if mutation:
+                # With Redis a network call: resolved before the service's transaction opens.
+                run.initiator = await realtime.initiator(context)
             realtime.progress(context, "start", t(f"{name}.start"))
             try:
                 result = await service(seam, *args, **kwargs)
                 message = t(f"{name}.success")
                 realtime.progress(context, "success", message, summary(result))
-                if mutation and not context.unchanged:
+                if mutation and not run.unchanged:
                     await seam.data_changed()
-                    if context.recorded is None:
+                    if run.recorded is None:
                         log.error("mutation %s committed without a log entry", name)
                     else:
-                        realtime.committed(context.recorded)
+                        realtime.committed(run.recorded)
             finally:
-                realtime.operation_reported(context)
+                realtime.operation_reported(run)
             return result
 
         return run
@@ -126,15 +124,16 @@ async def record(
     log, in the mutation's transaction. Call it last in the transaction: the log's sequence
     row stays locked until the commit. `result` is what the operation returns."""
     context = _context()
-    name = context.operation or ""
+    run = _run(context)
+    name = run.name
     message = t(f"{name}.success")
     payload = {
         "operation": name,
         "message": message,
         "data": jsonable(_summaries[name](result)),
-        "initiatorSocketId": context.initiator,
+        "initiatorSocketId": run.initiator,
     }
-    context.recorded = await seam.events.append(
+    run.recorded = await seam.events.append(
         conn,
         context=context,
         operation=name,
@@ -149,13 +148,19 @@ async def record(
 def unchanged() -> None:
     """The running mutation ends without changing anything (an import's preview): it sends no
     `data:changed`, drops no cache and records no entry."""
-    _context().unchanged = True
+    _run(_context()).unchanged = True
 
 
 def step(seam: Parts, key: str) -> None:
     """Report a `processing` step of the running operation (`<operation>.<key>` message)."""
     context = _context()
     seam.realtime.progress(context, "processing", t(f"{context.operation}.{key}"))
+
+
+def _run(context: RequestContext) -> OperationRun:
+    if context.run is None:
+        raise RuntimeError("record() and unchanged() run inside an @operation")
+    return context.run
 
 
 def _context() -> RequestContext:

@@ -28,7 +28,7 @@ from socketio.packet import EVENT
 
 from seam_api.app import ROUTERS, Application
 from seam_api.cli import connection_options
-from seam_api.core.context import RequestContext, begin
+from seam_api.core.context import OperationRun, RequestContext, begin
 from seam_api.core.operation_names import is_mutation
 from seam_api.messages.es import MESSAGES as ES
 from seam_api.operations import record
@@ -1456,13 +1456,14 @@ async def test_unserialisable_event_data_never_fails_the_emitter(
     realtime = app.seam.realtime
     delivered = _record_emits(realtime, monkeypatch)
     await _admin_holds_a_socket(realtime)
-    context = RequestContext(locale="en", user_id=ADMIN_ID, operation="role:create")
+    context = RequestContext(locale="en", user_id=ADMIN_ID, run=OperationRun("role:create"))
     begin(context)
 
     realtime.progress(context, "success", "Role created", object())
     async with app.seam.db.transaction() as conn:
         await record(app.seam, conn, entity="role", entity_id=None, changes={}, result=object())
-    realtime.committed(context.recorded)
+    assert context.run is not None
+    realtime.committed(context.run.recorded)
     await realtime.drain()
 
     assert [(event, payload["data"]) for event, payload in delivered] == [
@@ -1509,7 +1510,10 @@ class Here:
 
     def context(self) -> RequestContext:
         return RequestContext(
-            locale="en", user_id=ADMIN_ID, operation="user:fetchAll", socket_id=self.tab.get_sid()
+            locale="en",
+            user_id=ADMIN_ID,
+            run=OperationRun("user:fetchAll"),
+            socket_id=self.tab.get_sid(),
         )
 
     async def until_received(self, count: int) -> list[tuple[str, Any]]:
@@ -1595,13 +1599,14 @@ async def test_held_progress_goes_out_before_the_data_changed_that_follows_it(
 ) -> None:
     realtime, seam = here.realtime, here.application.seam
     context = here.context()
-    context.operation = "role:create"
+    context.run = OperationRun("role:create")
     begin(context)
     async with seam.db.transaction() as conn:
         await record(seam, conn, entity="role", entity_id=9, changes={}, result={})
     # Both queued before delivery runs: the progress is held when the broadcast comes up.
     realtime.progress(context, "success", "Role created", {"idRole": 9})
-    realtime.committed(context.recorded)
+    assert context.run is not None
+    realtime.committed(context.run.recorded)
     await realtime.drain()
 
     received = await here.until_received(2)

@@ -1,16 +1,41 @@
 """The per-request context, carried by `contextvars` (Node's AsyncLocalStorage counterpart).
 
 A fresh `RequestContext` is set for every HTTP request and every socket handshake. Because it is
-one mutable object, what a guard records (the caller) or an operation records (its name) is seen
-by everything later in the request, including work handed to threads by `asyncio.to_thread`,
-which copies the context.
+one mutable object, what a guard records (the caller) is seen by everything later in the
+request, including work handed to threads by `asyncio.to_thread`, which copies the context.
+The running operation keeps its own state in one `OperationRun`, made fresh by `@operation`.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """Sockets to close: every socket of a user, or those of one token or session."""
+
+    kind: Literal["user", "token"]
+    key: int | str  # the user's id, or the token's (or session's) id
+
+
+@dataclass(slots=True)
+class OperationRun:
+    """One operation's life in its request, from `start` to the sockets it closes last."""
+
+    name: str
+    # Its `initiatorSocketId`, resolved before its transaction opens (nothing but the database
+    # may run inside one).
+    initiator: str | None = None
+    # The log entry it wrote in its transaction (a `LoggedEvent`), delivered after the commit.
+    recorded: Any = None
+    # Sockets to close once its `success` is queued (`Realtime.operation_reported`); None
+    # until there are any, so the common request allocates nothing for it.
+    closing: list[Closing] | None = None
+    # It ended changing nothing (a preview): no event, no cache drop.
+    unchanged: bool = False
 
 
 @dataclass(slots=True)
@@ -21,7 +46,6 @@ class RequestContext:
     socket_id: str | None = None
     user_id: int | None = None
     role_id: int | None = None
-    operation: str | None = None
     client_address: str | None = None
     user_agent: str | None = None
     # From `X-Request-ID` or generated; echoed in the response, the access log and the audit.
@@ -30,17 +54,12 @@ class RequestContext:
     user_email: str | None = None
     # The API key the caller used, if any: the audit entry names it beside its owner.
     key_id: int | None = None
-    # Sockets to close once the running operation has queued its `success` (see
-    # `Realtime.operation_reported`): ("user", id) or ("token", id). None until there are any,
-    # so the common request allocates nothing for it.
-    closing: list[tuple[str, int | str]] | None = None
-    # The log entry the running mutation wrote in its transaction, delivered after the commit
-    # (a `LoggedEvent`, see realtime/eventlog.py).
-    recorded: Any = None
-    # The running mutation's `initiatorSocketId`, resolved before its transaction opens.
-    initiator: str | None = None
-    # Set by a mutation that ended changing nothing (a preview): no event, no cache drop.
-    unchanged: bool = False
+    run: OperationRun | None = None  # the operation running in this request, if any
+
+    @property
+    def operation(self) -> str | None:
+        """The running operation's name (the progress events and error messages name it)."""
+        return None if self.run is None else self.run.name
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("seam_request_context", default=None)

@@ -39,7 +39,7 @@ from pydantic_core import to_jsonable_python
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from seam_api.core.context import RequestContext, current
+from seam_api.core.context import Closing, OperationRun, RequestContext, current
 from seam_api.core.errors import AppError, ServiceUnavailable
 from seam_api.core.outages import REDIS, SocketIORedisLog
 from seam_api.messages import pick_locale, t
@@ -78,7 +78,6 @@ _CHANGED_EMITTED = EVENTS_EMITTED.labels("data:changed")
 _CHANGED_DELIVERED = EVENTS_DELIVERED.labels("data:changed")
 _RECOVERED = EVENT_REPLAYS.labels("recovered")
 _RESYNC = EVENT_REPLAYS.labels("resync")
-Closing = tuple[str, int | str]  # ("user", user id) or ("token", token id)
 REMOTE_OWNER_TTL = 10.0
 # Operation name -> the permission its data needs (None: every reader's); see operations.py.
 DataNeeds = Callable[[str], str | None]
@@ -191,6 +190,34 @@ class SocketOwners:
         return int(value)
 
 
+# What the delivery task takes from its queue, in order: one class per kind of work.
+
+
+@dataclass(frozen=True, slots=True)
+class _Progress:
+    payload: dict[str, Any]
+    socket_id: str | None  # the request's X-Socket-ID, checked at delivery
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Changed:
+    event: LoggedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Advance:
+    """Every log entry up to `event_id` has been handed on (some carry no broadcast)."""
+
+    event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    sockets: Closing
+    operation: str | None  # the operation that revoked them, for the log line of a failure
+
+
 @dataclass(slots=True)
 class _Join:
     """A socket waiting to receive broadcasts, with what it missed while away."""
@@ -277,7 +304,9 @@ class Realtime:
         # The token each local socket connected with, to re-check it when notices were missed
         # and to close the sockets of a token that logged out or a session that ended.
         self._tokens: dict[str, tuple[str, str, str]] = {}
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any], Any]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Progress | _Changed | _Advance | _Join | _Close] = (
+            asyncio.Queue()
+        )
         self._worker: asyncio.Task[None] | None = None
         # Progress for this instance's sockets, by engine.io sid, held until the queue is drained
         # or something other than progress comes next: then written one write per socket.
@@ -336,7 +365,7 @@ class Realtime:
             pid = pid if isinstance(pid, str) and self._pid_is_valid(pid, caller.user_id) else None
             role_id = caller.role_id if caller.key_allows(USERS_READ) else None
             join = await self._prepare_join(sid, role_id, auth, pid)
-            self._queue.put_nowait(("join", {"operation": "connect"}, join))
+            self._queue.put_nowait(join)
             async with asyncio.timeout(JOIN_TIMEOUT):
                 recovered = await join.done
         except BaseException:
@@ -414,32 +443,33 @@ class Realtime:
 
     def disconnect_user(self, user_id: int) -> None:
         """Close every socket this instance holds for the user (their tokens were revoked)."""
-        self._close(("user", user_id))
+        self._close(Closing("user", user_id))
 
     def disconnect_token(self, token_id: str) -> None:
         """Close the sockets this instance holds that connected with a revoked token."""
-        self._close(("token", token_id))
+        self._close(Closing("token", token_id))
 
     def _close(self, sockets: Closing) -> None:
         """Close in event order: after the running operation's `success` if one runs here,
         so a tab that revoked its own session (logout, a new password) hears it first."""
         context = current()
-        if context is not None and context.operation is not None:
-            if context.closing is None:
-                context.closing = []
-            context.closing.append(sockets)
+        run = None if context is None else context.run
+        if run is not None:
+            if run.closing is None:
+                run.closing = []
+            run.closing.append(sockets)
         else:
-            self._queue.put_nowait(("close", {"operation": "revocation"}, sockets))
+            self._queue.put_nowait(_Close(sockets, None))
 
-    def operation_reported(self, context: RequestContext) -> None:
+    def operation_reported(self, run: OperationRun) -> None:
         """The operation queued its `success`: the sockets it revoked may close now."""
-        if context.closing:
-            for sockets in context.closing:
-                self._queue.put_nowait(("close", {"operation": context.operation}, sockets))
-            context.closing = None
+        if run.closing:
+            for sockets in run.closing:
+                self._queue.put_nowait(_Close(sockets, run.name))
+            run.closing = None
 
     async def _close_sockets(self, sockets: Closing) -> None:
-        kind, key = sockets
+        kind, key = sockets.kind, sockets.key
         if kind == "user":
             sids = list(self.owners.by_user.get(int(key), ()))
         else:
@@ -496,7 +526,7 @@ class Realtime:
             "data": jsonable(data),
             "timestamp": _now_iso(),
         }
-        self._queue.put_nowait(("progress", payload, (context.socket_id, context.user_id)))
+        self._queue.put_nowait(_Progress(payload, context.socket_id, context.user_id))
         _PROGRESS_EMITTED.inc()
 
     async def initiator(self, context: RequestContext) -> str | None:
@@ -535,7 +565,7 @@ class Realtime:
             self._position += 1
             event = self._local.pop(self._position)
             if event is not None:
-                self._queue.put_nowait(("changed", event.payload, event))
+                self._queue.put_nowait(_Changed(event))
         if self._position and self._local:
             for stale in [key for key in self._local if key <= self._position]:
                 del self._local[stale]
@@ -570,9 +600,9 @@ class Realtime:
                 await self._queue.join()
             for event in events:
                 if event.event_id > self._position:
-                    self._queue.put_nowait(("changed", event.payload, event))
+                    self._queue.put_nowait(_Changed(event))
             self._position = last
-            self._queue.put_nowait(("advance", {"operation": "log"}, last))
+            self._queue.put_nowait(_Advance(last))
             self._hand_on_local()
 
     def asgi(self, app: ASGI) -> ASGI:
@@ -615,22 +645,23 @@ class Realtime:
 
     async def _deliver_forever(self) -> None:
         while True:
-            kind, payload, target = await self._queue.get()
+            item = await self._queue.get()
             try:
-                if self._held and kind != "progress":
+                if self._held and not isinstance(item, _Progress):
                     await self._write_held()  # held progress goes out before anything else
-                if kind == "progress":
-                    await self._deliver_progress(payload, *target)
-                elif kind == "changed":
-                    await self._deliver_changed(target)
-                elif kind == "advance":
-                    self._advance(int(target))
-                elif kind == "join":
-                    await self._join(target)
-                else:
-                    await self._close_sockets(target)
+                match item:
+                    case _Progress(payload, socket_id, user_id):
+                        await self._deliver_progress(payload, socket_id, user_id)
+                    case _Changed(event):
+                        await self._deliver_changed(event)
+                    case _Advance(event_id):
+                        self._advance(event_id)
+                    case _Join():
+                        await self._join(item)
+                    case _Close(sockets):
+                        await self._close_sockets(sockets)
             except Exception:
-                log.exception("delivering %s for %s failed", kind, payload["operation"])
+                log.exception("delivering %s failed", _describe(item))
             finally:
                 if self._held and self._queue.empty():
                     await self._write_held()
@@ -715,7 +746,7 @@ class Realtime:
             ready = [j for j in self._deferred if (j.cursor or 0) <= self._delivered]
             self._deferred = [j for j in self._deferred if (j.cursor or 0) > self._delivered]
             for join in ready:
-                self._queue.put_nowait(("join", {"operation": "connect"}, join))
+                self._queue.put_nowait(join)
 
     async def _join(self, join: _Join) -> None:
         """Send what the socket missed, in order, then let it into the live rooms. Everything
@@ -773,6 +804,18 @@ class Realtime:
 
     async def _send(self, sid: str, event: str, *arguments: Any) -> None:
         await self._emit(event, arguments, sid, progress=False, local=True)
+
+
+def _describe(item: _Progress | _Changed | _Advance | _Join | _Close) -> str:
+    """An item as a failure's log line names it: its kind and operation, never its data."""
+    match item:
+        case _Progress(payload):
+            return f"progress of {payload['operation']}"
+        case _Changed(event):
+            return f"data:changed {event.event_id} of {event.payload['operation']}"
+        case _Close(_sockets, operation):
+            return f"the close of sockets revoked by {operation or 'a revocation'}"
+    return type(item).__name__.strip("_").lower()
 
 
 def _as_cursor(value: Any) -> int | None:
