@@ -52,12 +52,15 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# Spread over every core; tests that share Redis stay on one worker (tests/conftest.py).
+PARALLEL := -n auto --dist loadgroup
+
 test: lint typecheck $(E2E)/node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 
 # Every route and rule on SQLite, in-process: for the edit-test loop (the whole suite is `test`).
 test-fast: lint typecheck
-	$(BIN)/pytest -m "not full_only"
+	$(BIN)/pytest $(PARALLEL) -m "not full_only"
 
 bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -279,6 +279,21 @@ SLOW_PLACES = (
 OVERRIDES_OFF = os.environ.get("SEAM_LIBRARY_OVERRIDES", "on").lower() in ("off", "false", "0")
 
 
+# `make test` spreads the suite over two workers (pytest-xdist, `--dist loadgroup`). These share
+# the machine's Redis databases (fixed indexes they empty, or the default channel prefix, where
+# one app would hear another's notices), so they run on one worker, one after another.
+SHARED_REDIS = (
+    "tests/scaleout/",
+    "tests/deploy/",
+    "tests/realtime/test_bus.py",
+    "tests/security/test_login.py",
+    "tests/security/test_limits.py",
+    "tests/security/test_secrets.py",
+    "tests/ops/test_probes.py",
+    "tests/test_cli_admin.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if OVERRIDES_OFF and item.get_closest_marker("needs_overrides"):
@@ -288,3 +303,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
         if place.startswith(SLOW_PLACES) or backend in ("postgresql", "mariadb"):
             item.add_marker(pytest.mark.full_only)
+        if place.startswith(SHARED_REDIS):
+            item.add_marker(pytest.mark.xdist_group("shared-redis"))
