@@ -447,3 +447,42 @@ async def test_retention_moves_past_entries_it_cannot_delete_yet(make_app: AppFa
     assert removed == 2500
     assert oldest is not None and oldest > cutoff
     assert left and left >= 2  # the sign-in and the new role stay
+
+
+async def test_the_newest_page_follows_every_new_entry_and_the_readers_permissions(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """The plain newest page is served from the read cache: a sign-in (an entry that is no
+    mutation) shows at once, and a reader who loses the users' read sees its next page redacted."""
+    auditor_role = await create_role(client, admin_headers)
+    for name_uri in ("GET /api/v1/audit", "GET /api/v1/audit/:eventId", "GET /api/v1/users"):
+        await grant(client, admin_headers, role_id=auditor_role, name_uri=name_uri)
+    auditor = await member(client, admin_headers, role_id=auditor_role)
+    user = await register(client, admin_headers)
+    await audit(client, auditor.headers)  # cached now
+
+    await login(client, user["email"], PASSWORD)
+    newest = (await audit(client, auditor.headers))[0]
+    assert (newest["operation"], newest["actorEmail"]) == ("auth:login", user["email"])
+    assert newest["ip"] is not None
+    one = data(await client.get(f"{API}/audit/{newest['eventId']}", headers=auditor.headers))
+    assert one["ip"] is not None  # cached too
+
+    permissions = data(
+        await client.get(
+            f"{API}/permission/getByRoleId?roleId={auditor_role}", headers=admin_headers
+        )
+    )
+    users_read = next(p for p in permissions if p["nameUri"] == "GET /api/v1/users")
+    body = {"roleId": auditor_role, "permissionId": users_read["idPermission"]}
+    data(
+        await client.request(
+            "DELETE", f"{API}/permission/unassign", headers=admin_headers, json=body
+        )
+    )
+
+    page = await audit(client, auditor.headers)
+    login_entry = next(e for e in page if e["eventId"] == newest["eventId"])
+    assert login_entry["ip"] is None
+    one = data(await client.get(f"{API}/audit/{newest['eventId']}", headers=auditor.headers))
+    assert one["ip"] is None

@@ -539,6 +539,12 @@ class Realtime:
             return socket_id
         return None
 
+    @property
+    def log_position(self) -> int:
+        """Every log entry up to this id has been handed to delivery: what this instance knows
+        of the log (its own commits at once, other instances' as the follower reads them)."""
+        return self._position
+
     def committed(self, event: LoggedEvent | int) -> None:
         """An entry of the log committed here (an audit-only one as its bare id): hand it on
         now if it is the next, so the initiator hears `success` then `data:changed`."""
