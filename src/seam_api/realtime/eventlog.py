@@ -105,24 +105,25 @@ class EventLog:
             payload = {**payload, "eventId": str(event_id)}
         addresses = self.record_addresses and context is not None
         await conn.execute(
-            insert(events).values(
-                event_id=event_id,
-                operation=operation,
-                message=message[:255],
-                actor_id=actor_id if actor_id is not None else context and context.user_id,
-                actor_email=actor_email
+            _INSERT,
+            {
+                "event_id": event_id,
+                "operation": operation,
+                "message": message[:255],
+                "actor_id": actor_id if actor_id is not None else context and context.user_id,
+                "actor_email": actor_email
                 if actor_email is not None
                 else context and context.user_email,
-                actor_key_id=context.key_id if context else None,
-                ip=context.client_address if addresses and context else None,
-                user_agent=context.user_agent if addresses and context else None,
-                request_id=context.request_id if context else None,
-                entity=entity,
-                entity_id=None if entity_id is None else str(entity_id),
-                changes=orjson.dumps(changes).decode(),
-                payload=None if payload is None else orjson.dumps(payload).decode(),
-                occurred_at=occurred_at,
-            )
+                "actor_key_id": context.key_id if context else None,
+                "ip": context.client_address if addresses and context else None,
+                "user_agent": context.user_agent if addresses and context else None,
+                "request_id": context.request_id if context else None,
+                "entity": entity,
+                "entity_id": None if entity_id is None else str(entity_id),
+                "changes": orjson.dumps(changes).decode(),
+                "payload": None if payload is None else orjson.dumps(payload).decode(),
+                "occurred_at": occurred_at,
+            },
         )
         if payload is None:
             return event_id
@@ -227,14 +228,18 @@ def _the_row() -> Any:
     return event_sequence.c.id == 1
 
 
+# Built once: every mutation runs these, and building a statement costs more than running it.
+_ADVANCE = update(event_sequence).where(_the_row()).values(last_id=event_sequence.c.last_id + 1)
+_ADVANCE_RETURNING = _ADVANCE.returning(event_sequence.c.last_id)
+_LAST_ID = select(event_sequence.c.last_id).where(_the_row())
+_INSERT = insert(events)
+
+
 async def _next_id(conn: AsyncConnection) -> int:
-    statement = (
-        update(event_sequence).where(_the_row()).values(last_id=event_sequence.c.last_id + 1)
-    )
     if conn.dialect.update_returning:
-        return int((await conn.execute(statement.returning(event_sequence.c.last_id))).scalar_one())
-    await conn.execute(statement)
-    return int(await conn.scalar(select(event_sequence.c.last_id).where(_the_row())) or 0)
+        return int((await conn.execute(_ADVANCE_RETURNING)).scalar_one())
+    await conn.execute(_ADVANCE)
+    return int(await conn.scalar(_LAST_ID) or 0)
 
 
 def _logged(row: RowMapping) -> LoggedEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.db import containing, sorted_by
@@ -40,9 +40,11 @@ async def all_ids(conn: AsyncConnection) -> list[int]:
     return list((await conn.execute(select(roles.c.id_role))).scalars().all())
 
 
+_ONE = select(*_PUBLIC).where(roles.c.id_role == bindparam("role_id"))  # built once: hot
+
+
 async def get(conn: AsyncConnection, *, role_id: int) -> RowMapping | None:
-    query = select(*_PUBLIC).where(roles.c.id_role == role_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(_ONE, {"role_id": role_id})).mappings().first()
 
 
 async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RowMapping | None:

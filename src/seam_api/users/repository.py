@@ -6,7 +6,17 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.db import containing, sorted_by
@@ -61,9 +71,11 @@ async def count(conn: AsyncConnection, *, filters: UserFilters) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+_ONE = _with_role.where(users.c.id_user == bindparam("user_id"))  # built once: every edit reads it
+
+
 async def get(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
-    query = _with_role.where(users.c.id_user == user_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(_ONE, {"user_id": user_id})).mappings().first()
 
 
 # The public columns plus what signing in decides on: for login and password changes only.
