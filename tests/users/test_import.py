@@ -3,8 +3,11 @@ none, each with a temporary password shown once."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
+from seam_api.security.credentials import MAX_HASHES_IN_FLIGHT, hash_slots
 from tests.conftest import ADMIN_EMAIL
 from tests.helpers import API, create_role, data, failure, grant, member, role_id_named
 
@@ -108,3 +111,26 @@ async def test_a_taken_email_stops_the_import_as_a_conflict(
     response = await client.post(f"{API}/users/import", headers=admin_headers, json={"rows": rows})
     assert [error["field"] for error in failure(response, 409)["errors"]] == ["rows.3.email"]
     assert await _count(client, admin_headers) == 1
+
+
+async def test_an_import_of_more_rows_than_hashes_in_flight_waits_for_them_and_leaves_sign_ins_room(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Hashes beyond the bound are refused to sign-ins (429), but an import queues for its own,
+    on half the slots: the rest stay free for people signing in meanwhile."""
+    rows = [
+        {"full_name": f"Bulk {number}", "email": f"bulk-{number}@example.com"}
+        for number in range(5 * MAX_HASHES_IN_FLIGHT)
+    ]
+    import_task = asyncio.ensure_future(
+        client.post(f"{API}/users/import", headers=admin_headers, json={"rows": rows})
+    )
+    most = 0
+    while not import_task.done():
+        most = max(most, hash_slots.in_flight)
+        await asyncio.sleep(0)
+    created = data(await import_task)["created"]
+    assert len(created) == len(rows)
+    assert 0 < most <= MAX_HASHES_IN_FLIGHT // 2
+    body = {"email": created[-1]["email"], "password": created[-1]["temporaryPassword"]}
+    assert (await client.post(f"{API}/auth/login", json=body)).status_code == 200

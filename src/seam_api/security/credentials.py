@@ -63,6 +63,7 @@ class _HashSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_flight = 0
+        self._freed: asyncio.Event | None = None  # made on first wait, in the running loop
 
     @contextmanager
     def take(self) -> Iterator[None]:
@@ -73,6 +74,17 @@ class _HashSlots:
             yield
         finally:
             self.in_flight -= 1
+            if self._freed is not None:
+                self._freed.set()
+
+    async def room_for_bulk(self) -> None:
+        """Wait until a slot is free with half of them left for sign-ins: a bulk job (an
+        import) queues for its hashes instead of being refused, and never takes them all."""
+        while self.in_flight >= max(1, self.limit // 2):
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            self._freed.clear()
+            await self._freed.wait()
 
 
 hash_slots = _HashSlots(MAX_HASHES_IN_FLIGHT)
@@ -96,6 +108,16 @@ def _verify_sync(password: str, password_hash: str) -> bool:
         return PASSWORD_HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_passwords(passwords: list[str]) -> list[str]:
+    """Hashes for a bulk job, in order: at most half the slots at a time, waiting for them."""
+
+    async def one(password: str) -> str:
+        await hash_slots.room_for_bulk()
+        return await _off_loop(PASSWORD_HASHER.hash, password)
+
+    return list(await asyncio.gather(*(one(password) for password in passwords)))
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:

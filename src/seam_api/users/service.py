@@ -6,7 +6,6 @@ version in the same transaction as the change, then tell every instance after th
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from seam_api.realtime.eventlog import changes_between
 from seam_api.roles import service as roles_service
 from seam_api.roles.schemas import RoleOut
 from seam_api.security.access import USERS_READ
-from seam_api.security.credentials import hash_password, temporary_password
+from seam_api.security.credentials import hash_password, hash_passwords, temporary_password
 from seam_api.users import repository
 from seam_api.users.schemas import (
     ImportedUser,
@@ -260,8 +259,7 @@ async def import_users(
     step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
     valid = [row for row in rows if row is not None]
     passwords = [temporary_password() for _ in valid]
-    # Together: the hash slots (security/credentials.py) bound how many run at once.
-    hashes = await asyncio.gather(*(hash_password(password) for password in passwords))
+    hashes = await hash_passwords(passwords)
     default_role = await _default_role_id(seam)
     async with seam.db.transaction() as conn:
         step(seam, "saving")
