@@ -398,8 +398,9 @@ async def bench_delivery(
 ) -> None:
     """Connect each size of swarm (largest first), weigh it once, time mutations to it.
 
-    `who` is "seam", or "node" for the bare Node Socket.IO reference, measured the same way
-    (only at 1,000 sockets, right after SEAM API, so both see the same machine)."""
+    `who` is "seam"; "plain" for SEAM API with every library override off (runtime/gate.py),
+    what a library moving under us would cost; or "node" for the bare Node Socket.IO
+    reference. The last two are measured only at 1,000 sockets, right after SEAM API."""
     urls = [server.url for server in targets]
     sizes = sorted(options.sizes, reverse=True)
     if who != "seam":
@@ -462,14 +463,15 @@ async def bench_delivery(
 
 
 NODE_SETUP = "reference: bare Node Socket.IO 4.8, `io.emit` from the PUT handler"
-SETUPS = {"seam": "SQLite, 1 instance", "node": NODE_SETUP}
-ORDER = {"seam": 0, "node": 1}
+PLAIN_SETUP = "SQLite, 1 instance, `SEAM_LIBRARY_OVERRIDES=off` (the libraries' own code)"
+SETUPS = {"seam": "SQLite, 1 instance", "plain": PLAIN_SETUP, "node": NODE_SETUP}
+ORDER = {"seam": 0, "plain": 1, "node": 2}
 
 
 def _memory_row(report: Report, size: int, before: int, after: int, who: str) -> None:
     per_socket = (after - before) / size
     report.measured(("kib", who), per_socket)
-    ours = who != "node"
+    ours = who == "seam"
     report.rows.append(
         Row(
             "(d) server memory per idle socket",
@@ -487,7 +489,7 @@ def _delivery_row(
     report: Report, result: DeliveryResult, cluster: bool, cpu: tuple[float, float], who: str
 ) -> None:
     big = result.clients >= 1000
-    node = who == "node"
+    node = who != "seam"  # a reference: no target of its own
     met = result.lost == 0 and result.duplicated == 0 and (not big or result.p99_ms < 250)
     if cluster:
         setup = "2 instances, PostgreSQL + Redis, clients split, mutations to one"
@@ -575,6 +577,15 @@ def phase_sqlite(report: Report, options: Options, root: Path) -> None:
                 bench_delivery(report, options, [server], token, user_ids[0], cluster=False)
             )
     if options.only & {"c", "d"} and MEMORY_CLIENTS in options.sizes:
+        plain = root / "sqlite-plain"
+        plain.mkdir()
+        with servers.running(plain, {"SEAM_LIBRARY_OVERRIDES": "off"}) as server:
+            token, user_ids = asyncio.run(_seed(server.url, SEED_USERS, "plain"))
+            asyncio.run(
+                bench_delivery(
+                    report, options, [server], token, user_ids[0], cluster=False, who="plain"
+                )
+            )
         missing = servers.node_available()
         if missing:
             report.notes.append(f"Node reference skipped: {missing}")
