@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from email.utils import parseaddr
 from typing import Any
 
 import httpx
@@ -319,3 +320,20 @@ async def test_a_slow_smtp_server_times_out_without_slowing_the_request(
     await application.seam.mail.drain(5)
     assert failures_counted("invite") - before == 1
     assert smtp.inbox.received == []
+
+
+async def test_an_import_with_invitations_hashes_nothing_and_mails_each_account_a_link(
+    client: httpx.AsyncClient, admin: dict[str, str], smtp: SmtpSink
+) -> None:
+    rows = [{"full_name": f"Imported {n}", "email": unique_email()} for n in range(3)]
+    body = {"rows": rows, "invite": True}
+    created = data(await client.post(f"{API}/users/import", headers=admin, json=body))["created"]
+
+    assert [user["temporaryPassword"] for user in created] == [None, None, None]
+    received = await smtp.inbox.wait_for(3)
+    to = {parseaddr(mail.message["To"])[1]: mail for mail in received}
+    assert sorted(to) == sorted(row["email"] for row in rows)
+    first = to[rows[0]["email"]]
+    assert await sign_in(client, rows[0]["email"], "anything-at-all") == 401
+    data(await reset(client, token_in(first)))
+    assert await sign_in(client, rows[0]["email"], NEW_PASSWORD) == 200

@@ -134,3 +134,14 @@ async def test_an_import_of_more_rows_than_hashes_in_flight_waits_for_them_and_l
     assert 0 < most <= MAX_HASHES_IN_FLIGHT // 2
     body = {"email": created[-1]["email"], "password": created[-1]["temporaryPassword"]}
     assert (await client.post(f"{API}/auth/login", json=body)).status_code == 200
+
+
+async def test_an_import_with_invitations_without_mail_is_503_and_creates_nobody(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"rows": [{"full_name": "Not Created", "email": "not-created@example.com"}]}
+    answer = await client.post(
+        f"{API}/users/import", headers=admin_headers, json={**body, "invite": True}
+    )
+    failure(answer, 503)
+    assert await _count(client, admin_headers) == 1  # the admin only

@@ -13,6 +13,7 @@ link and the email all happen after the answer, in the background (mail/sender.p
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -105,6 +106,29 @@ def _message(
 
 async def _deliver(mailer: Mailer, message: EmailMessage, kind: str) -> None:
     await mailer.deliver(message, kind=kind)
+
+
+async def store_invitations(
+    seam: Parts, conn: AsyncConnection, accounts: list[Any]
+) -> Callable[[], None]:
+    """Invitation links for the accounts an import creates, stored in its transaction; the
+    returned function mails them after the commit, one after another in one background task,
+    so ten thousand of them do not open ten thousand connections at once."""
+    mailer = _mailer(seam)
+    letters = []
+    for account in accounts:
+        token = await _store_link(
+            seam, conn, user_id=account["id_user"], purpose="invite", lifetime=INVITE_SECONDS
+        )
+        letters.append(
+            _message(seam, "invite", account=account, token=token, lifetime=INVITE_SECONDS)
+        )
+
+    async def deliver_all() -> None:
+        for letter in letters:
+            await mailer.deliver(letter, kind="invite")
+
+    return lambda: mailer.later(deliver_all())
 
 
 @operation("passwordOptions:fetchOne")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from seam_api.core.types import MAX_ID
+from seam_api.passwords import service as passwords_service
 from seam_api.security.access import Permitted
 from seam_api.users import service
 from seam_api.users.schemas import (
@@ -89,7 +90,11 @@ async def import_users(request: Request, _caller: Permitted, body: UserImport) -
                 for problem in field_problems(error)
             )
     result = await service.import_users(
-        request.app.state.seam, rows=rows, problems=problems, dry_run=body.dry_run
+        request.app.state.seam,
+        rows=rows,
+        problems=problems,
+        dry_run=body.dry_run,
+        invitations=passwords_service.store_invitations if body.invite else None,
     )
     return ok(result)
 

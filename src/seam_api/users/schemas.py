@@ -124,6 +124,9 @@ class UserImport(BaseModel):
         json_schema_extra={"items": ImportRow.model_json_schema(by_alias=True)},
     )
     dry_run: bool = Field(False, alias="dryRun")
+    # Invitations instead of temporary passwords (needs mail): no password to hash, so a large
+    # import takes seconds, and nobody has to pass passwords on.
+    invite: bool = False
 
 
 class RowProblem(BaseModel):
@@ -137,9 +140,9 @@ class RowProblem(BaseModel):
 
 
 class ImportedUser(UserOut):
-    """A created account and its temporary password, shown this once."""
+    """A created account and its temporary password, shown this once (null when invited)."""
 
-    temporary_password: str = Field(serialization_alias="temporaryPassword")
+    temporary_password: str | None = Field(serialization_alias="temporaryPassword")
 
 
 class ImportResult(BaseModel):

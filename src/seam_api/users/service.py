@@ -6,8 +6,11 @@ version in the same transaction as the change, then tell every instance after th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api import delegation
 from seam_api.core.cache import SerialisedList
@@ -239,12 +242,22 @@ def _import_summary(result: ImportResult) -> dict[str, Any]:
     return {"count": len(result.created), "idUsers": [user.id_user for user in result.created]}
 
 
+# Stores an import's invitation links in its transaction; what it returns mails them.
+Invitations = Callable[[Parts, AsyncConnection, list[Any]], Awaitable[Callable[[], None]]]
+
+
 @operation("user:import", summary=_import_summary, data_needs=USERS_READ)
 async def import_users(
-    seam: Parts, *, rows: list[ImportRow | None], problems: list[RowProblem], dry_run: bool
+    seam: Parts,
+    *,
+    rows: list[ImportRow | None],
+    problems: list[RowProblem],
+    dry_run: bool,
+    invitations: Invitations | None = None,
 ) -> ImportResult:
     """Create every row's account, or none: a bad row (the caller's `problems` from parsing,
-    or a role or email this finds) stops the whole import. `dry_run` only reports."""
+    or a role or email this finds) stops the whole import. `dry_run` only reports. With
+    `invitations` the accounts get no password but an emailed link (passwords/service.py)."""
     step(seam, "checking")
     found = [(problem, "errors.import_invalid") for problem in problems]
     found += await _import_problems(seam, rows)
@@ -256,11 +269,15 @@ async def import_users(
     if dry_run:
         unchanged()
         return result
-    step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
     valid = [row for row in rows if row is not None]
-    passwords = [temporary_password() for _ in valid]
-    hashes = await hash_passwords(passwords)
+    passwords: list[str | None] = [None] * len(valid)
+    hashes: list[str | None] = [None] * len(valid)
+    if invitations is None:
+        step(seam, "hashing")  # before the transaction: hashing must not hold a write lock
+        passwords = [temporary_password() for _ in valid]
+        hashes = list(await hash_passwords([p for p in passwords if p is not None]))
     default_role = await _default_role_id(seam)
+    send_invitations = None
     async with seam.db.transaction() as conn:
         step(seam, "saving")
         for row, password, password_hash in zip(valid, passwords, hashes, strict=True):
@@ -276,8 +293,13 @@ async def import_users(
                 ImportedUser(**created.model_dump(by_alias=False), temporary_password=password)
             )
         ids = [user.id_user for user in result.created]
+        if invitations is not None:
+            accounts = [user.model_dump(by_alias=False) for user in result.created]
+            send_invitations = await invitations(seam, conn, accounts)
         changes = {"idUser": [None, ids]}
         await record(seam, conn, entity="user", entity_id=None, changes=changes, result=result)
+    if send_invitations is not None:
+        send_invitations()
     for user_id in ids:
         await seam.account_changed(user_id, revoked=False)
     return result
