@@ -88,6 +88,29 @@ async def test_an_emailed_link_sets_a_new_password_that_signs_in(
     await sign_in(page, email, "brand-new-pass-1")
 
 
+async def test_an_import_can_invite_each_new_user_by_email(
+    new_context: ContextFactory, mail_server: Server, inbox: tuple[Inbox, int]
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    page = await (await new_context(base_url=mail_server.url)).new_page()
+    await sign_in(page)
+    await page.get_by_role("button", name="Import CSV").click()
+    dialog = page.get_by_role("dialog")
+    rows = f"full_name,email\r\nFirst Guest,guest1-{tag}@example.com\r\n"
+    rows += f"Second Guest,guest2-{tag}@example.com\r\n"
+    upload = {"name": "users.csv", "mimeType": "text/csv", "buffer": rows.encode()}
+    await dialog.get_by_label("CSV file").set_input_files(upload)
+    await dialog.get_by_label("Email each new user an invitation").check()
+    before = len(inbox[0].received)
+    await dialog.get_by_role("button", name="Import 2 users").click()
+
+    await expect(dialog.get_by_role("status")).to_contain_text("emailed an invitation")
+    await expect(dialog.locator("code.secret")).to_have_count(0)  # no temporary password
+    received = await inbox[0].wait_for(before + 2)
+    invited = {mail.message["To"] for mail in received if tag in mail.message["To"]}
+    assert len(invited) == 2, invited
+
+
 # The section is the "My account" page's (pages/account.js, which includes it); until then the
 # test mounts it beside the console, as that page will, in the console's own module graph.
 MOUNT_KEYS_SECTION = """async () => {

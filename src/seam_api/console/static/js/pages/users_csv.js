@@ -2,7 +2,7 @@
 // names each bad row before anything is written (POST /users/import, all rows or none).
 import { api, query } from '../api.js';
 import { t } from '../i18n.js';
-import { html, useState } from '../lib.js';
+import { html, useEffect, useState } from '../lib.js';
 import { Dialog, ErrorLine } from '../ui.js';
 
 const COLUMNS = ['idUser', 'full_name', 'email', 'roleId', 'roleName', 'isActive'];
@@ -84,6 +84,14 @@ export function ImportUsers({ roles, onClose, onDone }) {
   const [created, setCreated] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // Invitations instead of temporary passwords, offered when the server can send mail.
+  const [mail, setMail] = useState(false);
+  const [invite, setInvite] = useState(false);
+  useEffect(() => {
+    api('GET', '/auth/password/options')
+      .then((options) => setMail(Boolean(options?.resetByEmail)))
+      .catch(() => setMail(false));
+  }, []);
   const run = async (action) => {
     setBusy(true);
     setError(null);
@@ -105,10 +113,16 @@ export function ImportUsers({ roles, onClose, onDone }) {
     else setError(t('import.empty'));
   });
   const commit = () => run(async () => {
-    const result = await api('POST', '/users/import', { rows });
+    const result = await api('POST', '/users/import', { rows, invite });
     setCreated(result.created);
     onDone();
   });
+  if (created && invite) {
+    return html`<${Dialog} title=${t('import.created_title')} onClose=${onClose}>
+      <p role="status">${t('import.invited_text', { count: created.length })}</p>
+      <div class="actions"><button type="button" class="primary" onClick=${onClose}>${t('action.done')}</button></div>
+    <//>`;
+  }
   if (created) {
     return html`<${Dialog} title=${t('import.created_title')} onClose=${onClose} wide>
       <p>${t('import.created_text', { count: created.length })}</p>
@@ -127,6 +141,11 @@ export function ImportUsers({ roles, onClose, onDone }) {
       <label for="import-file">${t('import.file')}</label>
       <input id="import-file" type="file" accept=".csv,text/csv" onChange=${choose} />
     </div>
+    ${mail && html`<div class="field checkbox">
+      <input id="import-invite" type="checkbox" checked=${invite}
+        onChange=${(event) => setInvite(event.target.checked)} />
+      <label for="import-invite">${t('import.invite')}</label>
+    </div>`}
     <${ErrorLine} text=${error} />
     ${preview && html`<p role="status" class=${problems.length ? 'error' : ''}>
       ${problems.length ? t('import.problems', { count: problems.length, total: preview.total })
