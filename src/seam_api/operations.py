@@ -3,8 +3,9 @@
 `@operation("user:edit")` names the running operation in the request context, emits `start`,
 runs the service, then emits `success` and, for a mutation, drops cached reads everywhere and
 hands the operation's log entry to delivery, which sends its `data:changed`; only then do the
-sockets of tokens it revoked close. A mutation records its entry with `record(...)` as the last
-statement of its transaction (contract 5.4: the change and its event commit together). A failure
+sockets of tokens it revoked close. A mutation calls `record(...)` in its transaction, and the
+transaction writes the entry as its last statement when it commits (contract 5.4: the change and
+its event commit together; the log's sequence row is locked only until the commit). A failure
 is not caught here: the global error handler emits `error` for the operation the context names,
 with the same safe message as the HTTP response. Inside a service, `step("hashing")` reports
 progress.
@@ -120,9 +121,10 @@ async def record(
     changes: Changes,
     result: Any,
 ) -> None:
-    """Append the running mutation's entry (its audit record and its `data:changed`) to the
-    log, in the mutation's transaction. Call it last in the transaction: the log's sequence
-    row stays locked until the commit. `result` is what the operation returns."""
+    """Have the running mutation's entry (its audit record and its `data:changed`) appended to
+    the log in `conn`'s transaction, as its last statement when it commits (core/db.py), so
+    the change and its event commit together whatever the service does after this call.
+    `result` is what the operation returns."""
     context = _context()
     run = _run(context)
     name = run.name
@@ -133,16 +135,22 @@ async def record(
         "data": jsonable(_summaries[name](result)),
         "initiatorSocketId": run.initiator,
     }
-    run.recorded = await seam.events.append(
-        conn,
-        context=context,
-        operation=name,
-        message=message,
-        entity=entity,
-        entity_id=entity_id,
-        changes=changes,
-        payload=payload,
-    )
+
+    async def append() -> None:
+        run.recorded = await seam.events.append(
+            conn,
+            context=context,
+            operation=name,
+            message=message,
+            entity=entity,
+            entity_id=entity_id,
+            changes=changes,
+            payload=payload,
+        )
+
+    if run.before_commit is not None and run.before_commit[0] is conn:
+        raise RuntimeError(f"{name} recorded twice in one transaction")
+    run.before_commit = (conn, append)
 
 
 def unchanged() -> None:

@@ -8,9 +8,12 @@ The running operation keeps its own state in one `OperationRun`, made fresh by `
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,9 @@ class OperationRun:
     # Its `initiatorSocketId`, resolved before its transaction opens (nothing but the database
     # may run inside one).
     initiator: str | None = None
-    # The log entry it wrote in its transaction (a `LoggedEvent`), delivered after the commit.
+    # Its log entry: written by `Database.transaction()` as the last statement of the
+    # transaction on that connection (`before_commit`), then delivered after the commit.
+    before_commit: tuple[AsyncConnection, Callable[[], Awaitable[None]]] | None = None
     recorded: Any = None
     # Sockets to close once its `success` is queued (`Realtime.operation_reported`); None
     # until there are any, so the common request allocates nothing for it.

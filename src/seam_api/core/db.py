@@ -96,6 +96,11 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             self._turn = asyncio.Lock()
 
+    @property
+    def write_engine(self) -> AsyncEngine:
+        """The engine `transaction()` runs on (on SQLite, maybe not `engine`'s)."""
+        return self._writer
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; an unreachable database becomes a 503."""
@@ -115,6 +120,7 @@ class Database:
         if self._turn is None:
             async with self._begin() as connection:
                 yield connection
+                await _before_commit(connection)
             return
         outer = self._turn_connection
         if self._turn_holder is task and outer is not None:
@@ -129,6 +135,7 @@ class Database:
                 async with self._begin() as connection:
                     self._turn_connection = connection
                     yield connection
+                    await _before_commit(connection)
             finally:
                 self._turn_holder = self._turn_connection = None
 
@@ -146,6 +153,18 @@ class Database:
         await self.engine.dispose()
         if self._writer is not self.engine:
             await self._writer.dispose()
+
+
+async def _before_commit(connection: AsyncConnection) -> None:
+    """The running operation's log entry, as the last statement of its transaction: the log's
+    sequence row stays locked from there to the commit, so nothing else may follow it."""
+    context = current()
+    run = None if context is None else context.run
+    if run is not None and run.before_commit is not None:
+        recorded_in, write = run.before_commit
+        if recorded_in is connection:
+            run.before_commit = None
+            await write()
 
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:
