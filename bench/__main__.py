@@ -4,7 +4,8 @@ Phases: (a) reads on SQLite and PostgreSQL, then raw ASGI, (b) logins against th
 ceiling, (c) `data:changed` delivery to 100 and 1,000 sockets, then bare Node Socket.IO,
 (d) memory per idle socket, (e) delivery across two instances sharing PostgreSQL and Redis,
 (f) ratios to the references, (p) every route of the contract's sections 4 and 6 beside
-PocketBase's nearest equivalent, (r) replay, (t) the sustained rate beside Node's, (s) the
+PocketBase's nearest equivalent, (l) the users list searched and sorted among 100,000 users,
+(r) replay, (t) the sustained rate beside Node's, (s) the
 soak. A phase whose service or tool is missing is reported as skipped; missed targets are
 printed, never failed on.
 """
@@ -33,7 +34,7 @@ import aiohttp
 import httpx
 import orjson
 
-from bench import loadgen, pocketbase, profiling, replay, routes, servers, soak
+from bench import lists, loadgen, pocketbase, profiling, replay, routes, servers, soak
 from bench.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from bench.sockets import DeliveryResult, Swarm, measure_delivery
 from seam_api.security.credentials import MAX_HASHES_IN_FLIGHT, PASSWORD_HASHER
@@ -676,6 +677,41 @@ def phase_routes(report: Report, options: Options, root: Path) -> None:
 PB_ROLES = [("admin", "Every permission"), ("user", "The default role")]
 
 
+LIST_TARGET_MS = 500.0  # a console's search or sort of a big list should not feel stuck
+
+
+def phase_lists(report: Report, options: Options, root: Path) -> None:
+    """(l): the users list searched and sorted with 100,000 users, on each backend."""
+    for backend in options.backends:
+        workdir = root / f"lists-{backend.lower()}"
+        workdir.mkdir()
+        with ExitStack() as stack:
+            if backend == "PostgreSQL":
+                try:
+                    database_url = stack.enter_context(servers.postgres_database())
+                except Exception as error:
+                    report.notes.append(f"(l) PostgreSQL skipped: {type(error).__name__}: {error}")
+                    continue
+            else:
+                database_url = f"sqlite+aiosqlite:///{workdir / 'seam.db'}"
+            server = stack.enter_context(
+                servers.running(workdir, {"SEAM_DATABASE_URL": database_url})
+            )
+            token, _ids = asyncio.run(_seed(server.url, 1, "lists"))
+            for timing in lists.run(database_url, server.url, token):
+                total = "" if timing.total is None else f", total {timing.total:,}"
+                report.rows.append(
+                    Row(
+                        f"(l) `GET /users`: {timing.query}",
+                        f"{backend}, {lists.USERS:,} users, 1 connection",
+                        f"p50 {timing.p50_ms:.0f} ms, p99 {timing.p99_ms:.0f} ms{total}",
+                        f"p50 < {LIST_TARGET_MS:.0f} ms",
+                        timing.p50_ms < LIST_TARGET_MS,
+                        IN_PROCESS,
+                    )
+                )
+
+
 def phase_replay(report: Report, options: Options, root: Path) -> None:
     """(r): 100 sockets that missed 500 mutations reconnect at once with their cursor."""
     workdir = root / "replay"
@@ -875,7 +911,7 @@ def _sustained_row(report: Report, setup: str, steps: list[soak.Step], order: in
     return best
 
 
-WORDS = {"soak": "s", "sustained": "t", "routes": "p"}
+WORDS = {"soak": "s", "sustained": "t", "routes": "p", "lists": "l"}
 WRK_PHASES = {"a", "b", "p"}
 
 
@@ -886,7 +922,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="socket counts for (c) and (e)")
     parser.add_argument(
         "--only",
-        default="abcdeprts",
+        default="abcdeplrts",
         help="phases to run, e.g. 'ac', or 'soak' (s), 'sustained' (t), 'routes' (p); default: all",
     )
     parser.add_argument(
@@ -939,6 +975,7 @@ def main(argv: list[str] | None = None) -> int:
             (phase_sqlite, "abcd"),
             (phase_postgres, "ae"),
             (phase_routes, "p"),
+            (phase_lists, "l"),
             (phase_replay, "r"),
             (phase_sustained, "t"),
             (phase_soak, "s"),
