@@ -108,6 +108,10 @@ EVERY_LANE = [
     f"{API}/audit/1",
     f"{API}/users/99999",  # the endpoint's own 404, through the app's handler
     f"{API}/permission/getByRoleId?roleId=1",
+    f"{API}/permission/getByNameUri?nameUri=GET%20%2Fapi%2Fv1%2Fusers",
+    f"{API}/permission/getByNameUri?nameUri=get+/API/v1/users",  # `+`: a space, as Starlette says
+    f"{API}/permission/getByNameUri?nameUri=%E2%82%AC",  # UTF-8, decoded
+    f"{API}/permission/getByNameUri?nameUri=%FF",  # not UTF-8: replaced, as Starlette does
 ]
 
 
@@ -127,6 +131,7 @@ def test_the_lane_takes_the_plain_list_routes_and_no_other() -> None:
         f"{API}/users/{{id}}",
         f"{API}/audit/{{eventId}}",
         f"{API}/permission/getByRoleId",
+        f"{API}/permission/getByNameUri",
     }
 
 
@@ -183,6 +188,11 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users/1/", admin, 307),  # the redirect to the path without the slash
         (f"{API}/audit/export", admin, 200),
         (f"{API}/permission/getByRoleId", admin, 400),  # a required parameter, missing
+        (f"{API}/permission/getByNameUri", admin, 400),
+        (f"{API}/permission/getByNameUri?nameUri=", admin, 400),  # under min_length
+        (f"{API}/permission/getByNameUri?nameUri={'x' * 101}", admin, 400),
+        (f"{API}/permission/getByNameUri?nameUri=a&nameUri=b", admin, 404),  # FastAPI picks
+        (f"{API}/permission/getByNameUri?name%55ri=a", admin, 404),  # an escaped name
     ]
     for url, headers, status in refused:
         answer = await _same_answer(paths, url, headers)

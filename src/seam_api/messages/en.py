@@ -338,4 +338,5 @@ MESSAGES: dict[str, str] = {
     "label.permissions.item": "A permission",
     "label.rows.item": "A row",
     "label.dryRun": "Preview",
+    "label.invite": "Invite by email",
 }

@@ -337,4 +337,5 @@ MESSAGES: dict[str, str] = {
     "label.permissions.item": "Un permiso",
     "label.rows.item": "Una fila",
     "label.dryRun": "La vista previa",
+    "label.invite": "Invitar por correo",
 }

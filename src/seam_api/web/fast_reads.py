@@ -11,7 +11,8 @@ every refusal has one source.
 
 A route is eligible when FastAPI would need nothing but the request to call it: no header, cookie
 or body parameters; query parameters that are ints bounded by `ge`/`le` (with an int default or
-required) or options that are off by default (None or False: filters, `withTotal`); at most one
+required), required text bounded by `min_length`/`max_length` that refuses NUL (`nameUri`), or
+options that are off by default (None or False: filters, `withTotal`); at most one
 path parameter, such an int and the path's last segment (`/users/{id}`); and guards that take
 only the request (`access.permitted`, `access.authenticated`). The lane answers only queries
 that leave every option off, passing their defaults; a query naming one goes the full way.
@@ -23,14 +24,16 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
-from annotated_types import Ge, Le
+from annotated_types import Ge, Le, MaxLen, MinLen
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from seam_api.core.types import NoNul
 from seam_api.security.access import authenticated, permitted
 
 Guard = Callable[[Request], Awaitable[Any]]
@@ -48,13 +51,22 @@ class _IntParam:
 
 
 @dataclass(frozen=True, slots=True)
+class _TextParam:
+    """A required text query parameter, `low` to `high` characters, no NUL (`NoNul`)."""
+
+    name: str
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Lane:
     """One eligible route, what its endpoint takes, and how to check it."""
 
     route: APIRoute
     request_arg: str
     guards: tuple[tuple[str, Guard], ...]
-    params: dict[str, _IntParam]
+    params: dict[str, _IntParam | _TextParam]
     options_off: dict[str, bool | None]
     path_param: _IntParam | None = None
 
@@ -79,6 +91,25 @@ def _int_param(field: Any) -> _IntParam | None:
     return _IntParam(field.alias, None if required else info.default, low, high)
 
 
+def _text_param(field: Any) -> _TextParam | None:
+    info = field.field_info
+    if info.annotation is not str or field.alias != field.name or not info.is_required():
+        return None
+    low, high, refuses_nul = None, None, False
+    for rule in info.metadata:
+        if isinstance(rule, MinLen):
+            low = rule.min_length
+        elif isinstance(rule, MaxLen):
+            high = rule.max_length
+        elif rule is NoNul:
+            refuses_nul = True
+        else:
+            return None  # a rule this lane does not know: FastAPI's to check
+    if low is None or high is None or not refuses_nul:
+        return None
+    return _TextParam(field.alias, low, high)
+
+
 def lane_for(route: APIRoute) -> _Lane | None:
     """The lane of `route`, or None when FastAPI must answer it (see the module's doc)."""
     dependant = route.dependant
@@ -98,10 +129,10 @@ def lane_for(route: APIRoute) -> _Lane | None:
         if dependency.call not in _GUARDS or dependency.name is None:
             return None
         guards.append((dependency.name, dependency.call))
-    params = {}
+    params: dict[str, _IntParam | _TextParam] = {}
     options_off: dict[str, bool | None] = {}
     for field in dependant.query_params:
-        param = _int_param(field)
+        param = _int_param(field) or _text_param(field)
         if param is not None:
             params[param.name] = param
         elif field.field_info.default is None or field.field_info.default is False:
@@ -210,17 +241,22 @@ def _path_arguments(param: _IntParam, segment: str, scope: Scope) -> dict[str, A
 def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
     """The endpoint's query arguments, or None when the query is not plainly valid.
 
-    Split by hand rather than with `parse_qsl`, which cost 4 % of a read: a query holding an
-    escape (`%`, `+`) or an empty pair goes the full way instead."""
+    Split by hand rather than with `parse_qsl`, which cost 4 % of a read: a name or a number
+    holding an escape (`%`, `+`), or an empty pair, goes the full way instead; a text value is
+    decoded as `parse_qsl` (Starlette's) decodes it."""
     arguments: dict[str, Any] = {}
     if query_string:
-        if b"%" in query_string or b"+" in query_string:
-            return None
         for pair in query_string.split(b"&"):
             key, _, value = pair.partition(b"=")
             param = lane.params.get(key.decode("latin-1"))
             if param is None or param.name in arguments:
                 return None
+            if isinstance(param, _TextParam):
+                text = unquote_plus(value.decode("latin-1"), errors="replace")
+                if not param.low <= len(text) <= param.high or "\x00" in text:
+                    return None
+                arguments[param.name] = text
+                continue
             if not (value.isdigit() and len(value) <= _MAX_DIGITS):
                 return None
             number = int(value)
@@ -229,8 +265,8 @@ def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
             arguments[param.name] = number
     for name, param in lane.params.items():
         if name not in arguments:
-            if param.default is None:
-                return None
+            if isinstance(param, _TextParam) or param.default is None:
+                return None  # required: FastAPI answers its absence
             arguments[name] = param.default
     arguments.update(lane.options_off)
     return arguments
