@@ -63,7 +63,7 @@ class _HashSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_flight = 0
-        self._freed: asyncio.Event | None = None  # made on first wait, in the running loop
+        self._waiting: list[asyncio.Future[None]] = []  # bulk jobs waiting for a free slot
 
     @contextmanager
     def take(self) -> Iterator[None]:
@@ -74,17 +74,19 @@ class _HashSlots:
             yield
         finally:
             self.in_flight -= 1
-            if self._freed is not None:
-                self._freed.set()
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def room_for_bulk(self) -> None:
         """Wait until a slot is free with half of them left for sign-ins: a bulk job (an
         import) queues for its hashes instead of being refused, and never takes them all."""
         while self.in_flight >= max(1, self.limit // 2):
-            if self._freed is None:
-                self._freed = asyncio.Event()
-            self._freed.clear()
-            await self._freed.wait()
+            # A future of the running loop, made per wait: the slots outlive any one loop.
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            await waiter
 
 
 hash_slots = _HashSlots(MAX_HASHES_IN_FLIGHT)
