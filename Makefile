@@ -52,15 +52,18 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-# Spread over every core; tests that share Redis stay on one worker (tests/conftest.py).
-PARALLEL := -n auto --dist loadgroup
+# Spread over every core, then the tests that share the machine's Redis in a pass of their
+# own (the `shared_redis` mark, tests/conftest.py).
+PARALLEL := -n auto
 
 test: lint typecheck $(E2E)/node_modules/.installed
-	$(BIN)/pytest $(PARALLEL)
+	$(BIN)/pytest $(PARALLEL) -m "not shared_redis"
+	$(BIN)/pytest -m shared_redis
 
 # Every route and rule on SQLite, in-process: for the edit-test loop (the whole suite is `test`).
 test-fast: lint typecheck
-	$(BIN)/pytest $(PARALLEL) -m "not full_only"
+	$(BIN)/pytest $(PARALLEL) -m "not full_only and not shared_redis"
+	$(BIN)/pytest -m "not full_only and shared_redis"
 
 bench: $(VENV)/.installed-test $(BENCH_NODE)/node_modules/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

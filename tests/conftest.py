@@ -279,21 +279,15 @@ SLOW_PLACES = (
 OVERRIDES_OFF = os.environ.get("SEAM_LIBRARY_OVERRIDES", "on").lower() in ("off", "false", "0")
 
 
-# `make test` spreads the suite over two workers (pytest-xdist, `--dist loadgroup`). These share
-# the machine's Redis databases (fixed indexes they empty, or the default channel prefix, where
-# one app would hear another's notices), so they run on one worker, one after another.
-SHARED_REDIS = (
-    "tests/scaleout/",
-    "tests/deploy/",
-    "tests/realtime/test_bus.py",
-    "tests/security/test_login.py",
-    "tests/security/test_limits.py",
-    "tests/security/test_secrets.py",
-    "tests/ops/test_probes.py",
-    "tests/test_cli_admin.py",
-)
+# `make test` spreads the suite over the cores (pytest-xdist), then runs the modules marked
+# `shared_redis` alone, one after another: they share the machine's Redis databases (fixed
+# indexes they empty, or the default channel prefix, where one app would hear another's
+# notices). xdist's `xdist_group` would say the same, but its `loadgroup` mode (3.8.0) spread a
+# group over several workers here, so the Makefile runs them in a pass of their own.
+SHARED_REDIS = pytest.mark.shared_redis
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` reads the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if OVERRIDES_OFF and item.get_closest_marker("needs_overrides"):
@@ -303,5 +297,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
         if place.startswith(SLOW_PLACES) or backend in ("postgresql", "mariadb"):
             item.add_marker(pytest.mark.full_only)
-        if place.startswith(SHARED_REDIS):
-            item.add_marker(pytest.mark.xdist_group("shared-redis"))

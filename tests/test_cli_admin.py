@@ -7,8 +7,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, REDIS_URL, start_server
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    JWT_SECRET,
+    REDIS_URL,
+    SHARED_REDIS,
+    start_server,
+)
 from tests.test_cli import run
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 NEW_PASSWORD = "recovered-password-1"
 ROLES = "/api/v1/roles"

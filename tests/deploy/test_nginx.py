@@ -21,7 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, IN_CI, Databases, free_port, login
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    IN_CI,
+    SHARED_REDIS,
+    Databases,
+    free_port,
+    login,
+)
 from tests.scaleout.conftest import (
     Instance,
     fresh_shared_redis,
@@ -30,6 +38,8 @@ from tests.scaleout.conftest import (
     stop_instances,
     unique,
 )
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "deploy" / "nginx.conf"

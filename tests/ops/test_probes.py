@@ -10,6 +10,9 @@ import httpx
 
 from seam_api.app import create_app
 from tests import conftest
+from tests.conftest import SHARED_REDIS
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 DEAD_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/nothing"
 DEAD_REDIS = "redis://127.0.0.1:1/0"

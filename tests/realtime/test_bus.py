@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 
 from seam_api.realtime.bus import Bus, Notice
 from seam_api.settings import Settings
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL, SHARED_REDIS, unavailable
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 
 def redis_url(database: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Databases, bearer
+from tests.conftest import SHARED_REDIS, Databases, bearer
 from tests.scaleout.conftest import (
     API,
     Cluster,
@@ -20,6 +20,8 @@ from tests.scaleout.conftest import (
     start_cluster,
     stop_instances,
 )
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 Listen = Callable[[str, str], Any]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Databases, bearer
+from tests.conftest import SHARED_REDIS, Databases, bearer
 from tests.scaleout.conftest import (
     API,
     Cluster,
@@ -23,6 +23,8 @@ from tests.scaleout.conftest import (
     stop_instances,
     unique,
 )
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 Listen = Callable[[str, str], Any]
 USERS_READ = "GET /api/v1/users"

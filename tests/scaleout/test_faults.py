@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from seam_api.messages.en import MESSAGES
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Databases, bearer
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SHARED_REDIS, Databases, bearer
 from tests.scaleout.conftest import (
     API,
     Cluster,
@@ -35,6 +35,8 @@ from tests.scaleout.conftest import (
     unique,
 )
 from tests.scaleout.proxy import TcpProxy
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 Listen = Callable[[str, str], Any]
 RECOVERY_DEADLINE = 15.0

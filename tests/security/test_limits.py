@@ -13,7 +13,9 @@ from redis.asyncio import Redis
 
 from seam_api.core.errors import TooManyRequests
 from seam_api.security.limits import LoginLimiter
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL, SHARED_REDIS, unavailable
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 LIMITER_REDIS_URL = urlsplit(REDIS_URL)._replace(path="/7").geturl()
 

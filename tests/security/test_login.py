@@ -27,11 +27,14 @@ from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     REDIS_URL,
+    SHARED_REDIS,
     AppFactory,
     bearer,
     login,
     unavailable,
 )
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 API = "/api/v1"
 PASSWORD = "member-password-1"

@@ -31,12 +31,15 @@ from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     REDIS_URL,
+    SHARED_REDIS,
     AppFactory,
     Databases,
     Server,
     bearer,
     login,
 )
+
+pytestmark = SHARED_REDIS  # tests/conftest.py: one worker for the shared Redis
 
 API = "/api/v1"
 # The profile is the test suite's cheap one; the production profile is checked in test_passwords.
