@@ -262,9 +262,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 # clients, several instances, the load balancer and the fuzzer. What is left checks every
 # route and rule on SQLite in-process, in a couple of minutes.
 SLOW_PLACES = (
-    "tests/console/test_browser.py",
-    "tests/console/test_look.py",
-    "tests/console/test_resync.py",
+    "tests/console/test_",  # the browser's (tests/console/test_router.py is the API's: kept)
+    "tests/test_backup.py",  # a server process under load
+    "tests/test_cli.py",  # server processes started and stopped
+    "tests/test_cli_admin.py",
     "tests/e2e/",
     "tests/scaleout/",
     "tests/deploy/",
@@ -295,5 +296,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"SEAM_LIBRARY_OVERRIDES=off: {reason}"))
         place = item.nodeid.split("::", 1)[0]
         backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
-        if place.startswith(SLOW_PLACES) or backend in ("postgresql", "mariadb"):
+        slow = place.startswith(SLOW_PLACES) and place != "tests/console/test_router.py"
+        if slow or backend in ("postgresql", "mariadb"):
             item.add_marker(pytest.mark.full_only)
