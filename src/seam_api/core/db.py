@@ -114,8 +114,9 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises. On SQLite,
-        one at a time in this process (a task already holding the turn just opens another)."""
+        """One transaction: committed when the block ends (after the running operation's log
+        entry, its last statement), rolled back if it raises. On SQLite, one at a time in this
+        process; one a task opens inside its own is a savepoint of it."""
         task = asyncio.current_task()
         if self._turn is None:
             async with self._begin() as connection:
