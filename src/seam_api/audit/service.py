@@ -115,13 +115,11 @@ async def list_newest(
         reader = _Reader(seam, role_id)
         return SerialisedList([await reader.entry(row) for row in rows])
 
-    if filters != _NO_FILTERS:
-        return await load()
     # The newest page, as the console's audit page and a dashboard poll it: kept while the log
     # stands still here (its position is in the key), and dropped with every other cached read
     # when a role's permissions, and so what it may see, change.
     key = ("audit", limit, role_id, seam.realtime.log_position)
-    entries: list[AuditEntry] = await seam.reads.get_or_load(key, load)
+    entries: list[AuditEntry] = await seam.reads.get_or_load_if(filters == _NO_FILTERS, key, load)
     return entries
 
 

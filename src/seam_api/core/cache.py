@@ -54,6 +54,13 @@ class ReadCache:
                 return pending.result()  # the shared answer, or the shared load's error
         return await self._load(key, load)
 
+    async def get_or_load_if(
+        self, plain: bool, key: Hashable, load: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Through the cache for a list's plain form only: its searched, filtered or sorted
+        forms are too varied to be worth keeping, so they load afresh."""
+        return await self.get_or_load(key, load) if plain else await load()
+
     async def _load(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
         generation = self._generation
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -45,16 +45,16 @@ async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str
 @operation("permission:fetchAll")
 async def list_all(seam: Parts, *, filters: PermissionFilters) -> list[PermissionOut]:
     step(seam, "querying")
-    if filters != PermissionFilters():  # searched or sorted: too varied to be worth caching
-        async with seam.db.read() as conn:
-            return [_permission(row) for row in await repository.list_all(conn, filters=filters)]
 
     async def load() -> SerialisedList[PermissionOut]:
         async with seam.db.read() as conn:
             rows = await repository.list_all(conn, filters=filters)
             return SerialisedList(_permission(row) for row in rows)
 
-    permissions: list[PermissionOut] = await seam.reads.get_or_load(("permissions",), load)
+    plain = filters == PermissionFilters()
+    permissions: list[PermissionOut] = await seam.reads.get_or_load_if(
+        plain, ("permissions",), load
+    )
     return permissions
 
 

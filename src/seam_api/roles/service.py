@@ -93,16 +93,14 @@ async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RoleOut | Non
 @operation("role:fetchAll")
 async def list_all(seam: Parts, *, filters: RoleFilters) -> list[RoleOut]:
     step(seam, "querying")
-    if filters != RoleFilters():  # searched or sorted: too varied to be worth caching
-        async with seam.db.read() as conn:
-            return [_role(row) for row in await repository.list_all(conn, filters=filters)]
 
     async def load() -> SerialisedList[RoleOut]:
         async with seam.db.read() as conn:
             rows = await repository.list_all(conn, filters=filters)
             return SerialisedList(_role(row) for row in rows)
 
-    roles: list[RoleOut] = await seam.reads.get_or_load(("roles",), load)
+    plain = filters == RoleFilters()
+    roles: list[RoleOut] = await seam.reads.get_or_load_if(plain, ("roles",), load)
     return roles
 
 

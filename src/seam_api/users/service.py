@@ -103,10 +103,9 @@ async def list_page(
             rows = await repository.list_page(conn, offset=offset, limit=limit, filters=filters)
         return SerialisedList(_user(row) for row in rows)
 
-    if filters.plain:
-        users: list[UserOut] = await seam.reads.get_or_load(("users", page, limit), load)
-    else:
-        users = await load()
+    users: list[UserOut] = await seam.reads.get_or_load_if(
+        filters.plain, ("users", page, limit), load
+    )
     total = None
     if with_total:
         async with seam.db.read() as conn:
