@@ -41,7 +41,7 @@ from seam_api.settings import Settings
 from seam_api.sidebar.router import router as sidebar_router
 from seam_api.users.router import router as users_router
 from seam_api.web import openapi
-from seam_api.web.fast_reads import FastReads
+from seam_api.web.fast_lane import FastLane
 from seam_api.web.forwarded import ClientAddresses
 from seam_api.web.handlers import install_error_handlers
 from seam_api.web.middleware import RequestContextMiddleware
@@ -139,7 +139,7 @@ def create_app(settings: Settings, *, resources: Iterable[APIRouter] = ()) -> Ap
     api.include_router(metrics_router)
     metrics.watch(seam)
     http = RequestContextMiddleware(
-        FastReads(api, routes, cors),
+        FastLane(api, routes, cors),
         max_body_bytes=settings.max_body_bytes,
         addresses=ClientAddresses(settings.trusted_networks),
     )

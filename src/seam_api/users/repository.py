@@ -143,18 +143,39 @@ async def create(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+# Built once per set of columns: building an UPDATE costs more than running it on SQLite.
+# The keys are the services' own column names, so there are only a few of them.
+_UPDATES: dict[tuple[frozenset[str], bool, bool], Any] = {}
+_SAVED_COLUMNS = (users.c.full_name, users.c.email, users.c.role_id, users.c.is_active)
+_SAVED = select(*_SAVED_COLUMNS).where(users.c.id_user == bindparam("user_id"))
+
+
+def _update(columns: frozenset[str], *, revoke_sessions: bool, returning: bool) -> Any:
+    key = (columns, revoke_sessions, returning)
+    statement = _UPDATES.get(key)
+    if statement is None:
+        values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+        if revoke_sessions:
+            values["token_version"] = users.c.token_version + 1
+        statement = update(users).where(users.c.id_user == bindparam("user_id")).values(values)
+        if returning:
+            statement = statement.returning(*_SAVED_COLUMNS)
+        _UPDATES[key] = statement
+    return statement
+
+
+def _update_parameters(user_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    return {"user_id": user_id, **{f"new_{name}": value for name, value in values.items()}}
+
+
 async def update_fields(
     conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
 ) -> bool:
     """Write `values`; with `revoke_sessions`, every token issued so far stops counting.
     False when no such user exists."""
-    if revoke_sessions:
-        values = {**values, "token_version": users.c.token_version + 1}
-    result = await conn.execute(update(users).where(users.c.id_user == user_id).values(**values))
+    statement = _update(frozenset(values), revoke_sessions=revoke_sessions, returning=False)
+    result = await conn.execute(statement, _update_parameters(user_id, values))
     return result.rowcount > 0
-
-
-_SAVED_COLUMNS = (users.c.full_name, users.c.email, users.c.role_id, users.c.is_active)
 
 
 async def update_and_get(
@@ -162,14 +183,13 @@ async def update_and_get(
 ) -> RowMapping | None:
     """`update_fields`, answering the user's own columns as saved (None when no such user):
     in the same statement where the database can return them (RETURNING), else read back."""
-    if revoke_sessions:
-        values = {**values, "token_version": users.c.token_version + 1}
-    statement = update(users).where(users.c.id_user == user_id).values(**values)
-    if conn.dialect.update_returning:
-        return (await conn.execute(statement.returning(*_SAVED_COLUMNS))).mappings().first()
-    await conn.execute(statement)
-    query = select(*_SAVED_COLUMNS).where(users.c.id_user == user_id)
-    return (await conn.execute(query)).mappings().first()
+    returning = conn.dialect.update_returning
+    statement = _update(frozenset(values), revoke_sessions=revoke_sessions, returning=returning)
+    parameters = _update_parameters(user_id, values)
+    if returning:
+        return (await conn.execute(statement, parameters)).mappings().first()
+    await conn.execute(statement, parameters)
+    return (await conn.execute(_SAVED, {"user_id": user_id})).mappings().first()
 
 
 async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:

@@ -1,21 +1,25 @@
-"""Plain authorized GETs answered without FastAPI's per-request machinery.
+"""Plain authorized requests answered without FastAPI's per-request machinery.
 
-For a cached list, FastAPI's dependency solving, parameter validation and middleware layers
-cost more than everything else in the request together (bench/README.md, "Reads"). This lane
-takes only the requests that machinery would pass through unchanged: a GET of an eligible route
-whose query holds nothing but its integer parameters, plain and in range, from a caller its
-guard admits. It runs the same guard and calls the same endpoint with the same arguments, under
-the same CORS rules and exception handlers. Everything else (no token, a refused one, a guard
-that fails, a parameter FastAPI would reject or that it does not know) goes the full way, so
-every refusal has one source.
+For a cached list, and for an edit, FastAPI's routing, dependency solving, body and parameter
+handling and middleware layers cost more than the endpoint's own work (docs/benchmarks.md).
+This lane takes only the requests that machinery would pass through unchanged: a request of an
+eligible route whose path parameters are plain integers in range, whose query holds nothing but
+its integer or bounded text parameters, whose JSON body (if the route takes one) the route's
+model accepts, from a caller its guard admits. It runs the same guard, validates the body with
+the same model and calls the same endpoint with the same arguments, under the same CORS rules
+and exception handlers. Everything else (no token, a refused one, a guard that fails, a
+parameter or a body FastAPI would reject or read otherwise) goes the full way, its body handed
+on unread, so every refusal has one source.
 
-A route is eligible when FastAPI would need nothing but the request to call it: no header, cookie
-or body parameters; query parameters that are ints bounded by `ge`/`le` (with an int default or
-required), required text bounded by `min_length`/`max_length` that refuses NUL (`nameUri`), or
-options that are off by default (None or False: filters, `withTotal`); at most one
-path parameter, such an int and the path's last segment (`/users/{id}`); and guards that take
-only the request (`access.permitted`, `access.authenticated`). The lane answers only queries
-that leave every option off, passing their defaults; a query naming one goes the full way.
+A route is eligible when FastAPI would need nothing but the request and its body to call it:
+no header, cookie, response or background-task parameters; query parameters that are ints
+bounded by `ge`/`le` (with an int default or required), required text bounded by
+`min_length`/`max_length` that refuses NUL (`nameUri`), or options that are off by default
+(None or False: filters, `withTotal`); path parameters that are such ints; at most one body
+parameter, a Pydantic model taken whole (not embedded); guards that take only the request
+(`access.permitted`, `access.authenticated`); and an endpoint that returns its own `Response`.
+The lane answers only queries that leave every option off, passing their defaults; a query
+naming one goes the full way.
 """
 
 from __future__ import annotations
@@ -26,18 +30,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+import orjson
 from annotated_types import Ge, Le, MaxLen, MinLen
 from fastapi import FastAPI, Request
+from fastapi.params import Body
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from seam_api.core.types import NoNul
 from seam_api.security.access import authenticated, permitted
 
 Guard = Callable[[Request], Awaitable[Any]]
 _GUARDS: tuple[Guard, ...] = (permitted, authenticated)
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _MAX_DIGITS = 9  # more than any bound here: FastAPI answers the rest
 _VARY_ORIGIN = (b"vary", b"Origin")
 
@@ -64,11 +72,13 @@ class _Lane:
     """One eligible route, what its endpoint takes, and how to check it."""
 
     route: APIRoute
+    method: str
     request_arg: str
     guards: tuple[tuple[str, Guard], ...]
     params: dict[str, _IntParam | _TextParam]
     options_off: dict[str, bool | None]
-    path_param: _IntParam | None = None
+    path_params: tuple[_IntParam, ...] = ()
+    body: tuple[str, type[BaseModel]] | None = None  # the argument's name and its model
 
 
 def _int_param(field: Any) -> _IntParam | None:
@@ -110,20 +120,50 @@ def _text_param(field: Any) -> _TextParam | None:
     return _TextParam(field.alias, low, high)
 
 
+def _body_model(field: Any) -> type[BaseModel] | None:
+    """The model of a body parameter FastAPI validates whole, as JSON, with nothing else."""
+    info = field.field_info
+    model = info.annotation
+    whole = isinstance(info, Body) and not info.embed and info.metadata == []
+    if not (whole and inspect.isclass(model) and issubclass(model, BaseModel)):
+        return None
+    if field.alias != field.name or not info.is_required() or info.media_type != "application/json":
+        return None
+    return model
+
+
+def _returns_response(route: APIRoute) -> bool:
+    try:
+        annotation = inspect.signature(route.endpoint, eval_str=True).return_annotation
+    except NameError:  # a name only a type checker sees: not plainly a Response
+        return False
+    return inspect.isclass(annotation) and issubclass(annotation, Response)
+
+
 def lane_for(route: APIRoute) -> _Lane | None:
     """The lane of `route`, or None when FastAPI must answer it (see the module's doc)."""
     dependant = route.dependant
-    if route.methods != {"GET"} or dependant.request_param_name is None:
+    methods = route.methods or set()
+    if len(methods) != 1 or not methods <= _METHODS:
         return None
-    if dependant.header_params or dependant.cookie_params or len(dependant.path_params) > 1:
+    (method,) = methods
+    if dependant.request_param_name is None or dependant.header_params or dependant.cookie_params:
         return None
-    path_param = None
-    if dependant.path_params:
-        path_param = _int_param(dependant.path_params[0])
-        if path_param is None or _param_prefix(route.path, path_param) is None:
+    if dependant.response_param_name or dependant.background_tasks_param_name:
+        return None
+    if not _returns_response(route):
+        return None  # FastAPI would serialise what it returns
+    path_params = []
+    for field in dependant.path_params:
+        if (path_param := _int_param(field)) is None:
             return None
+        path_params.append(path_param)
+    body = None
     if dependant.body_params:
-        return None
+        model = _body_model(dependant.body_params[0])
+        if method == "GET" or len(dependant.body_params) > 1 or model is None:
+            return None
+        body = (dependant.body_params[0].name, model)
     guards = []
     for dependency in dependant.dependencies:
         if dependency.call not in _GUARDS or dependency.name is None:
@@ -140,49 +180,52 @@ def lane_for(route: APIRoute) -> _Lane | None:
         else:
             return None
     name = dependant.request_param_name
-    return _Lane(route, name, tuple(guards), params, options_off, path_param)
+    return _Lane(route, method, name, tuple(guards), params, options_off, tuple(path_params), body)
 
 
-def _param_prefix(path: str, param: _IntParam) -> str | None:
-    """`/users` of `/users/{id}`: the path before its only parameter, its last segment."""
-    prefix, _, last = path.rpartition("/")
-    return prefix if last == f"{{{param.name}}}" and "{" not in prefix else None
-
-
-class FastReads:
-    """ASGI: eligible GETs through the lane, everything else to `api`."""
+class FastLane:
+    """ASGI: eligible requests through the lane, everything else to `api`."""
 
     def __init__(self, api: FastAPI, routes: Iterable[object], cors: dict[str, Any]) -> None:
         self.api = api
-        self._lanes: dict[str, _Lane] = {}
-        self._by_prefix: dict[str, _Lane] = {}  # lanes with a path parameter
+        self._exact: dict[tuple[str, str], _Lane] = {}  # by method and path
+        self._patterned: dict[str, list[_Lane]] = {}  # by method: lanes with path parameters
         for route in routes:
             if not isinstance(route, APIRoute) or (lane := lane_for(route)) is None:
                 continue
-            if lane.path_param is None:
-                self._lanes[route.path] = lane
-            elif (prefix := _param_prefix(route.path, lane.path_param)) is not None:
-                self._by_prefix[prefix] = lane
+            if lane.path_params:
+                self._patterned.setdefault(lane.method, []).append(lane)
+            else:
+                self._exact[(lane.method, route.path)] = lane
         self._cors = CORSMiddleware(self._send_cross_origin, **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
-        lane = self._lanes.get(scope["path"])
+        method, path = scope["method"], scope["path"]
+        lane = self._exact.get((method, path))
         arguments = None
         if lane is not None:
             arguments = _query_arguments(lane, scope["query_string"])
-        elif self._by_prefix:
-            prefix, _, last = scope["path"].rpartition("/")
-            lane = self._by_prefix.get(prefix)
-            if lane is not None and lane.path_param is not None:
-                arguments = _path_arguments(lane.path_param, last, scope)
+        else:
+            for candidate in self._patterned.get(method, ()):
+                arguments = _path_arguments(candidate, path, scope)
                 if arguments is not None:
+                    lane = candidate
                     arguments.update(lane.options_off)
+                    break
         if lane is None or arguments is None:
             await self.api(scope, receive, send)
             return
+        body = b""
+        if lane.body is not None:
+            if not _plain_json(scope):
+                await self.api(scope, receive, send)
+                return
+            received = await _receive_body(receive)
+            body = b"".join(message.get("body", b"") for message in received)
+            receive = _replaying(received, receive)
         scope["app"] = self.api
         scope["route"] = lane.route
         request = Request(scope, receive)
@@ -192,12 +235,21 @@ class FastReads:
         except Exception:  # a refusal, or a failure to check: FastAPI answers either
             await self.api(scope, receive, send)
             return
+        if lane.body is not None:
+            name, model = lane.body
+            try:
+                # As FastAPI does (a JSON document, then the model in Python mode); what orjson
+                # or the model refuses, FastAPI reads again and answers in its own words.
+                arguments[name] = model.model_validate(orjson.loads(body))
+            except (orjson.JSONDecodeError, ValidationError):
+                await self.api(scope, receive, send)
+                return
         arguments[lane.request_arg] = request
         response, cross_origin_rules = await self._answer(lane, arguments)
         if not cross_origin_rules:
             await response(scope, receive, send)
         elif any(name == b"origin" for name, _ in scope["headers"]):
-            scope["seam.fast_read"] = response
+            scope["seam.fast_lane"] = response
             await self._cors(scope, receive, send)  # a cross-origin call: Starlette's rules
         else:
             # What Starlette's CORS middleware adds to an answer to a call without an Origin;
@@ -207,7 +259,7 @@ class FastReads:
 
     @staticmethod
     async def _send_cross_origin(scope: Scope, receive: Receive, send: Send) -> None:
-        response: Response = scope.pop("seam.fast_read")
+        response: Response = scope.pop("seam.fast_lane")
         await response(scope, receive, send)
 
     async def _answer(self, lane: _Lane, arguments: dict[str, Any]) -> tuple[Response, bool]:
@@ -224,18 +276,61 @@ class FastReads:
             return response, kind is not Exception
 
 
-def _path_arguments(param: _IntParam, segment: str, scope: Scope) -> dict[str, Any] | None:
-    """The endpoint's arguments for a path parameter route: its value, in range, and no query
-    at all (any query is FastAPI's to read); None otherwise. The scope gets the path parameter
-    as Starlette's routing would set it."""
-    plain = segment.isascii() and segment.isdigit() and len(segment) <= _MAX_DIGITS
-    if scope["query_string"] or not plain:
+def _plain_json(scope: Scope) -> bool:
+    """A body the lane may read: `Content-Type: application/json` (FastAPI also reads other
+    JSON types, and none), framed by a `Content-Length` the request middleware has checked."""
+    json = framed = False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            json = value.partition(b";")[0].strip().lower() == b"application/json"
+        elif name == b"content-length":
+            framed = True
+        elif name == b"transfer-encoding":
+            return False
+    return json and framed
+
+
+async def _receive_body(receive: Receive) -> list[Message]:
+    """Every message up to the body's last part (or a disconnect), to replay if need be."""
+    received = []
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return received
+
+
+def _replaying(received: list[Message], receive: Receive) -> Receive:
+    """`receive` as if nothing had been read: what was, then whatever comes next."""
+    pending = list(received)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _path_arguments(lane: _Lane, path: str, scope: Scope) -> dict[str, Any] | None:
+    """The endpoint's arguments for a route with path parameters: each value plain and in
+    range, and no query at all (any query is FastAPI's to read); None otherwise. The scope gets
+    the path parameters as Starlette's routing would set them."""
+    if scope["query_string"]:
         return None
-    number = int(segment)
-    if not param.low <= number <= param.high:
+    match = lane.route.path_regex.match(path)
+    if match is None:
         return None
-    scope["path_params"] = {param.name: segment}
-    return {param.name: number}
+    segments = match.groupdict()
+    arguments: dict[str, Any] = {}
+    for param in lane.path_params:
+        segment = segments[param.name]
+        if not (segment.isascii() and segment.isdigit() and len(segment) <= _MAX_DIGITS):
+            return None
+        number = int(segment)
+        if not param.low <= number <= param.high:
+            return None
+        arguments[param.name] = number
+    scope["path_params"] = segments
+    return arguments
 
 
 def _query_arguments(lane: _Lane, query_string: bytes) -> dict[str, Any] | None:
