@@ -26,6 +26,7 @@ from seam_api.realtime.bus import Bus
 from seam_api.realtime.eventlog import EventLog, Touched, now_ms
 from seam_api.realtime.server import DataNeeds, Realtime
 from seam_api.roles import repository as roles_repository
+from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.runtime import sqlite_inline
 from seam_api.security.access import PermissionCache
 from seam_api.security.credentials import TokenSigner
@@ -79,7 +80,9 @@ class Seam:
         )
         self.secrets_box = SecretsBox(settings.signing_secret)
         self.code_hasher = CodeHasher(settings.signing_secret)
-        self.permissions = PermissionCache(self._load_role_permissions, self._load_role_ids)
+        self.permissions = PermissionCache(
+            self._load_role_permissions, self._load_role_ids, self._load_admin_role
+        )
         self.reads = ReadCache()
         self.bus = Bus(settings.redis_url, channel=settings.redis_name("bus"))
         self.limiter = LoginLimiter(
@@ -277,3 +280,8 @@ class Seam:
     async def _load_role_ids(self) -> list[int]:
         async with self.db.read() as conn:
             return await roles_repository.all_ids(conn)
+
+    async def _load_admin_role(self) -> int | None:
+        async with self.db.read() as conn:
+            role = await roles_repository.get_by_name(conn, role_name=ADMIN_ROLE)
+        return None if role is None else int(role["id_role"])

@@ -9,9 +9,11 @@ route it goes through, a caller can never:
 
 The `admin` role keeps full power. Services call one of these functions at the top of each
 operation; the caller is the one the request's guard recorded (anonymous callers are bounded
-by self-registration's own rules). Each check reads the database: administration is rare and
-must see the committed state, not a cache. Given the operation's transaction (`conn`), a check
-reads inside it, so what it saw still holds when the change commits, at no extra connection.
+by self-registration's own rules). Which role is `admin` comes from the guard's own permission
+cache (`PermissionCache.is_admin`: it cannot change while anyone holds that role), so an
+admin's edit pays no query for it. Every other check reads the database: it must see the
+committed state, not a cache. Given the operation's transaction (`conn`), a check reads inside
+it, so what it saw still holds when the change commits, at no extra connection.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from seam_api.core.errors import Forbidden
 from seam_api.permissions import repository as permissions_repository
 from seam_api.ports import Parts
 from seam_api.roles import repository as roles_repository
-from seam_api.roles.constants import ADMIN_ROLE
 from seam_api.users import repository as users_repository
 
 
@@ -36,9 +37,9 @@ async def check_permission_grant(seam: Parts, *, role_id: int, permission_id: in
     caller_role = _caller_role()
     if caller_role is None:
         return
+    if await seam.permissions.is_admin(caller_role):
+        return
     async with seam.db.read() as conn:
-        if await _is_admin(conn, caller_role):
-            return
         if role_id == caller_role:
             raise Forbidden("errors.delegation_own_role")
         permission = await permissions_repository.get(conn, permission_id=permission_id)
@@ -53,19 +54,17 @@ async def check_role_change(seam: Parts, *, role_id: int) -> None:
     caller_role = _caller_role()
     if caller_role is None or role_id != caller_role:
         return
-    async with seam.db.read() as conn:
-        if not await _is_admin(conn, caller_role):
-            raise Forbidden("errors.delegation_own_role")
+    if not await seam.permissions.is_admin(caller_role):
+        raise Forbidden("errors.delegation_own_role")
 
 
 async def check_role_grant(seam: Parts, *, role_id: int | None) -> None:
     """Giving someone `role_id`: it holds nothing the caller's role lacks."""
     caller_role = _caller_role()
-    if caller_role is None or role_id is None:
+    if caller_role is None or role_id is None or await seam.permissions.is_admin(caller_role):
         return
     async with seam.db.read() as conn:
-        if not await _is_admin(conn, caller_role):
-            await _within_reach(conn, caller_role, role_id, "errors.delegation_role")
+        await _within_reach(conn, caller_role, role_id, "errors.delegation_role")
 
 
 async def check_user_change(
@@ -79,11 +78,9 @@ async def check_user_change(
     the account holds nothing the caller lacks, and the caller's own role stays as it is."""
     context = current()
     caller_role = _caller_role()
-    if context is None or caller_role is None:
+    if context is None or caller_role is None or await seam.permissions.is_admin(caller_role):
         return
     async with _reading(seam, within) as conn:
-        if await _is_admin(conn, caller_role):
-            return
         target = await users_repository.get_account(conn, user_id=user_id)
         if target is None:
             return  # the service answers 404
@@ -101,7 +98,7 @@ async def reachable_role_ids(seam: Any, *, role_id: int) -> list[int]:
     apply one at a time). For clients to offer only what will work."""
     async with seam.db.read() as conn:
         every_role = sorted(await roles_repository.all_ids(conn))
-        if await _is_admin(conn, role_id):
+        if await seam.permissions.is_admin(role_id):
             return every_role
         held = await _held(conn, role_id)
         return [other for other in every_role if await _held(conn, other) <= held]
@@ -120,11 +117,6 @@ async def _reading(seam: Parts, within: AsyncConnection | None) -> AsyncIterator
 def _caller_role() -> int | None:
     context = current()
     return None if context is None or context.user_id is None else context.role_id
-
-
-async def _is_admin(conn: AsyncConnection, role_id: int) -> bool:
-    role = await roles_repository.get(conn, role_id=role_id)
-    return role is not None and roles_repository.name_key(role["role_name"]) == ADMIN_ROLE
 
 
 async def _held(conn: AsyncConnection, role_id: int) -> set[str]:

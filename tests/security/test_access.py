@@ -231,7 +231,7 @@ async def test_bootstrap_run_again_gives_admin_a_missing_route_permission(
 
 async def test_permissions_cleared_during_their_load_are_not_cached_stale() -> None:
     loads = Gated(["GET /api/v1/users"], [])
-    permissions = PermissionCache(loads, Gated([1, 2]))  # type: ignore[arg-type]
+    permissions = PermissionCache(loads, Gated([1, 2]), Gated(1))  # type: ignore[arg-type]
     racing = asyncio.create_task(permissions.holds(2, "GET /api/v1/users"))
     await asyncio.sleep(0)
     permissions.clear()  # the permission was unassigned while the query ran
@@ -246,7 +246,7 @@ async def test_role_ids_cleared_during_their_load_are_not_cached_stale() -> None
     role_ids = Gated([1, 2], [1, 2, 3])
     granted = Gated(["GET /api/v1/users"])
     granted.release.set()
-    permissions = PermissionCache(granted, role_ids)  # type: ignore[arg-type]
+    permissions = PermissionCache(granted, role_ids, Gated(1))  # type: ignore[arg-type]
     racing = asyncio.create_task(permissions.split_roles("GET /api/v1/users"))
     await asyncio.sleep(0)
     permissions.clear()  # a role was created while the query ran
@@ -254,3 +254,17 @@ async def test_role_ids_cleared_during_their_load_are_not_cached_stale() -> None
     assert await racing == ([1, 2], [])
 
     assert await permissions.split_roles("GET /api/v1/users") == ([1, 2, 3], [])
+
+
+async def test_the_admin_role_is_loaded_once_and_not_cached_stale() -> None:
+    admin_role = Gated(1, None)
+    permissions = PermissionCache(Gated([]), Gated([1]), admin_role)  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.is_admin(1))
+    await asyncio.sleep(0)
+    permissions.clear()  # the admin role was deleted while the query ran
+    admin_role.release.set()
+    assert await racing is True  # the request that raced the change saw the old state
+
+    assert await permissions.is_admin(1) is False
+    assert await permissions.is_admin(1) is False
+    assert admin_role.calls == 2  # once for the race, once since: then from memory

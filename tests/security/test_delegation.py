@@ -4,7 +4,10 @@ changes its own role or what it holds, and leaves alone accounts holding more th
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import update
 
+from seam_api.app import Application
+from seam_api.models import users
 from tests.helpers import (
     API,
     create_role,
@@ -133,3 +136,29 @@ async def test_a_registrar_cannot_create_admins(
     }
 
     failure(await client.post(f"{API}/auth/register", headers=registrar, json=body), 403)
+
+
+async def test_a_role_renamed_admin_once_admin_is_gone_has_admins_power_at_once(
+    app: Application, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Which role is `admin` is cached beside the permissions (PermissionCache.is_admin):
+    deleting a role and renaming one both drop that cache."""
+    ops, operator, _me = await delegate(
+        client,
+        admin_headers,
+        EDIT_USER,
+        "DELETE /api/v1/roles/:idRole",
+        "PUT /api/v1/roles/:idRole",
+    )
+    _other, _peer_headers, peer = await delegate(client, admin_headers, ASSIGN)
+    admin_role = await role_id_named(client, admin_headers, "admin")
+    async with app.seam.db.transaction() as conn:  # nobody holds `admin` any more
+        await conn.execute(update(users).where(users.c.role_id == admin_role).values(role_id=ops))
+    edit = {"full_name": "Edited By Ops"}
+
+    failure(await client.put(f"{API}/users/{peer}", headers=operator, json=edit), 403)
+    data(await client.delete(f"{API}/roles/{admin_role}", headers=operator))
+    # With no `admin` role, the operator's role is still an ordinary one.
+    failure(await client.put(f"{API}/users/{peer}", headers=operator, json=edit), 403)
+    data(await client.put(f"{API}/roles/{ops}", headers=operator, json={"roleName": "admin"}))
+    data(await client.put(f"{API}/users/{peer}", headers=operator, json=edit))

@@ -145,7 +145,9 @@ async def update(seam: Parts, *, role_id: int, changes: RoleUpdate) -> RoleOut:
             role = await get_or_raise(conn, role_id=role_id)
         audit = _changes(before, role)
         await record(seam, conn, entity="role", entity_id=role_id, changes=audit, result=role)
-        return role
+    if role.role_name != before.role_name:
+        await seam.permissions_changed()  # a new name may make a role `admin` (delegation)
+    return role
 
 
 @operation("role:delete")

@@ -43,6 +43,7 @@ def name_uri(method: str, path_template: str) -> str:
 
 RolePermissionLoader = Callable[[int], Awaitable[Iterable[str]]]
 RoleIdsLoader = Callable[[], Awaitable[Iterable[int]]]
+AdminRoleLoader = Callable[[], Awaitable[int | None]]
 
 
 class PermissionCache:
@@ -53,11 +54,18 @@ class PermissionCache:
     that a change overtook answers its caller but is not kept.
     """
 
-    def __init__(self, load_role: RolePermissionLoader, load_role_ids: RoleIdsLoader) -> None:
+    def __init__(
+        self,
+        load_role: RolePermissionLoader,
+        load_role_ids: RoleIdsLoader,
+        load_admin_role: AdminRoleLoader,
+    ) -> None:
         self._load_role = load_role
         self._load_role_ids = load_role_ids
+        self._load_admin_role = load_admin_role
         self._by_role: dict[int, frozenset[str]] = {}
         self._role_ids: tuple[int, ...] | None = None
+        self._admin_role: tuple[int | None] | None = None  # (id,) once loaded
         self._generation = 0
 
     async def holds(self, role_id: int, permission: str) -> bool:
@@ -83,10 +91,23 @@ class PermissionCache:
             (holders if await self.holds(role_id, permission) else others).append(role_id)
         return holders, others
 
+    async def is_admin(self, role_id: int) -> bool:
+        """Whether `role_id` is the `admin` role. Which role that is can only change when roles
+        come or go or one is renamed, and each of those drops this cache like a permission
+        change: the admin role keeps its name, and is deleted only once nobody holds it."""
+        admin_role = self._admin_role
+        if admin_role is None:
+            generation = self._generation
+            admin_role = (await self._load_admin_role(),)
+            if generation == self._generation:
+                self._admin_role = admin_role
+        return admin_role[0] == role_id
+
     def clear(self) -> None:
         self._generation += 1
         self._by_role.clear()
         self._role_ids = None
+        self._admin_role = None
 
 
 def _bearer_token(request: Request) -> str | None:
