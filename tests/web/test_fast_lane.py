@@ -3,6 +3,7 @@ FastAPI everything it cannot answer the same way, a body it read included."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -63,7 +64,8 @@ class Paths:
     def __init__(self, application: Application, cors_origin: str) -> None:
         self.behind_lane = Recording(application)
         lane = FastLane(self.behind_lane, application.routes, cors_options(cors_origin))  # type: ignore[arg-type]
-        self.fast = _client(_stack(application, lane))
+        self.fast_app = _stack(application, lane)
+        self.fast = _client(self.fast_app)
         self.full = _client(_stack(application, application.api))
 
 
@@ -400,3 +402,47 @@ async def test_a_write_refused_by_its_guard_is_answered_by_fastapi(paths: Paths)
     answer = await _same_write(paths, "PUT", url, outsider.headers, json={"description": "x"})
     assert failure(answer, 403)
     assert paths.behind_lane.reached == [f"PUT {url}?"]
+
+
+@ON_SQLITE
+async def test_a_body_cut_short_by_a_disconnect_changes_nothing(paths: Paths) -> None:
+    admin = await _admin(paths.full)
+    user = await member(paths.full, admin)
+    url = f"{API}/users/{user.id}"
+    # What arrived is valid JSON, but the client left before the rest of its body.
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"full_name": "Cut Short"}', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(_message: dict[str, Any]) -> None:
+        return None
+
+    headers = [
+        (b"host", b"seam.test"),
+        (b"authorization", admin["Authorization"].encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"60"),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": url,
+        "raw_path": url.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("seam.test", 80),
+    }
+    with contextlib.suppress(Exception):  # FastAPI's own answer to a client that left
+        await paths.fast_app(scope, receive, send)
+    assert paths.behind_lane.reached == [f"PUT {url}?"]
+    after = await paths.full.get(url, headers=admin)
+    assert after.json()["data"]["full_name"] != "Cut Short"

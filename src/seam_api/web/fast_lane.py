@@ -224,8 +224,11 @@ class FastLane:
                 await self.api(scope, receive, send)
                 return
             received = await _receive_body(receive)
-            body = b"".join(message.get("body", b"") for message in received)
             receive = _replaying(received, receive)
+            if received[-1]["type"] != "http.request":  # gone before its body was whole
+                await self.api(scope, receive, send)
+                return
+            body = b"".join(message.get("body", b"") for message in received)
         scope["app"] = self.api
         scope["route"] = lane.route
         request = Request(scope, receive)
