@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -446,3 +446,30 @@ async def test_a_body_cut_short_by_a_disconnect_changes_nothing(paths: Paths) ->
     assert paths.behind_lane.reached == [f"PUT {url}?"]
     after = await paths.full.get(url, headers=admin)
     assert after.json()["data"]["full_name"] != "Cut Short"
+
+
+async def test_a_path_parameter_routes_query_is_read_as_fastapi_reads_it() -> None:
+    api = FastAPI()
+
+    @api.get("/x/{a}")
+    async def endpoint(
+        request: Request, a: PathId, n: Annotated[int, Query(ge=1, le=9)]
+    ) -> Response:
+        return Response(f"{a} {n}")
+
+    reached: list[str] = []
+
+    class Behind:
+        exception_handlers = api.exception_handlers
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            reached.append(f"{scope['path']}?{scope['query_string'].decode()}")
+            await api(scope, receive, send)
+
+    lane = FastLane(Behind(), api.routes, cors_options("*"))  # type: ignore[arg-type]
+    async with _client(lane) as http:
+        assert (await http.get("/x/3?n=2")).text == "3 2"
+        assert reached == []
+        assert (await http.get("/x/3")).status_code == 422  # `n` is required: FastAPI says so
+        assert (await http.get("/x/3?n=2&m=1")).text == "3 2"  # an unknown name: FastAPI's
+    assert reached == ["/x/3?", "/x/3?n=2&m=1"]

@@ -205,19 +205,18 @@ class FastLane:
             return
         method, path = scope["method"], scope["path"]
         lane = self._exact.get((method, path))
-        arguments = None
-        if lane is not None:
-            arguments = _query_arguments(lane, scope["query_string"])
-        else:
+        in_path: dict[str, int] = {}
+        if lane is None:
             for candidate in self._patterned.get(method, ()):
-                arguments = _path_arguments(candidate, path, scope)
-                if arguments is not None:
-                    lane = candidate
-                    arguments.update(lane.options_off)
+                found = _path_arguments(candidate, path, scope)
+                if found is not None:
+                    lane, in_path = candidate, found
                     break
+        arguments = None if lane is None else _query_arguments(lane, scope["query_string"])
         if lane is None or arguments is None:
             await self.api(scope, receive, send)
             return
+        arguments.update(in_path)
         body = b""
         if lane.body is not None:
             if not _plain_json(scope):
@@ -313,17 +312,14 @@ def _replaying(received: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def _path_arguments(lane: _Lane, path: str, scope: Scope) -> dict[str, Any] | None:
-    """The endpoint's arguments for a route with path parameters: each value plain and in
-    range, and no query at all (any query is FastAPI's to read); None otherwise. The scope gets
-    the path parameters as Starlette's routing would set them."""
-    if scope["query_string"]:
-        return None
+def _path_arguments(lane: _Lane, path: str, scope: Scope) -> dict[str, int] | None:
+    """The endpoint's path arguments when `path` is the lane's route's, each value plain and in
+    range; None otherwise. The scope gets them as Starlette's routing would set them."""
     match = lane.route.path_regex.match(path)
     if match is None:
         return None
     segments = match.groupdict()
-    arguments: dict[str, Any] = {}
+    arguments: dict[str, int] = {}
     for param in lane.path_params:
         segment = segments[param.name]
         if not (segment.isascii() and segment.isdigit() and len(segment) <= _MAX_DIGITS):
