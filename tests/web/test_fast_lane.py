@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -111,6 +111,8 @@ EVERY_LANE = [
     f"{API}/users/1",
     f"{API}/users/001",
     f"{API}/audit/1",
+    f"{API}/audit",  # its filters' dependency, called with every filter off
+    f"{API}/audit?limit=5",
     f"{API}/users/99999",  # the endpoint's own 404, through the app's handler
     f"{API}/permission/getByRoleId?roleId=1",
     f"{API}/permission/getByNameUri?nameUri=GET%20%2Fapi%2Fv1%2Fusers",
@@ -136,8 +138,7 @@ def test_the_lane_takes_every_plain_route_and_no_other() -> None:
         f"POST {API}/auth/mfa/totp",
         f"POST {API}/auth/mfa/totp/confirm",
         f"DELETE {API}/auth/mfa/totp",
-        f"GET {API}/audit",  # a text search and date bounds
-        f"GET {API}/audit/export",
+        f"GET {API}/audit/export",  # its format is an option that is never off
     }
 
 
@@ -193,6 +194,8 @@ async def test_what_the_lane_cannot_answer_the_same_way_goes_to_fastapi(paths: P
         (f"{API}/users/1?other=1", admin, 200),
         (f"{API}/users/1/", admin, 307),  # the redirect to the path without the slash
         (f"{API}/audit/export", admin, 200),
+        (f"{API}/audit?entity=user", admin, 200),  # a filter: FastAPI reads it
+        (f"{API}/audit?before=5&limit=5", admin, 200),
         (f"{API}/permission/getByRoleId", admin, 400),  # a required parameter, missing
         (f"{API}/permission/getByNameUri", admin, 400),
         (f"{API}/permission/getByNameUri?nameUri=", admin, 400),  # under min_length
@@ -232,6 +235,18 @@ Embedded = Annotated[Form, Body(embed=True)]
 OptionalCaller = Annotated[Any, Depends(optional_caller)]
 
 
+def _filters(q: str | None = None, flag: bool = False) -> tuple[str | None, bool]:
+    return q, flag
+
+
+def _reads_a_header(x_thing: Annotated[str | None, Header()] = None) -> str | None:
+    return x_thing
+
+
+Filters = Annotated[tuple[str | None, bool], Depends(_filters)]
+Reads = Annotated[str | None, Depends(_reads_a_header)]
+
+
 def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> None:
     async def plain(
         request: Request, _caller: Authenticated, n: int = Query(1, ge=1, le=9)
@@ -254,6 +269,8 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
         request: Request, _caller: Permitted, n: int = Query(1, ge=1)
     ) -> Response: ...
     async def other_guard(request: Request, _c: OptionalCaller) -> Response: ...
+    async def with_filters(request: Request, _caller: Permitted, f: Filters) -> Response: ...
+    async def with_header(request: Request, _caller: Permitted, f: Reads) -> Response: ...
     async def no_request(_caller: Permitted) -> Response: ...
     async def serialised(request: Request, _caller: Permitted) -> dict[str, int]: ...
 
@@ -262,6 +279,7 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
     assert lane_for(_route("/x", plain, method="DELETE")) is not None
     assert lane_for(_route("/x/{a}/y/{b}", bounded_path, method="POST")) is not None
     assert lane_for(_route("/x", with_model, method="PUT")) is not None
+    assert lane_for(_route("/x", with_filters)) is not None  # options only: their defaults
     left = [
         ("/x/{id}", with_path, "GET"),  # an unbounded int
         ("/x", with_model, "GET"),  # a GET reading a body
@@ -271,6 +289,7 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
         ("/x", with_text, "GET"),
         ("/x", unbounded, "GET"),
         ("/x", other_guard, "GET"),
+        ("/x", with_header, "GET"),  # a dependency that reads more than options
         ("/x", no_request, "GET"),
         ("/x", serialised, "GET"),  # FastAPI would serialise what it returns
     ]

@@ -17,9 +17,10 @@ bounded by `ge`/`le` (with an int default or required), required text bounded by
 `min_length`/`max_length` that refuses NUL (`nameUri`), or options that are off by default
 (None or False: filters, `withTotal`); path parameters that are such ints; at most one body
 parameter, a Pydantic model taken whole (not embedded); guards that take only the request
-(`access.permitted`, `access.authenticated`); and an endpoint that returns its own `Response`.
-The lane answers only queries that leave every option off, passing their defaults; a query
-naming one goes the full way.
+(`access.permitted`, `access.authenticated`); other dependencies only if they read nothing but
+such options (the audit's filters), called with their defaults; and an endpoint that returns
+its own `Response`. The lane answers only queries that leave every option off, passing their
+defaults; a query naming one goes the full way.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class _Lane:
     options_off: dict[str, bool | None]
     path_params: tuple[_IntParam, ...] = ()
     body: tuple[str, type[BaseModel]] | None = None  # the argument's name and its model
+    defaults: tuple[tuple[str, Callable[[], Any]], ...] = ()  # dependencies of options only
 
 
 def _int_param(field: Any) -> _IntParam | None:
@@ -165,10 +167,16 @@ def lane_for(route: APIRoute) -> _Lane | None:
             return None
         body = (dependant.body_params[0].name, model)
     guards = []
+    defaults = []
     for dependency in dependant.dependencies:
-        if dependency.call not in _GUARDS or dependency.name is None:
+        if dependency.name is None or dependency.call is None:
             return None
-        guards.append((dependency.name, dependency.call))
+        if dependency.call in _GUARDS:
+            guards.append((dependency.name, dependency.call))
+        elif _options_only(dependency):
+            defaults.append((dependency.name, dependency.call))
+        else:
+            return None
     params: dict[str, _IntParam | _TextParam] = {}
     options_off: dict[str, bool | None] = {}
     for field in dependant.query_params:
@@ -180,7 +188,32 @@ def lane_for(route: APIRoute) -> _Lane | None:
         else:
             return None
     name = dependant.request_param_name
-    return _Lane(route, method, name, tuple(guards), params, options_off, tuple(path_params), body)
+    return _Lane(
+        route,
+        method,
+        name,
+        tuple(guards),
+        params,
+        options_off,
+        tuple(path_params),
+        body,
+        tuple(defaults),
+    )
+
+
+def _options_only(dependency: Any) -> bool:
+    """A plain function that reads only query options that are off by default (None or
+    False): with none of them in the query, FastAPI would call it with its defaults."""
+    if inspect.iscoroutinefunction(dependency.call) or dependency.dependencies:
+        return False
+    if dependency.path_params or dependency.header_params or dependency.cookie_params:
+        return False
+    if dependency.body_params or dependency.request_param_name:
+        return False
+    return all(
+        field.field_info.default is None or field.field_info.default is False
+        for field in dependency.query_params
+    )
 
 
 class FastLane:
@@ -237,6 +270,8 @@ class FastLane:
         except Exception:  # a refusal, or a failure to check: FastAPI answers either
             await self.api(scope, receive, send)
             return
+        for name, call in lane.defaults:
+            arguments[name] = call()
         if lane.body is not None:
             name, model = lane.body
             try:
