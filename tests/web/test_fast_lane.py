@@ -4,7 +4,7 @@ FastAPI everything it cannot answer the same way, a body it read included."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import httpx
@@ -243,7 +243,12 @@ def _reads_a_header(x_thing: Annotated[str | None, Header()] = None) -> str | No
     return x_thing
 
 
+def _yields(q: str | None = None) -> Iterator[str | None]:
+    yield q
+
+
 Filters = Annotated[tuple[str | None, bool], Depends(_filters)]
+Yields = Annotated[str | None, Depends(_yields)]
 Reads = Annotated[str | None, Depends(_reads_a_header)]
 
 
@@ -271,6 +276,7 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
     async def other_guard(request: Request, _c: OptionalCaller) -> Response: ...
     async def with_filters(request: Request, _caller: Permitted, f: Filters) -> Response: ...
     async def with_header(request: Request, _caller: Permitted, f: Reads) -> Response: ...
+    async def with_yield(request: Request, _caller: Permitted, f: Yields) -> Response: ...
     async def no_request(_caller: Permitted) -> Response: ...
     async def serialised(request: Request, _caller: Permitted) -> dict[str, int]: ...
 
@@ -290,6 +296,7 @@ def test_a_route_is_left_to_fastapi_when_it_needs_more_than_the_request() -> Non
         ("/x", unbounded, "GET"),
         ("/x", other_guard, "GET"),
         ("/x", with_header, "GET"),  # a dependency that reads more than options
+        ("/x", with_yield, "GET"),  # one FastAPI enters and leaves around the call
         ("/x", no_request, "GET"),
         ("/x", serialised, "GET"),  # FastAPI would serialise what it returns
     ]

@@ -204,11 +204,21 @@ def lane_for(route: APIRoute) -> _Lane | None:
 def _options_only(dependency: Any) -> bool:
     """A plain function that reads only query options that are off by default (None or
     False): with none of them in the query, FastAPI would call it with its defaults."""
-    if inspect.iscoroutinefunction(dependency.call) or dependency.dependencies:
+    call = dependency.call
+    plain = inspect.isfunction(call) and not (
+        inspect.iscoroutinefunction(call)
+        or inspect.isgeneratorfunction(call)  # FastAPI runs these as context managers
+        or inspect.isasyncgenfunction(call)
+    )
+    if not plain or dependency.dependencies:
         return False
     if dependency.path_params or dependency.header_params or dependency.cookie_params:
         return False
     if dependency.body_params or dependency.request_param_name:
+        return False
+    if dependency.http_connection_param_name or dependency.security_scopes_param_name:
+        return False
+    if dependency.response_param_name or dependency.background_tasks_param_name:
         return False
     return all(
         field.field_info.default is None or field.field_info.default is False
