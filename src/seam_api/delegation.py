@@ -96,9 +96,10 @@ async def reachable_role_ids(seam: Any, *, role_id: int) -> list[int]:
     """The roles a holder of `role_id` may hand out, and whose accounts it may change: every
     role for `admin`, else those holding nothing `role_id` lacks (the rule the checks above
     apply one at a time). For clients to offer only what will work."""
+    admin = await seam.permissions.is_admin(role_id)  # before the read: it may load itself
     async with seam.db.read() as conn:
         every_role = sorted(await roles_repository.all_ids(conn))
-        if await seam.permissions.is_admin(role_id):
+        if admin:
             return every_role
         held = await _held(conn, role_id)
         return [other for other in every_role if await _held(conn, other) <= held]
