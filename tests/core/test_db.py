@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
@@ -107,6 +108,26 @@ async def test_a_database_that_cannot_take_connections_now_is_503_with_retry_aft
             "message": "The database is unavailable; try again shortly",
         }
         assert int(answer.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
+    make_app: AppFactory, backend: str
+) -> None:
+    # Without a ping per checkout: what asyncpg learnt when the server hung up must suffice.
+    import asyncpg
+
+    db = (await make_app()).seam.db
+    async with db.read() as conn:
+        pid = await conn.scalar(sql("SELECT pg_backend_pid()"))
+    admin = await asyncpg.connect(conftest.POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.5)  # the goodbye reaches the pooled connection's protocol
+    async with db.read() as conn:
+        assert await conn.scalar(sql("SELECT pg_backend_pid()")) != pid
 
 
 async def test_text_no_database_can_store_never_reaches_one(make_app: AppFactory) -> None:

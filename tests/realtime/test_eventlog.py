@@ -12,7 +12,7 @@ import pytest
 
 from seam_api.core import migrate
 from seam_api.core.db import Database
-from seam_api.realtime.eventlog import EventLog, changes_between
+from seam_api.realtime.eventlog import EventLog, LoggedEvent, changes_between
 from tests.conftest import Databases
 
 INSTANCES = 2
@@ -61,6 +61,7 @@ async def test_a_cursor_reader_sees_every_id_in_order_while_writers_race(
     logs = [EventLog(db, record_addresses=False) for db in instances]
     rng = random.Random(7)
     seen: list[int] = []
+    misnamed: list[LoggedEvent] = []  # read back with another id in the payload than its own
     writing = True
 
     async def follow() -> None:
@@ -70,6 +71,7 @@ async def test_a_cursor_reader_sees_every_id_in_order_while_writers_race(
             while writing or cursor < total_written():
                 events, last, _touched = await reader.after(cursor, limit=5)
                 seen.extend(event.event_id for event in events)
+                misnamed.extend(e for e in events if e.payload["eventId"] != str(e.event_id))
                 cursor = last
                 await asyncio.sleep(0)
         finally:
@@ -97,6 +99,7 @@ async def test_a_cursor_reader_sees_every_id_in_order_while_writers_race(
     total = INSTANCES * WRITERS_PER_INSTANCE * WRITES_PER_WRITER
     assert sorted(i for ids in written for i in ids) == list(range(1, total + 1))
     assert seen == list(range(1, total + 1)), "the reader skipped or repeated an id"
+    assert misnamed == []
 
 
 async def test_a_rolled_back_write_leaves_no_entry_and_no_gap(

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import ColumnElement, event, make_url, or_
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from seam_api.core.context import current
@@ -69,8 +69,12 @@ class Database:
     gives the writes an engine of their own whose one connection runs on the loop's thread."""
 
     def __init__(self, url: str, *, sqlite_writer: SqliteWriter | None = None) -> None:
-        options: dict[str, Any] = {"pool_pre_ping": True}
         sqlite = url.startswith("sqlite")
+        asyncpg = make_url(url).get_driver_name() == "asyncpg"
+        # asyncpg learns of a closed connection by itself (its protocol reads the server's
+        # farewell or the socket's end); pinging it on every checkout would cost each request
+        # one more round trip. See `_replace_closed`.
+        options: dict[str, Any] = {"pool_pre_ping": not asyncpg}
         if sqlite:
             _create_private(make_url(url).database)
             options = {"connect_args": {"timeout": 30}}
@@ -87,6 +91,8 @@ class Database:
             event.listen(self._writer.sync_engine, "connect", _no_busy_handler)
             event.listen(self._writer.sync_engine, "before_cursor_execute", _refuse_unstorable)
         event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
+        if asyncpg:
+            event.listen(self.engine.sync_engine, "checkout", _replace_closed)
         # SQLite has one writer; writers that meet its lock sleep in its busy handler (1 to
         # 100 ms a try), so on SQLite this process's transactions take turns here instead.
         self._turn: asyncio.Lock | None = None
@@ -166,6 +172,14 @@ async def _before_commit(connection: AsyncConnection) -> None:
         if recorded_in is connection:
             run.before_commit = None
             await write()
+
+
+def _replace_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled asyncpg connection the server has closed (a restart, an idle timeout) is
+    replaced at checkout, as a pre-ping would, but from what asyncpg already knows: SQLAlchemy
+    retries the checkout with a new connection on `DisconnectionError`."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:

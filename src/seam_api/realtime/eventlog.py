@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import RequestContext
@@ -100,33 +100,36 @@ class EventLog:
         gains `eventId`) makes it a broadcast; without one it is an audit entry only. Returns
         the broadcast event, or the id of an audit-only entry."""
         occurred_at = now_ms()
-        event_id = await _next_id(conn)
-        if payload is not None:
-            payload = {**payload, "eventId": str(event_id)}
         addresses = self.record_addresses and context is not None
-        await conn.execute(
-            _INSERT,
-            {
-                "event_id": event_id,
-                "operation": operation,
-                "message": message[:255],
-                "actor_id": actor_id if actor_id is not None else context and context.user_id,
-                "actor_email": actor_email
-                if actor_email is not None
-                else context and context.user_email,
-                "actor_key_id": context.key_id if context else None,
-                "ip": context.client_address if addresses and context else None,
-                "user_agent": context.user_agent if addresses and context else None,
-                "request_id": context.request_id if context else None,
-                "entity": entity,
-                "entity_id": None if entity_id is None else str(entity_id),
-                "changes": orjson.dumps(changes).decode(),
-                "payload": None if payload is None else orjson.dumps(payload).decode(),
-                "occurred_at": occurred_at,
-            },
-        )
+        entry = {
+            "operation": operation,
+            "message": message[:255],
+            "actor_id": actor_id if actor_id is not None else context and context.user_id,
+            "actor_email": actor_email
+            if actor_email is not None
+            else context and context.user_email,
+            "actor_key_id": context.key_id if context else None,
+            "ip": context.client_address if addresses and context else None,
+            "user_agent": context.user_agent if addresses and context else None,
+            "request_id": context.request_id if context else None,
+            "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "changes": orjson.dumps(changes).decode(),
+            # Stored without its `eventId`, which the id column holds (`_logged` adds it back):
+            # on PostgreSQL the id is not known until the statement that writes the row runs.
+            "payload": None if payload is None else orjson.dumps(payload).decode(),
+            "occurred_at": occurred_at,
+        }
+        if conn.dialect.name == "postgresql":
+            # One statement takes the next id and writes the row: the sequence row (and the
+            # rows the transaction changed before) stay locked one round trip less.
+            event_id = int((await conn.execute(_APPEND, entry)).scalar_one())
+        else:
+            event_id = await _next_id(conn)
+            await conn.execute(_INSERT, {"event_id": event_id, **entry})
         if payload is None:
             return event_id
+        payload = {**payload, "eventId": str(event_id)}
         return LoggedEvent(event_id=event_id, payload=payload, occurred_at=occurred_at)
 
     async def latest(self) -> int:
@@ -233,6 +236,20 @@ _ADVANCE = update(event_sequence).where(_the_row()).values(last_id=event_sequenc
 _ADVANCE_RETURNING = _ADVANCE.returning(event_sequence.c.last_id)
 _LAST_ID = select(event_sequence.c.last_id).where(_the_row())
 _INSERT = insert(events)
+_NEXT_ID = _ADVANCE_RETURNING.cte("next_event_id")
+_ENTRY_COLUMNS = [column for column in events.c if column.name != "event_id"]
+# PostgreSQL runs a data-modifying WITH: `WITH next AS (UPDATE ... RETURNING) INSERT ... SELECT`.
+_APPEND = (
+    insert(events)
+    .from_select(
+        ["event_id", *(column.name for column in _ENTRY_COLUMNS)],
+        select(
+            _NEXT_ID.c.last_id,
+            *(bindparam(column.name, type_=column.type) for column in _ENTRY_COLUMNS),
+        ),
+    )
+    .returning(events.c.event_id)
+)
 
 
 async def _next_id(conn: AsyncConnection) -> int:
@@ -245,6 +262,6 @@ async def _next_id(conn: AsyncConnection) -> int:
 def _logged(row: RowMapping) -> LoggedEvent:
     return LoggedEvent(
         event_id=int(row["event_id"]),
-        payload=orjson.loads(row["payload"]),
+        payload={**orjson.loads(row["payload"]), "eventId": str(row["event_id"])},
         occurred_at=int(row["occurred_at"]),
     )
