@@ -25,6 +25,7 @@ from sqlalchemy import text as sql
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
+from seam_api.core.db import WRITE_SLOTS, Database
 from seam_api.core.errors import Invalid
 from seam_api.models import users
 from tests import conftest
@@ -128,6 +129,40 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
     await asyncio.sleep(0.5)  # the goodbye reaches the pooled connection's protocol
     async with db.read() as conn:
         assert await conn.scalar(sql("SELECT pg_backend_pid()")) != pid
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+async def test_write_transactions_queue_beyond_the_slots_and_nest_within_one(
+    databases: conftest.Databases, backend: str
+) -> None:
+    db = Database(await databases.create(backend))
+    open_now: list[int] = []
+    most = 0
+    release, full = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        nonlocal most
+        async with db.transaction() as conn:
+            await conn.execute(sql("SELECT 1"))
+            open_now.append(1)
+            most = max(most, len(open_now))
+            if len(open_now) == WRITE_SLOTS:
+                full.set()
+            await release.wait()
+            async with db.transaction() as inner:  # its own slot is the outer one's
+                await inner.execute(sql("SELECT 1"))
+            open_now.pop()
+
+    try:
+        writers = [asyncio.create_task(write()) for _ in range(WRITE_SLOTS + 2)]
+        await asyncio.wait_for(full.wait(), 10)
+        await asyncio.sleep(0.2)  # time for one more to get in, were it let
+        assert most == WRITE_SLOTS
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*writers), 10)
+    finally:
+        await db.dispose()
+    assert most == WRITE_SLOTS and open_now == []
 
 
 async def test_text_no_database_can_store_never_reaches_one(make_app: AppFactory) -> None:
