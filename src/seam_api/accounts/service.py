@@ -109,7 +109,7 @@ async def me(seam: Parts, *, caller: Caller) -> MeOut:
 async def edit(seam: Parts, *, caller: Caller, form: ProfileUpdate) -> UserOut:
     async with seam.db.transaction() as conn:
         step(seam, "saving")
-        before = await users_repository.get(conn, user_id=caller.user_id)
+        before = await users_repository.get(conn, user_id=caller.user_id, lock=True)
         if before is None:
             raise Unauthorized("errors.token_invalid")
         await users_repository.update_fields(

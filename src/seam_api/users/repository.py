@@ -74,8 +74,14 @@ async def count(conn: AsyncConnection, *, filters: UserFilters) -> int:
 _ONE = _with_role.where(users.c.id_user == bindparam("user_id"))  # built once: every edit reads it
 
 
-async def get(conn: AsyncConnection, *, user_id: int) -> RowMapping | None:
-    return (await conn.execute(_ONE, {"user_id": user_id})).mappings().first()
+_ONE_LOCKED = _ONE.with_for_update(of=users)  # SQLite has no FOR UPDATE: its writer is alone
+
+
+async def get(conn: AsyncConnection, *, user_id: int, lock: bool = False) -> RowMapping | None:
+    """One user with its role; `lock`ed until the transaction ends, for an edit: a concurrent
+    edit then waits, so what this one read is what it changes (and its audit entry says)."""
+    query = _ONE_LOCKED if lock else _ONE
+    return (await conn.execute(query, {"user_id": user_id})).mappings().first()
 
 
 # The public columns plus what signing in decides on: for login and password changes only.
@@ -154,14 +160,20 @@ def _update(columns: frozenset[str], *, revoke_sessions: bool, returning: bool) 
     key = (columns, revoke_sessions, returning)
     statement = _UPDATES.get(key)
     if statement is None:
-        values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
-        if revoke_sessions:
-            values["token_version"] = users.c.token_version + 1
+        values = _new_values(columns, revoke_sessions=revoke_sessions)
         statement = update(users).where(users.c.id_user == bindparam("user_id")).values(values)
         if returning:
             statement = statement.returning(*_SAVED_COLUMNS)
         _UPDATES[key] = statement
     return statement
+
+
+def _new_values(columns: frozenset[str], *, revoke_sessions: bool) -> dict[str, Any]:
+    """SET terms, each column bound as `new_<column>`; revoking bumps the token version."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    if revoke_sessions:
+        values["token_version"] = users.c.token_version + 1
+    return values
 
 
 def _update_parameters(user_id: int, values: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +202,40 @@ async def update_and_get(
         return (await conn.execute(statement, parameters)).mappings().first()
     await conn.execute(statement, parameters)
     return (await conn.execute(_SAVED, {"user_id": user_id})).mappings().first()
+
+
+_BEFORE = _ONE_LOCKED.subquery("before")
+_BEFORE_UPDATES: dict[tuple[frozenset[str], bool], Any] = {}
+
+
+def updates_after_reading(conn: AsyncConnection) -> bool:
+    """Whether `update_after_reading` runs as one statement here: PostgreSQL's UPDATE FROM may
+    return the joined row's columns, MariaDB's UPDATE returns nothing, SQLite's only its own."""
+    return conn.dialect.name == "postgresql"
+
+
+async def update_after_reading(
+    conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
+) -> tuple[Any, Any] | None:
+    """`get` (locked) and `update_and_get` in one round trip: the user as it was, and its own
+    columns as saved; None when no such user. Only where `updates_after_reading`."""
+    key = (frozenset(values), revoke_sessions)
+    statement = _BEFORE_UPDATES.get(key)
+    if statement is None:
+        statement = (
+            update(users)
+            .where(users.c.id_user == _BEFORE.c.id_user)
+            .values(_new_values(key[0], revoke_sessions=revoke_sessions))
+            .returning(
+                *(column.label(f"before_{column.key}") for column in _BEFORE.c), *_SAVED_COLUMNS
+            )
+        )
+        _BEFORE_UPDATES[key] = statement
+    row = (await conn.execute(statement, _update_parameters(user_id, values))).mappings().first()
+    if row is None:
+        return None
+    before = {column.key: row[f"before_{column.key}"] for column in _BEFORE.c}
+    return before, row
 
 
 async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:

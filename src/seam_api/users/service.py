@@ -139,24 +139,25 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
             seam, user_id=user_id, new_role_id=changes.role_id, within=conn
         )
         step(seam, "loading")
-        current = await repository.get(conn, user_id=user_id)
-        if current is None:
-            raise NotFound("errors.user_not_found")
-        if changes.email is not None and changes.email != current["email"]:
-            step(seam, "checking_email")
-            if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
-                raise Conflict("errors.email_taken")
-        role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
-        role = None
-        if role_changed:
-            role = await roles_service.get_by_id(conn, role_id=values["role_id"])
-            if role is None:
-                raise Invalid("errors.role_unknown")
-        revoke = role_changed or changes.password is not None
-        step(seam, "saving")
-        saved = await repository.update_and_get(
-            conn, user_id=user_id, values=values, revoke_sessions=revoke
-        )
+        if (
+            changes.email is None
+            and changes.role_id is None
+            and repository.updates_after_reading(conn)
+        ):
+            # Nothing to check against the row as it is: read and write it in one statement.
+            step(seam, "saving")
+            revoke = changes.password is not None
+            both = await repository.update_after_reading(
+                conn, user_id=user_id, values=values, revoke_sessions=revoke
+            )
+            if both is None:
+                raise NotFound("errors.user_not_found")
+            current, saved = both
+            role: RoleOut | None = None
+        else:
+            current, saved, role, revoke = await _read_and_update(
+                seam, conn, user_id=user_id, changes=changes, values=values
+            )
         row = _saved_row(current, saved, role)
         user = _user(row)
         audit = user_changes(current, row, password=changes.password is not None)
@@ -167,12 +168,37 @@ async def update(seam: Parts, *, user_id: int, changes: UserUpdate) -> UserOut:
     return user
 
 
+async def _read_and_update(
+    seam: Parts, conn: AsyncConnection, *, user_id: int, changes: UserUpdate, values: dict[str, Any]
+) -> tuple[Any, Any, RoleOut | None, bool]:
+    """An edit that checks the row as it is (a new email, a new role): read, check, write."""
+    current = await repository.get(conn, user_id=user_id, lock=True)
+    if current is None:
+        raise NotFound("errors.user_not_found")
+    if changes.email is not None and changes.email != current["email"]:
+        step(seam, "checking_email")
+        if await repository.email_taken(conn, email=changes.email, except_user_id=user_id):
+            raise Conflict("errors.email_taken")
+    role_changed = changes.role_id is not None and changes.role_id != current["role_id"]
+    role = None
+    if role_changed:
+        role = await roles_service.get_by_id(conn, role_id=values["role_id"])
+        if role is None:
+            raise Invalid("errors.role_unknown")
+    revoke = role_changed or changes.password is not None
+    step(seam, "saving")
+    saved = await repository.update_and_get(
+        conn, user_id=user_id, values=values, revoke_sessions=revoke
+    )
+    return current, saved, role, revoke
+
+
 @operation("user:setState", data_needs=USERS_READ)
 async def set_state(seam: Parts, *, user_id: int, state: UserStateUpdate) -> UserOut:
     async with seam.db.transaction() as conn:
         await delegation.check_user_change(seam, user_id=user_id, within=conn)
         step(seam, "loading")
-        current = await repository.get(conn, user_id=user_id)
+        current = await repository.get(conn, user_id=user_id, lock=True)
         if current is None:
             raise NotFound("errors.user_not_found")
         disabling = state.is_active == 0 and current["is_active"] != 0
@@ -226,7 +252,7 @@ async def delete(seam: Parts, *, user_id: int) -> dict[str, int]:
     await delegation.check_user_change(seam, user_id=user_id)
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        current = await repository.get(conn, user_id=user_id)
+        current = await repository.get(conn, user_id=user_id, lock=True)
         if current is None or not await repository.delete_one(conn, user_id=user_id):
             raise NotFound("errors.user_not_found")
         result = {"idUser": user_id}
