@@ -5,6 +5,8 @@ Everything goes through the public API, as a client would do it.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -139,3 +141,26 @@ async def role_permissions(
         f"{API}/permission/getByRoleId", headers=headers, params={"roleId": role_id}
     )
     return {permission["nameUri"] for permission in data(response)}
+
+
+async def edit_at_once(
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    path: str,
+    bodies: list[dict[str, Any]],
+    *,
+    entity: str,
+    field: str,
+) -> list[list[Any]]:
+    """PUT every body to `path` at once (each must answer 200), then the `[before, after]` of
+    `field` in the audit entries of that entity, oldest first. Edits that each read what the
+    one before left chain: every entry's before is the previous entry's after."""
+    answers = await asyncio.gather(*(http.put(path, headers=headers, json=b) for b in bodies))
+    assert [answer.status_code for answer in answers] == [200] * len(bodies)
+    params = {"entity": entity, "entityId": path.rsplit("/", 1)[1], "operation": f"{entity}:edit"}
+    entries = data(await http.get(f"{API}/audit", headers=headers, params=params))
+    return [entry["changes"][field] for entry in reversed(entries)]
+
+
+def chained(changes: list[list[Any]]) -> bool:
+    return all(after[0] == before[1] for before, after in itertools.pairwise(changes))

@@ -10,8 +10,10 @@ from seam_api.models import role_permissions, role_sidebar_items
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AppFactory, bearer, login
 from tests.helpers import (
     API,
+    chained,
     create_role,
     data,
+    edit_at_once,
     failure,
     grant,
     member,
@@ -73,6 +75,18 @@ async def test_edit_renames_and_describes_a_role(
     body = {"roleName": unique("renamed"), "description": "New words"}
     role = data(await client.put(f"{API}/roles/{role_id}", headers=admin_headers, json=body))
     assert role == {"idRole": role_id, "requireMfa": 0, **body}
+
+
+async def test_concurrent_edits_of_one_role_each_change_what_the_one_before_left(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    role_id = await create_role(client, admin_headers)
+    bodies = [{"description": f"Words {n}"} for n in range(10)]
+    path = f"{API}/roles/{role_id}"
+    words = await edit_at_once(
+        client, admin_headers, path, bodies, entity="role", field="description"
+    )
+    assert len(words) == len(bodies) and chained(words)
 
 
 async def test_edit_to_a_taken_name_is_409(

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import API, create_role, data, failure, member, unique
+from tests.helpers import API, chained, create_role, data, edit_at_once, failure, member, unique
 
 ITEM_FIELDS = {"idItem", "nameItem", "iconItem", "route"}
 
@@ -97,6 +97,18 @@ async def test_edit_changes_the_given_fields(
     path = f"{API}/sidebar/{item['idItem']}"
     updated = data(await client.put(path, headers=admin_headers, json={"route": "/new"}))
     assert updated == {**item, "route": "/new"}
+
+
+async def test_concurrent_edits_of_one_item_each_change_what_the_one_before_left(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    item = await create_item(client, admin_headers)
+    bodies = [{"nameItem": unique("name")} for _ in range(10)]
+    path = f"{API}/sidebar/{item['idItem']}"
+    names = await edit_at_once(
+        client, admin_headers, path, bodies, entity="sidebar", field="nameItem"
+    )
+    assert len(names) == len(bodies) and chained(names)
 
 
 async def test_edit_with_an_empty_body_is_400(

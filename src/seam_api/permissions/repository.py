@@ -46,9 +46,12 @@ async def name_uris_for_role(conn: AsyncConnection, *, role_id: int) -> list[str
     return [row["name_uri"] for row in await list_for_role(conn, role_id=role_id)]
 
 
-async def get(conn: AsyncConnection, *, permission_id: int) -> RowMapping | None:
+async def get(
+    conn: AsyncConnection, *, permission_id: int, lock: bool = False
+) -> RowMapping | None:
+    """One permission; `lock`ed until the transaction ends, for a delete."""
     query = select(*_PUBLIC).where(permissions.c.id_permission == permission_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
 async def find_by_name_uri(conn: AsyncConnection, *, name_uri: str) -> Sequence[RowMapping]:

@@ -182,7 +182,7 @@ async def delete(seam: Parts, *, permission_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        current = await repository.get(conn, permission_id=permission_id)
+        current = await repository.get(conn, permission_id=permission_id, lock=True)
         if current is None or not await repository.delete_one(conn, permission_id=permission_id):
             raise NotFound("errors.permission_not_found")
         result = {"idPermission": permission_id}

@@ -43,8 +43,14 @@ async def all_ids(conn: AsyncConnection) -> list[int]:
 _ONE = select(*_PUBLIC).where(roles.c.id_role == bindparam("role_id"))  # built once: hot
 
 
-async def get(conn: AsyncConnection, *, role_id: int) -> RowMapping | None:
-    return (await conn.execute(_ONE, {"role_id": role_id})).mappings().first()
+_ONE_LOCKED = _ONE.with_for_update()
+
+
+async def get(conn: AsyncConnection, *, role_id: int, lock: bool = False) -> RowMapping | None:
+    """One role; `lock`ed until the transaction ends, for an edit or a delete, so that what it
+    read is what it changes (users/repository.py says why)."""
+    query = _ONE_LOCKED if lock else _ONE
+    return (await conn.execute(query, {"role_id": role_id})).mappings().first()
 
 
 async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RowMapping | None:

@@ -73,8 +73,8 @@ async def exists(conn: AsyncConnection, *, role_id: int) -> bool:
     return await repository.get(conn, role_id=role_id) is not None
 
 
-async def get_or_raise(conn: AsyncConnection, *, role_id: int) -> RoleOut:
-    row = await repository.get(conn, role_id=role_id)
+async def get_or_raise(conn: AsyncConnection, *, role_id: int, lock: bool = False) -> RoleOut:
+    row = await repository.get(conn, role_id=role_id, lock=lock)
     if row is None:
         raise NotFound("errors.role_not_found")
     return _role(row)
@@ -127,7 +127,7 @@ async def update(seam: Parts, *, role_id: int, changes: RoleUpdate) -> RoleOut:
     _refuse_lookalike(seam, changes.role_name)
     async with seam.db.transaction() as conn:
         step(seam, "loading")
-        role = before = await get_or_raise(conn, role_id=role_id)
+        role = before = await get_or_raise(conn, role_id=role_id, lock=True)
         values = changes.model_dump(exclude_none=True)
         if changes.role_name is not None:
             step(seam, "checking_name")
@@ -155,7 +155,7 @@ async def delete(seam: Parts, *, role_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "checking_usage")
-        role = await get_or_raise(conn, role_id=role_id)
+        role = await get_or_raise(conn, role_id=role_id, lock=True)
         if _same_name(role.role_name, seam.settings.default_role):
             raise Conflict("errors.role_is_default")
         if await repository.count_holders(conn, role_id=role_id):

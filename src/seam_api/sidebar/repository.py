@@ -36,9 +36,10 @@ async def list_assignments(conn: AsyncConnection) -> Sequence[RowMapping]:
     return (await conn.execute(query)).mappings().all()
 
 
-async def get(conn: AsyncConnection, *, item_id: int) -> RowMapping | None:
+async def get(conn: AsyncConnection, *, item_id: int, lock: bool = False) -> RowMapping | None:
+    """One item; `lock`ed until the transaction ends, for an edit or a delete."""
     query = select(sidebar_items).where(sidebar_items.c.id_item == item_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
 async def create(conn: AsyncConnection, *, values: dict[str, Any]) -> int:

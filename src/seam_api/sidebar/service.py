@@ -42,8 +42,10 @@ async def items_for_role(conn: AsyncConnection, *, role_id: int) -> list[Sidebar
     return [_item(row) for row in await repository.list_for_role(conn, role_id=role_id)]
 
 
-async def _get_or_raise(conn: AsyncConnection, item_id: int) -> SidebarItemOut:
-    row = await repository.get(conn, item_id=item_id)
+async def _get_or_raise(
+    conn: AsyncConnection, item_id: int, *, lock: bool = False
+) -> SidebarItemOut:
+    row = await repository.get(conn, item_id=item_id, lock=lock)
     if row is None:
         raise NotFound("errors.item_not_found")
     return _item(row)
@@ -93,7 +95,7 @@ async def create(seam: Parts, *, form: SidebarItemCreate) -> SidebarItemOut:
 async def update(seam: Parts, *, item_id: int, changes: SidebarItemUpdate) -> SidebarItemOut:
     async with seam.db.transaction() as conn:
         step(seam, "loading")
-        before = await _get_or_raise(conn, item_id)
+        before = await _get_or_raise(conn, item_id, lock=True)
         step(seam, "saving")
         values = changes.model_dump(exclude_unset=True)
         await repository.update_fields(conn, item_id=item_id, values=values)
@@ -108,7 +110,7 @@ async def delete(seam: Parts, *, item_id: int) -> dict[str, int]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
         step(seam, "deleting")
-        before = await _get_or_raise(conn, item_id)
+        before = await _get_or_raise(conn, item_id, lock=True)
         await repository.delete_one(conn, item_id=item_id)
         result = {"idItem": item_id}
         changes = _changes(before, None)
