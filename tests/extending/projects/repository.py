@@ -16,8 +16,10 @@ async def list_all(conn: AsyncConnection) -> Sequence[RowMapping]:
     return (await conn.execute(query)).mappings().all()
 
 
-async def get(conn: AsyncConnection, *, project_id: int) -> RowMapping | None:
+async def get(conn: AsyncConnection, *, project_id: int, lock: bool = False) -> RowMapping | None:
     query = select(projects).where(projects.c.id_project == project_id)
+    if lock:  # an edit's read: a concurrent edit waits until this transaction ends
+        query = query.with_for_update()
     return (await conn.execute(query)).mappings().first()
 
 

@@ -30,8 +30,8 @@ def _changes(before: ProjectOut | None, after: ProjectOut | None) -> Changes:
     )
 
 
-async def _get_or_raise(conn: AsyncConnection, project_id: int) -> ProjectOut:
-    row = await repository.get(conn, project_id=project_id)
+async def _get_or_raise(conn: AsyncConnection, project_id: int, lock: bool = False) -> ProjectOut:
+    row = await repository.get(conn, project_id=project_id, lock=lock)
     if row is None:
         raise NotFound("errors.project_not_found")
     return ProjectOut.model_validate(dict(row))
@@ -65,7 +65,7 @@ async def create(seam: Parts, *, form: ProjectForm) -> ProjectOut:
 @operation("project:edit", data_needs=PROJECTS_READ)
 async def update(seam: Parts, *, project_id: int, form: ProjectForm) -> ProjectOut:
     async with seam.db.transaction() as conn:
-        before = await _get_or_raise(conn, project_id)
+        before = await _get_or_raise(conn, project_id, lock=True)
         step(seam, "saving")
         await repository.update_fields(conn, project_id=project_id, values=form.model_dump())
         project = await _get_or_raise(conn, project_id)
@@ -80,7 +80,7 @@ async def update(seam: Parts, *, project_id: int, form: ProjectForm) -> ProjectO
 async def delete(seam: Parts, *, project_id: int) -> dict[str, Any]:
     """Returns the deleted id, which is what the `data:changed` event carries."""
     async with seam.db.transaction() as conn:
-        before = await _get_or_raise(conn, project_id)
+        before = await _get_or_raise(conn, project_id, lock=True)
         await repository.delete_one(conn, project_id=project_id)
         result = {"idProject": project_id}
         changes = _changes(before, None)
