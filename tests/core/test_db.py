@@ -131,6 +131,27 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
         assert await conn.scalar(sql("SELECT pg_backend_pid()")) != pid
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_read_on_postgresql_opens_no_transaction(
+    databases: conftest.Databases, backend: str
+) -> None:
+    # No BEGIN before and no ROLLBACK after: each statement is a transaction of its own, so
+    # `now()` (the transaction's start) moves between two statements of one read.
+    db = Database(await databases.create(backend))
+    try:
+        async with db.read() as conn:
+            first = await conn.scalar(sql("SELECT now()"))
+            await asyncio.sleep(0.01)
+            second = await conn.scalar(sql("SELECT now()"))
+        async with db.transaction() as conn:
+            begun = await conn.scalar(sql("SELECT now()"))
+            await asyncio.sleep(0.01)
+            assert await conn.scalar(sql("SELECT now()")) == begun
+    finally:
+        await db.dispose()
+    assert second > first
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 async def test_write_transactions_queue_beyond_the_slots_and_nest_within_one(
     databases: conftest.Databases, backend: str

@@ -89,6 +89,13 @@ class Database:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._writer: AsyncEngine = self.engine
+        # Reads on PostgreSQL in autocommit: no BEGIN before the first statement and no
+        # ROLLBACK after the last, two round trips of three for a one-query read. Nothing is
+        # lost: in READ COMMITTED, the default, each statement of a transaction takes a new
+        # snapshot anyway, and reads take no locks. (MariaDB would pay a round trip to switch.)
+        self._reader: AsyncEngine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT") if asyncpg else self.engine
+        )
         database = make_url(url).database if sqlite else None
         if sqlite_writer is not None and database and database != ":memory:":
             self._writer = create_async_engine(
@@ -120,7 +127,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; an unreachable database becomes a 503."""
         try:
-            async with self.engine.connect() as connection:
+            async with self._reader.connect() as connection:
                 DATABASE.up()
                 yield connection
         except Exception as error:
