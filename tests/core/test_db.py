@@ -21,12 +21,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy import text as sql
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from seam_api.app import Application, create_app
 from seam_api.bootstrap import bootstrap
 from seam_api.core import migrate
-from seam_api.core.db import WRITE_SLOTS, Database
-from seam_api.core.errors import Invalid
+from seam_api.core.db import (
+    POOL_SIZE,
+    WRITE_SLOTS,
+    Database,
+    _raise_unavailable_if_unreachable,
+)
+from seam_api.core.errors import Invalid, ServiceUnavailable
 from seam_api.models import users
 from tests import conftest
 from tests.conftest import (
@@ -150,6 +156,33 @@ async def test_a_read_on_postgresql_opens_no_transaction(
     finally:
         await db.dispose()
     assert second > first
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_bursts_beyond_the_pool_reuse_its_connections(
+    databases: conftest.Databases, backend: str
+) -> None:
+    # Bursts wider than the pool wait for its connections rather than open (and then close)
+    # more: the second burst runs on the first one's server processes.
+    db = Database(await databases.create(backend))
+
+    async def backend_pid() -> int:
+        async with db.read() as conn:
+            pid = int(await conn.scalar(sql("SELECT pg_backend_pid()")))
+            await asyncio.sleep(0.05)
+            return pid
+
+    try:
+        first = set(await asyncio.gather(*(backend_pid() for _ in range(POOL_SIZE + 10))))
+        second = set(await asyncio.gather(*(backend_pid() for _ in range(POOL_SIZE + 10))))
+    finally:
+        await db.dispose()
+    assert len(first) == POOL_SIZE and second <= first
+
+
+def test_a_pool_with_every_connection_busy_for_too_long_is_a_503() -> None:
+    with pytest.raises(ServiceUnavailable):
+        _raise_unavailable_if_unreachable(PoolTimeout("QueuePool limit reached"))
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
