@@ -163,20 +163,40 @@ async def test_bursts_beyond_the_pool_reuse_its_connections(
     databases: conftest.Databases, backend: str
 ) -> None:
     # Bursts wider than the pool wait for its connections rather than open (and then close)
-    # more: the second burst runs on the first one's server processes.
+    # more: at most POOL_SIZE are held at once, and the second burst runs on the first one's
+    # server processes.
     db = Database(await databases.create(backend))
 
-    async def backend_pid() -> int:
-        async with db.read() as conn:
-            pid = int(await conn.scalar(sql("SELECT pg_backend_pid()")))
-            await asyncio.sleep(0.05)
-            return pid
+    async def burst() -> tuple[int, set[int]]:
+        holding: list[int] = []
+        most = 0
+        pool_full, release = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> int:
+            nonlocal most
+            async with db.read() as conn:
+                pid = int(await conn.scalar(sql("SELECT pg_backend_pid()")))
+                holding.append(pid)
+                most = max(most, len(holding))
+                if len(holding) == POOL_SIZE:
+                    pool_full.set()
+                await release.wait()
+                holding.remove(pid)
+                return pid
+
+        tasks = [asyncio.create_task(hold()) for _ in range(POOL_SIZE + 10)]
+        await asyncio.wait_for(pool_full.wait(), 30)
+        await asyncio.sleep(0.2)  # time for more connections to open, were they allowed
+        release.set()
+        pids = set(await asyncio.wait_for(asyncio.gather(*tasks), 30))
+        return most, pids
 
     try:
-        first = set(await asyncio.gather(*(backend_pid() for _ in range(POOL_SIZE + 10))))
-        second = set(await asyncio.gather(*(backend_pid() for _ in range(POOL_SIZE + 10))))
+        most_first, first = await burst()
+        most_second, second = await burst()
     finally:
         await db.dispose()
+    assert most_first == most_second == POOL_SIZE
     assert len(first) == POOL_SIZE and second <= first
 
 
