@@ -235,7 +235,7 @@ async def update_after_reading(
     if row is None:
         return None
     before = {column.key: row[f"before_{column.key}"] for column in _BEFORE.c}
-    return before, row
+    return before, {column.key: row[column.key] for column in _SAVED_COLUMNS}
 
 
 async def replace_password_hash(conn: AsyncConnection, *, user_id: int, old: str, new: str) -> None:
