@@ -21,7 +21,7 @@ from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import RequestContext
-from seam_api.core.db import Database
+from seam_api.core.db import Database, DriverStatement
 from seam_api.models import event_sequence, events
 
 PRUNE_BATCH = 1000
@@ -123,7 +123,8 @@ class EventLog:
         if conn.dialect.name == "postgresql":
             # One statement takes the next id and writes the row: the sequence row (and the
             # rows the transaction changed before) stay locked one round trip less.
-            event_id = int((await conn.execute(_APPEND, entry)).scalar_one())
+            appended = await _APPEND.row(conn, entry)
+            event_id = int(appended["event_id"])  # type: ignore[index]
         else:
             event_id = await _next_id(conn)
             await conn.execute(_INSERT, {"event_id": event_id, **entry})
@@ -239,7 +240,7 @@ _INSERT = insert(events)
 _NEXT_ID = _ADVANCE_RETURNING.cte("next_event_id")
 _ENTRY_COLUMNS = [column for column in events.c if column.name != "event_id"]
 # PostgreSQL runs a data-modifying WITH: `WITH next AS (UPDATE ... RETURNING) INSERT ... SELECT`.
-_APPEND = (
+_APPEND = DriverStatement(
     insert(events)
     .from_select(
         ["event_id", *(column.name for column in _ENTRY_COLUMNS)],

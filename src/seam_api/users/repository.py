@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.core.db import containing, sorted_by
+from seam_api.core.db import DriverStatement, containing, sorted_by
 from seam_api.models import roles, users
 from seam_api.users.schemas import UserFilters
 
@@ -205,7 +205,7 @@ async def update_and_get(
 
 
 _BEFORE = _ONE_LOCKED.subquery("before")
-_BEFORE_UPDATES: dict[tuple[frozenset[str], bool], Any] = {}
+_BEFORE_UPDATES: dict[tuple[frozenset[str], bool], DriverStatement] = {}
 
 
 def updates_after_reading(conn: AsyncConnection) -> bool:
@@ -222,7 +222,7 @@ async def update_after_reading(
     key = (frozenset(values), revoke_sessions)
     statement = _BEFORE_UPDATES.get(key)
     if statement is None:
-        statement = (
+        statement = DriverStatement(
             update(users)
             .where(users.c.id_user == _BEFORE.c.id_user)
             .values(_new_values(key[0], revoke_sessions=revoke_sessions))
@@ -231,7 +231,7 @@ async def update_after_reading(
             )
         )
         _BEFORE_UPDATES[key] = statement
-    row = (await conn.execute(statement, _update_parameters(user_id, values))).mappings().first()
+    row = await statement.row(conn, _update_parameters(user_id, values))
     if row is None:
         return None
     before = {column.key: row[f"before_{column.key}"] for column in _BEFORE.c}
