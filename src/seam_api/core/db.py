@@ -1,9 +1,9 @@
 """The engine, connections and the transaction helper; SQL itself lives in repositories.
 
 SQLAlchemy Core on an async engine: rows come back as mappings and go straight into the
-contract's schemas, without an ORM identity map on the hot path. On PostgreSQL, transactions
-and the hottest statements run on asyncpg itself (`DriverStatement`): see "Writes on
-PostgreSQL and MariaDB" in docs/architecture.md.
+contract's schemas, without an ORM identity map on the hot path. On PostgreSQL, a write's
+`BEGIN` and `COMMIT` run on asyncpg itself, and so do the hottest statements
+(core/statements.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Dialect, event, make_url, or_
+from sqlalchemy import ColumnElement, event, make_url, or_
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -239,16 +239,15 @@ def _replace_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the server closed this pooled connection")
 
 
-# -- PostgreSQL on asyncpg itself --------------------------------------------------------------
+# -- PostgreSQL: transactions on asyncpg itself ---------------------------------------------
 #
-# SQLAlchemy's asyncpg adapter costs about 100 us of CPU per statement (a greenlet, an execution
-# context, a cursor and a result object each time), about three times what asyncpg costs for
-# the same statement. A user edit is four statements (BEGIN, the UPDATE that reads, the log
-# entry, COMMIT), and under load an instance's edits are bound by its one core: PUT /users/:id,
-# 20 connections, measured 803-804 edits/s at 1,072-1,103 us of CPU each through SQLAlchemy,
-# 1,092-1,192 at 718-757 us with BEGIN, COMMIT and those two statements on asyncpg. Only public
-# API is used: the AUTOCOMMIT isolation level, the pool's `connect` event, `driver_connection`,
-# the compiled SQL with its `positiontup`, and asyncpg's `transaction()` and `fetchrow()`.
+# A write's connection is in autocommit at SQLAlchemy's level, so SQLAlchemy's adapter never
+# opens a transaction; `_driver_transaction` runs BEGIN and COMMIT on asyncpg around the block,
+# and every statement of the block, SQLAlchemy's and core/statements.py's alike, runs on that
+# one asyncpg connection inside it. Per user edit under load, with the hot statements of
+# core/statements.py: 803-804 edits/s at 1,072-1,103 us of CPU each through SQLAlchemy, then
+# 1,092-1,192 at 718-757 us. Only public API: the AUTOCOMMIT isolation level, the pool's
+# `connect` event, `driver_connection`, and asyncpg's `transaction()`.
 
 _DRIVER = "seam_api.asyncpg"  # where a pooled connection's `info` keeps its asyncpg connection
 
@@ -257,7 +256,12 @@ def _keep_driver_at_hand(dbapi_connection: Any, record: Any) -> None:
     record.info[_DRIVER] = dbapi_connection.driver_connection
 
 
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 @asynccontextmanager
@@ -270,25 +274,27 @@ async def _driver_transaction(connection: AsyncConnection) -> AsyncIterator[None
     try:
         try:
             await transaction.start()
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, driver, "BEGIN", ()) from error
+        except DRIVER_ERRORS as error:
+            raise translated(error, driver, "BEGIN", ()) from error
         try:
             yield
         except BaseException:
             if not driver.is_closed():
-                with suppress(*_DRIVER_ERRORS):
+                # Whatever the rollback meets (a connection a restart left mid-operation says
+                # so with asyncpg's InternalClientError), the block's error is the one to tell.
+                with suppress(Exception):
                     await transaction.rollback()
             raise
         try:
             await transaction.commit()
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, driver, "COMMIT", ()) from error
+        except DRIVER_ERRORS as error:
+            raise translated(error, driver, "COMMIT", ()) from error
     finally:
         if driver.is_in_transaction() or driver.is_closed():
             await connection.invalidate()
 
 
-def _translated(error: BaseException, driver: Any, sql: str, arguments: Any) -> DBAPIError:
+def translated(error: BaseException, driver: Any, sql: str, arguments: Any) -> DBAPIError:
     """A driver's error as SQLAlchemy would raise it, so that handlers see one kind: a broken
     constraint is an `IntegrityError` (409), a lost connection an invalidated one (503)."""
     sqlstate = getattr(error, "sqlstate", None) or ""
@@ -302,63 +308,16 @@ def _translated(error: BaseException, driver: Any, sql: str, arguments: Any) -> 
     )
 
 
-class DriverStatement:
-    """A statement built once that returns at most one row, for a hot path. On PostgreSQL it is
-    compiled once and run by asyncpg on the connection's own driver connection, inside the
-    block's transaction (`Database.transaction`; a read's autocommit); anywhere else, and
-    wherever a column would need SQLAlchemy to convert its value, it runs through SQLAlchemy.
-    Either way the same checks apply: text no database can store is refused (400), and a
-    driver's error arrives as SQLAlchemy's (`IntegrityError` for a broken constraint)."""
-
-    def __init__(self, statement: Any) -> None:
-        self.statement = statement
-        self._compiled: tuple[Dialect, str, list[tuple[str, Any]]] | None = None
-
-    async def row(
-        self, conn: AsyncConnection, parameters: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        driver = conn.info.get(_DRIVER)
-        # Only a connection of `Database`'s own (autocommit at SQLAlchemy's level): on any
-        # other, a transaction would be SQLAlchemy's to open, and this statement could run
-        # outside it.
-        if driver is not None and _autocommit(conn):
-            compiled = self._compiled
-            if compiled is None or compiled[0] is not conn.dialect:
-                compiled = self._compiled = _compile(self.statement, conn.dialect)
-            _, sql, order = compiled
-            if sql:
-                refuse_unstorable(parameters.values())
-                arguments = [parameters.get(name, default) for name, default in order]
-                try:
-                    record = await driver.fetchrow(sql, *arguments)
-                except _DRIVER_ERRORS as error:
-                    raise _translated(error, driver, sql, arguments) from error
-                return None if record is None else dict(record)
-        found = (await conn.execute(self.statement, parameters)).mappings().first()
-        return None if found is None else dict(found)
-
-
-def _autocommit(conn: AsyncConnection) -> bool:
+def driver_connection(conn: AsyncConnection) -> Any | None:
+    """The asyncpg connection under one of `Database`'s own PostgreSQL connections, for
+    statements that run on it directly (core/statements.py); None for any other connection,
+    whose transaction, if any, would be SQLAlchemy's to open, not this block's."""
+    driver = conn.info.get(_DRIVER)
+    if driver is None:
+        return None
     sync = conn.sync_connection
-    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-
-
-def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple[str, Any]]]:
-    """The SQL and its parameters' order (each with its built-in value), or no SQL when a
-    parameter or a returned column needs one of SQLAlchemy's conversions."""
-    compiled = statement.compile(dialect=dialect)
-    binds = compiled.binds.values()
-    plain = all(
-        not bind.expanding and bind.type.dialect_impl(dialect).bind_processor(dialect) is None
-        for bind in binds
-    ) and all(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) is None
-        for column in statement.exported_columns
-    )
-    if not plain or compiled.positiontup is None:
-        return dialect, "", []
-    defaults = compiled.params
-    return dialect, str(compiled), [(name, defaults.get(name)) for name in compiled.positiontup]
+    autocommit = sync is not None and sync.get_execution_options().get("isolation_level")
+    return driver if autocommit == "AUTOCOMMIT" else None
 
 
 def _raise_unavailable_if_unreachable(error: Exception) -> None:

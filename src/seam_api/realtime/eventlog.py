@@ -21,7 +21,8 @@ from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.context import RequestContext
-from seam_api.core.db import Database, DriverStatement
+from seam_api.core.db import Database
+from seam_api.core.statements import DriverStatement
 from seam_api.models import event_sequence, events
 
 PRUNE_BATCH = 1000

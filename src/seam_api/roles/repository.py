@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.db import containing, sorted_by
+from seam_api.core.statements import DriverStatement, RowUpdates
 from seam_api.models import roles, users
 from seam_api.roles.schemas import RoleFilters
 
@@ -40,17 +41,14 @@ async def all_ids(conn: AsyncConnection) -> list[int]:
     return list((await conn.execute(select(roles.c.id_role))).scalars().all())
 
 
-_ONE = select(*_PUBLIC).where(roles.c.id_role == bindparam("role_id"))  # built once: hot
+_ONE_QUERY = select(*_PUBLIC).where(roles.c.id_role == bindparam("role_id"))  # built once: hot
+_ONE, _ONE_LOCKED = DriverStatement(_ONE_QUERY), DriverStatement(_ONE_QUERY.with_for_update())
 
 
-_ONE_LOCKED = _ONE.with_for_update()
-
-
-async def get(conn: AsyncConnection, *, role_id: int, lock: bool = False) -> RowMapping | None:
+async def get(conn: AsyncConnection, *, role_id: int, lock: bool = False) -> dict[str, Any] | None:
     """One role; `lock`ed until the transaction ends, for an edit or a delete, so that what it
     read is what it changes (users/repository.py says why)."""
-    query = _ONE_LOCKED if lock else _ONE
-    return (await conn.execute(query, {"role_id": role_id})).mappings().first()
+    return await (_ONE_LOCKED if lock else _ONE).row(conn, {"role_id": role_id})
 
 
 async def get_by_name(conn: AsyncConnection, *, role_name: str) -> RowMapping | None:
@@ -64,10 +62,16 @@ async def create(conn: AsyncConnection, *, role_name: str, description: str | No
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def update_fields(conn: AsyncConnection, *, role_id: int, values: dict[str, Any]) -> None:
+_UPDATES = RowUpdates(roles, roles.c.id_role, _PUBLIC)
+
+
+async def update_and_get(
+    conn: AsyncConnection, *, role_id: int, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Write `values`, answering the role as saved (None when no such role)."""
     if "role_name" in values:
         values = {**values, "role_name_key": name_key(values["role_name"])}
-    await conn.execute(update(roles).where(roles.c.id_role == role_id).values(**values))
+    return await _UPDATES.apply(conn, role_id, values)
 
 
 async def delete_one(conn: AsyncConnection, *, role_id: int) -> bool:

@@ -141,8 +141,10 @@ async def update(seam: Parts, *, role_id: int, changes: RoleUpdate) -> RoleOut:
                     raise Conflict("errors.role_name_taken")
         if values:
             step(seam, "saving")
-            await repository.update_fields(conn, role_id=role_id, values=values)
-            role = await get_or_raise(conn, role_id=role_id)
+            saved = await repository.update_and_get(conn, role_id=role_id, values=values)
+            if saved is None:
+                raise NotFound("errors.role_not_found")
+            role = _role(saved)
         audit = _changes(before, role)
         await record(seam, conn, entity="role", entity_id=role_id, changes=audit, result=role)
     if role.role_name != before.role_name:

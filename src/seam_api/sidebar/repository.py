@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seam_api.core.statements import DriverStatement, RowUpdates
 from seam_api.models import role_sidebar_items, roles, sidebar_items
 
 
@@ -36,10 +37,13 @@ async def list_assignments(conn: AsyncConnection) -> Sequence[RowMapping]:
     return (await conn.execute(query)).mappings().all()
 
 
-async def get(conn: AsyncConnection, *, item_id: int, lock: bool = False) -> RowMapping | None:
+_ONE_QUERY = select(sidebar_items).where(sidebar_items.c.id_item == bindparam("item_id"))
+_ONE, _ONE_LOCKED = DriverStatement(_ONE_QUERY), DriverStatement(_ONE_QUERY.with_for_update())
+
+
+async def get(conn: AsyncConnection, *, item_id: int, lock: bool = False) -> dict[str, Any] | None:
     """One item; `lock`ed until the transaction ends, for an edit or a delete."""
-    query = select(sidebar_items).where(sidebar_items.c.id_item == item_id)
-    return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    return await (_ONE_LOCKED if lock else _ONE).row(conn, {"item_id": item_id})
 
 
 async def create(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
@@ -47,9 +51,14 @@ async def create(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def update_fields(conn: AsyncConnection, *, item_id: int, values: dict[str, Any]) -> None:
-    query = update(sidebar_items).where(sidebar_items.c.id_item == item_id).values(**values)
-    await conn.execute(query)
+_UPDATES = RowUpdates(sidebar_items, sidebar_items.c.id_item, tuple(sidebar_items.c))
+
+
+async def update_and_get(
+    conn: AsyncConnection, *, item_id: int, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Write `values`, answering the item as saved (None when no such item)."""
+    return await _UPDATES.apply(conn, item_id, values)
 
 
 async def delete_one(conn: AsyncConnection, *, item_id: int) -> bool:

@@ -98,8 +98,10 @@ async def update(seam: Parts, *, item_id: int, changes: SidebarItemUpdate) -> Si
         before = await _get_or_raise(conn, item_id, lock=True)
         step(seam, "saving")
         values = changes.model_dump(exclude_unset=True)
-        await repository.update_fields(conn, item_id=item_id, values=values)
-        item = await _get_or_raise(conn, item_id)
+        saved = await repository.update_and_get(conn, item_id=item_id, values=values)
+        if saved is None:
+            raise NotFound("errors.item_not_found")
+        item = _item(saved)
         audit = _changes(before, item)
         await record(seam, conn, entity="sidebar", entity_id=item_id, changes=audit, result=item)
         return item

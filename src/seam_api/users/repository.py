@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seam_api.core.db import DriverStatement, containing, sorted_by
+from seam_api.core.db import containing, sorted_by
+from seam_api.core.statements import DriverStatement
 from seam_api.models import roles, users
 from seam_api.users.schemas import UserFilters
 
@@ -71,17 +72,17 @@ async def count(conn: AsyncConnection, *, filters: UserFilters) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-_ONE = _with_role.where(users.c.id_user == bindparam("user_id"))  # built once: every edit reads it
+# Built once: every read of one user and every edit runs them. SQLite has no FOR UPDATE: its
+# writer is alone.
+_ONE_QUERY = _with_role.where(users.c.id_user == bindparam("user_id"))
+_ONE_LOCKED_QUERY = _ONE_QUERY.with_for_update(of=users)
+_ONE, _ONE_LOCKED = DriverStatement(_ONE_QUERY), DriverStatement(_ONE_LOCKED_QUERY)
 
 
-_ONE_LOCKED = _ONE.with_for_update(of=users)  # SQLite has no FOR UPDATE: its writer is alone
-
-
-async def get(conn: AsyncConnection, *, user_id: int, lock: bool = False) -> RowMapping | None:
+async def get(conn: AsyncConnection, *, user_id: int, lock: bool = False) -> dict[str, Any] | None:
     """One user with its role; `lock`ed until the transaction ends, for an edit: a concurrent
     edit then waits, so what this one read is what it changes (and its audit entry says)."""
-    query = _ONE_LOCKED if lock else _ONE
-    return (await conn.execute(query, {"user_id": user_id})).mappings().first()
+    return await (_ONE_LOCKED if lock else _ONE).row(conn, {"user_id": user_id})
 
 
 # The public columns plus what signing in decides on: for login and password changes only.
@@ -151,20 +152,28 @@ async def create(
 
 # Built once per set of columns: building an UPDATE costs more than running it on SQLite.
 # The keys are the services' own column names, so there are only a few of them.
-_UPDATES: dict[tuple[frozenset[str], bool, bool], Any] = {}
+_UPDATES: dict[tuple[frozenset[str], bool], Any] = {}
+_RETURNING_UPDATES: dict[tuple[frozenset[str], bool], DriverStatement] = {}
 _SAVED_COLUMNS = (users.c.full_name, users.c.email, users.c.role_id, users.c.is_active)
-_SAVED = select(*_SAVED_COLUMNS).where(users.c.id_user == bindparam("user_id"))
+_SAVED = DriverStatement(select(*_SAVED_COLUMNS).where(users.c.id_user == bindparam("user_id")))
 
 
-def _update(columns: frozenset[str], *, revoke_sessions: bool, returning: bool) -> Any:
-    key = (columns, revoke_sessions, returning)
+def _update(columns: frozenset[str], *, revoke_sessions: bool) -> Any:
+    key = (columns, revoke_sessions)
     statement = _UPDATES.get(key)
     if statement is None:
         values = _new_values(columns, revoke_sessions=revoke_sessions)
         statement = update(users).where(users.c.id_user == bindparam("user_id")).values(values)
-        if returning:
-            statement = statement.returning(*_SAVED_COLUMNS)
         _UPDATES[key] = statement
+    return statement
+
+
+def _returning_update(columns: frozenset[str], *, revoke_sessions: bool) -> DriverStatement:
+    key = (columns, revoke_sessions)
+    statement = _RETURNING_UPDATES.get(key)
+    if statement is None:
+        built = _update(columns, revoke_sessions=revoke_sessions).returning(*_SAVED_COLUMNS)
+        statement = _RETURNING_UPDATES[key] = DriverStatement(built)
     return statement
 
 
@@ -185,26 +194,27 @@ async def update_fields(
 ) -> bool:
     """Write `values`; with `revoke_sessions`, every token issued so far stops counting.
     False when no such user exists."""
-    statement = _update(frozenset(values), revoke_sessions=revoke_sessions, returning=False)
+    statement = _update(frozenset(values), revoke_sessions=revoke_sessions)
     result = await conn.execute(statement, _update_parameters(user_id, values))
     return result.rowcount > 0
 
 
 async def update_and_get(
     conn: AsyncConnection, *, user_id: int, values: dict[str, Any], revoke_sessions: bool
-) -> RowMapping | None:
+) -> dict[str, Any] | None:
     """`update_fields`, answering the user's own columns as saved (None when no such user):
     in the same statement where the database can return them (RETURNING), else read back."""
-    returning = conn.dialect.update_returning
-    statement = _update(frozenset(values), revoke_sessions=revoke_sessions, returning=returning)
+    columns = frozenset(values)
     parameters = _update_parameters(user_id, values)
-    if returning:
-        return (await conn.execute(statement, parameters)).mappings().first()
-    await conn.execute(statement, parameters)
-    return (await conn.execute(_SAVED, {"user_id": user_id})).mappings().first()
+    if conn.dialect.update_returning:
+        return await _returning_update(columns, revoke_sessions=revoke_sessions).row(
+            conn, parameters
+        )
+    await conn.execute(_update(columns, revoke_sessions=revoke_sessions), parameters)
+    return await _SAVED.row(conn, {"user_id": user_id})
 
 
-_BEFORE = _ONE_LOCKED.subquery("before")
+_BEFORE = _ONE_LOCKED_QUERY.subquery("before")
 _BEFORE_UPDATES: dict[tuple[frozenset[str], bool], DriverStatement] = {}
 
 
