@@ -142,9 +142,11 @@ class Seam:
         """A mutation committed: cached reads are stale on every instance."""
         await self.bus.publish({"kind": "data"})
 
-    async def permissions_changed(self) -> None:
-        """A role gained or lost permissions, or roles came or went."""
-        await self.bus.publish({"kind": "permissions"})
+    async def permissions_changed(self, operation: str, entity_id: int) -> None:
+        """A role gained or lost permissions, or roles came, went or were renamed: `operation`
+        on `entity_id` (a role's id, a deleted permission's), as its log entry names them."""
+        notice = {"kind": "permissions", "operation": operation, "entity_id": str(entity_id)}
+        await self.bus.publish(notice)
 
     async def account_changed(self, user_id: int, *, revoked: bool) -> None:
         """A user's role, state or token version changed; `revoked` also closes their sockets."""
@@ -164,7 +166,10 @@ class Seam:
             if notice.get("remote"):
                 self.realtime.log_advanced()
         elif kind == "permissions":
-            self.permissions.clear()
+            entity_id = notice.get("entity_id")
+            self.permissions.changed(
+                str(notice.get("operation")), None if entity_id is None else str(entity_id)
+            )
         elif kind == "account":
             self.sessions.forget_account(int(notice["user_id"]))
             self.keys.forget_user(int(notice["user_id"]))
@@ -184,8 +189,9 @@ class Seam:
         away, so no instance keeps a disabled user's sockets or serves a stale list."""
         if any(entry.broadcast for entry in touched):
             self.reads.clear()
-        if any(entry.entity in ACCESS_ENTITIES for entry in touched):
-            self.permissions.clear()
+        for entry in touched:
+            if entry.entity in ACCESS_ENTITIES:
+                self.permissions.changed(entry.operation, entry.entity_id)
         if any(entry.operation in TOKEN_REVOCATIONS for entry in touched):
             await self.sessions.warm()  # the revoked token's id is in the database, not the log
         accounts = {
@@ -273,9 +279,10 @@ class Seam:
         async with self.db.transaction() as conn:
             await apikeys_repository.record_uses(conn, used=used)
 
-    async def _load_role_permissions(self, role_id: int) -> list[str]:
+    async def _load_role_permissions(self, role_id: int) -> list[tuple[int, str]]:
         async with self.db.read() as conn:
-            return await permissions_repository.name_uris_for_role(conn, role_id=role_id)
+            rows = await permissions_repository.list_for_role(conn, role_id=role_id)
+        return [(int(row["id_permission"]), str(row["name_uri"])) for row in rows]
 
     async def _load_role_ids(self) -> list[int]:
         async with self.db.read() as conn:

@@ -68,8 +68,9 @@ class Parts(Protocol):
     async def data_changed(self) -> None:
         """A mutation committed: cached reads are stale on every instance."""
 
-    async def permissions_changed(self) -> None:
-        """A role gained or lost permissions, or roles came or went."""
+    async def permissions_changed(self, operation: str, entity_id: int) -> None:
+        """A role gained or lost permissions, or roles came, went or were renamed: `operation`
+        on `entity_id`, as its log entry names them."""
 
     async def account_changed(self, user_id: int, *, revoked: bool) -> None:
         """A user's role, state or token version changed; `revoked` closes their sockets."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import httpx
@@ -230,7 +231,7 @@ async def test_bootstrap_run_again_gives_admin_a_missing_route_permission(
 
 
 async def test_permissions_cleared_during_their_load_are_not_cached_stale() -> None:
-    loads = Gated(["GET /api/v1/users"], [])
+    loads = Gated([(9, "GET /api/v1/users")], [])
     permissions = PermissionCache(loads, Gated([1, 2]), Gated(1))  # type: ignore[arg-type]
     racing = asyncio.create_task(permissions.holds(2, "GET /api/v1/users"))
     await asyncio.sleep(0)
@@ -244,7 +245,7 @@ async def test_permissions_cleared_during_their_load_are_not_cached_stale() -> N
 
 async def test_role_ids_cleared_during_their_load_are_not_cached_stale() -> None:
     role_ids = Gated([1, 2], [1, 2, 3])
-    granted = Gated(["GET /api/v1/users"])
+    granted = Gated([(9, "GET /api/v1/users")])
     granted.release.set()
     permissions = PermissionCache(granted, role_ids, Gated(1))  # type: ignore[arg-type]
     racing = asyncio.create_task(permissions.split_roles("GET /api/v1/users"))
@@ -268,3 +269,73 @@ async def test_the_admin_role_is_loaded_once_and_not_cached_stale() -> None:
     assert await permissions.is_admin(1) is False
     assert await permissions.is_admin(1) is False
     assert admin_role.calls == 2  # once for the race, once since: then from memory
+
+
+# -- the permission cache drops only what a change can touch -------------------------------
+
+# (operation, entity id) -> reloads of (role 1's permissions, role 2's, the role ids, admin)
+SCOPED_CHANGES = [
+    ("permission:assign", "2", (0, 1, 0, 0)),
+    ("permission:unassign", "2", (0, 1, 0, 0)),
+    ("permission:create", "9", (0, 0, 0, 0)),
+    ("permission:delete", "9", (1, 0, 0, 0)),  # role 1's permission 9
+    ("permission:delete", "8", (0, 0, 0, 0)),  # no role's
+    ("role:create", "3", (0, 0, 1, 1)),
+    ("role:edit", "2", (0, 0, 0, 0)),
+    ("role:delete", "2", (0, 1, 1, 1)),
+    ("something:new", "2", (1, 1, 1, 1)),  # a change it does not know: everything
+]
+
+
+async def _loaded_cache() -> tuple[PermissionCache, Counter[int], Gated, Gated]:
+    reloads: Counter[int] = Counter()
+
+    async def load_role(role_id: int) -> list[tuple[int, str]]:
+        reloads[role_id] += 1
+        return [(9, "GET /api/v1/users")] if role_id == 1 else []
+
+    role_ids, admin_role = Gated([1, 2]), Gated(1)
+    role_ids.release.set()
+    admin_role.release.set()
+    permissions = PermissionCache(load_role, role_ids, admin_role)  # type: ignore[arg-type]
+    assert await permissions.split_roles("GET /api/v1/users") == ([1], [2])
+    assert await permissions.is_admin(1)
+    return permissions, reloads, role_ids, admin_role
+
+
+@pytest.mark.parametrize(("operation", "entity_id", "expected"), SCOPED_CHANGES)
+async def test_a_change_drops_only_what_it_can_touch(
+    operation: str, entity_id: str, expected: tuple[int, int, int, int]
+) -> None:
+    permissions, reloads, role_ids, admin_role = await _loaded_cache()
+    permissions.changed(operation, entity_id)
+    await permissions.split_roles("GET /api/v1/users")
+    await permissions.is_admin(1)
+    assert (
+        reloads[1] - 1,
+        reloads[2] - 1,
+        role_ids.calls - 1,
+        admin_role.calls - 1,
+    ) == expected
+
+
+async def test_a_rename_reloads_the_admin_role_only_while_no_role_is_admin() -> None:
+    permissions = PermissionCache(Gated([]), Gated([1]), admin_role := Gated(None, 2))  # type: ignore[arg-type]
+    admin_role.release.set()
+    assert not await permissions.is_admin(2)
+    permissions.changed("role:edit", "2")  # renamed `admin`
+    assert await permissions.is_admin(2)
+    permissions.changed("role:edit", "3")  # any other edit: `admin` is known
+    assert await permissions.is_admin(2)
+    assert admin_role.calls == 2
+
+
+async def test_a_scoped_change_during_a_load_keeps_that_load_from_being_cached() -> None:
+    loads = Gated([(9, "GET /api/v1/users")], [])
+    permissions = PermissionCache(loads, Gated([1, 2]), Gated(1))  # type: ignore[arg-type]
+    racing = asyncio.create_task(permissions.holds(2, "GET /api/v1/users"))
+    await asyncio.sleep(0)
+    permissions.changed("permission:unassign", "2")
+    loads.release.set()
+    assert await racing is True
+    assert await permissions.holds(2, "GET /api/v1/users") is False

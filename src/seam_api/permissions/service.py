@@ -150,7 +150,7 @@ async def assign(seam: Parts, *, assignment: Assignment) -> Assignment:
             changes=changes,
             result=assignment,
         )
-    await seam.permissions_changed()
+    await seam.permissions_changed("permission:assign", assignment.role_id)
     return assignment
 
 
@@ -173,7 +173,7 @@ async def unassign(seam: Parts, *, assignment: Assignment) -> Assignment:
             changes={"permissions": [name_uri, None]},
             result=assignment,
         )
-    await seam.permissions_changed()
+    await seam.permissions_changed("permission:unassign", assignment.role_id)
     return assignment
 
 
@@ -194,5 +194,5 @@ async def delete(seam: Parts, *, permission_id: int) -> dict[str, int]:
             changes=_changes(current, None),
             result=result,
         )
-    await seam.permissions_changed()
+    await seam.permissions_changed("permission:delete", permission_id)
     return result

@@ -118,7 +118,7 @@ async def create(seam: Parts, *, form: RoleCreate) -> RoleOut:
         role = await get_or_raise(conn, role_id=role_id)
         changes = _changes(None, role)
         await record(seam, conn, entity="role", entity_id=role_id, changes=changes, result=role)
-    await seam.permissions_changed()  # the set of roles changed (data:changed audiences)
+    await seam.permissions_changed("role:create", role_id)  # data:changed audiences
     return role
 
 
@@ -148,7 +148,8 @@ async def update(seam: Parts, *, role_id: int, changes: RoleUpdate) -> RoleOut:
         audit = _changes(before, role)
         await record(seam, conn, entity="role", entity_id=role_id, changes=audit, result=role)
     if role.role_name != before.role_name:
-        await seam.permissions_changed()  # a new name may make a role `admin` (delegation)
+        # A new name may make a role `admin` (delegation).
+        await seam.permissions_changed("role:edit", role_id)
     return role
 
 
@@ -167,5 +168,5 @@ async def delete(seam: Parts, *, role_id: int) -> dict[str, int]:
         result = {"idRole": role_id}
         changes = _changes(role, None)
         await record(seam, conn, entity="role", entity_id=role_id, changes=changes, result=result)
-    await seam.permissions_changed()
+    await seam.permissions_changed("role:delete", role_id)
     return result
