@@ -4,7 +4,7 @@ PostgreSQL asyncpg runs it, inside the block's transaction, under the database's
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from seam_api.core.db import Database
@@ -136,3 +136,21 @@ async def test_row_updates_answer_the_row_as_saved(
     assert again == {"id_role": 1, "description": "Changed again"}
     assert missing is None
     assert stored == "Changed again"
+
+
+async def test_a_column_left_to_its_python_default_gets_it(
+    databases: conftest.Databases, backend: str
+) -> None:
+    # SQLAlchemy computes `require_mfa`'s default at each run; asyncpg alone would send NULL.
+    db = Database(await databases.create_ready(backend))
+    add_role = DriverStatement(
+        insert(roles)
+        .values(role_name=bindparam("name"), role_name_key=bindparam("name"), description="")
+        .returning(roles.c.role_name, roles.c.require_mfa)
+    )
+    try:
+        async with db.transaction() as conn:
+            added = await add_role.row(conn, {"name": "defaulted"})
+    finally:
+        await db.dispose()
+    assert added == {"role_name": "defaulted", "require_mfa": 0}

@@ -54,16 +54,22 @@ class DriverStatement:
 
 def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple[str, Any]]]:
     """The SQL and its parameters in order (each with its built-in value), or no SQL when a
-    parameter or a returned column needs one of SQLAlchemy's conversions."""
+    parameter or a returned column needs one of SQLAlchemy's conversions, or a column left out
+    needs its Python-side default computed at each run."""
     compiled = statement.compile(dialect=dialect)
-    plain = all(
-        not bind.expanding and bind.type.dialect_impl(dialect).bind_processor(dialect) is None
-        for bind in compiled.binds.values()
-    ) and all(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) is None
-        for column in statement.exported_columns
+    needs_sqlalchemy = (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or any(
+            bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+            for bind in compiled.binds.values()
+        )
+        or any(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+            for column in statement.exported_columns
+        )
     )
-    if not plain or compiled.positiontup is None:
+    if needs_sqlalchemy or compiled.positiontup is None:
         return dialect, "", []
     defaults = compiled.params
     return dialect, str(compiled), [(name, defaults.get(name)) for name in compiled.positiontup]
