@@ -420,3 +420,21 @@ async def test_on_a_phone_the_page_fits_the_screen_and_the_table_scrolls_inside_
     )
     assert overflow <= 0
     await expect(page.get_by_role("link", name="Roles")).to_be_in_viewport()
+
+
+async def test_on_a_laptop_a_users_row_keeps_its_actions_on_one_line(
+    new_context: ContextFactory, admin_api: Api
+) -> None:
+    # 1,280 px wide: every action of a user another admin may change (five of them) side by
+    # side, however long the address beside them.
+    email = f"{unique('a-rather-long-address-for-one-person')}@example.com"
+    create_user(admin_api, email, "Katherine Johnson-Goble")
+    page = await (await new_context()).new_page()
+    await sign_in(page)
+    buttons = user_row(page, email).get_by_role("button")
+    await expect(buttons).to_have_count(5)
+    tops = {
+        round((await button.bounding_box() or {"y": -1})["y"]) for button in await buttons.all()
+    }
+    assert len(tops) == 1, tops
+    await expect(buttons.last).to_be_in_viewport()

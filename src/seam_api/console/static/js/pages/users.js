@@ -173,7 +173,7 @@ export function UsersPage() {
           onChange=${() => toggle(user)} />`}</td>`}
         <td>${user.idUser}</td>
         <td class="name">${user.full_name}</td>
-        <td>${user.email}</td>
+        <td class="email">${user.email}</td>
         <td>${user.roleName}</td>
         <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
         <td class="row-actions">${mayChange(user) && html`
