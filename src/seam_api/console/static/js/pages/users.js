@@ -43,6 +43,12 @@ export function mayChange(user) {
   return roleIds === null || roleIds.includes(user.roleId);
 }
 
+/** An address that may wrap after its `@` (and, if even its parts are too long, anywhere). */
+function breakableEmail(email) {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? email : html`${email.slice(0, at + 1)}<wbr />${email.slice(at + 1)}`;
+}
+
 function useDebounced(value, ms) {
   const [settled, setSettled] = useState(value);
   useEffect(() => {
@@ -173,7 +179,7 @@ export function UsersPage() {
           onChange=${() => toggle(user)} />`}</td>`}
         <td>${user.idUser}</td>
         <td class="name">${user.full_name}</td>
-        <td class="email">${user.email}</td>
+        <td class="email">${breakableEmail(user.email)}</td>
         <td>${user.roleName}</td>
         <td><span class=${user.isActive ? 'badge ok' : 'badge off'}>${activeLabel(user.isActive)}</span></td>
         <td class="row-actions">${mayChange(user) && html`
