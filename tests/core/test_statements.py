@@ -154,3 +154,20 @@ async def test_a_column_left_to_its_python_default_gets_it(
     finally:
         await db.dispose()
     assert added == {"role_name": "defaulted", "require_mfa": 0}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_driver_statement_without_a_parameter_it_needs_refuses_to_run(
+    databases: conftest.Databases, backend: str
+) -> None:
+    # As SQLAlchemy refuses it: a forgotten parameter must not be written as NULL.
+    db = Database(await databases.create_ready(backend))
+    try:
+        with pytest.raises(KeyError):
+            async with db.transaction() as conn:
+                await _RENAME.row(conn, {"user_id": 1})
+        async with db.read() as conn:
+            full_name = await conn.scalar(select(users.c.full_name).where(users.c.id_user == 1))
+    finally:
+        await db.dispose()
+    assert full_name is not None

@@ -29,7 +29,7 @@ class DriverStatement:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: tuple[Dialect, str, list[tuple[str, Any]]] | None = None
+        self._compiled: tuple[Dialect, str, list[tuple[str, bool, Any]]] | None = None
 
     async def row(
         self, conn: AsyncConnection, parameters: Mapping[str, Any]
@@ -42,7 +42,10 @@ class DriverStatement:
             _, sql, order = compiled
             if sql:
                 refuse_unstorable(parameters.values())
-                arguments = [parameters.get(name, default) for name, default in order]
+                arguments = [
+                    parameters[name] if required else parameters.get(name, default)
+                    for name, required, default in order
+                ]
                 try:
                     record = await driver.fetchrow(sql, *arguments)
                 except DRIVER_ERRORS as error:
@@ -52,10 +55,11 @@ class DriverStatement:
         return None if found is None else dict(found)
 
 
-def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple[str, Any]]]:
-    """The SQL and its parameters in order (each with its built-in value), or no SQL when a
-    parameter or a returned column needs one of SQLAlchemy's conversions, or a column left out
-    needs its Python-side default computed at each run."""
+def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple[str, bool, Any]]]:
+    """The SQL and its parameters in order (each named, whether the caller must give it, and
+    its built-in value), or no SQL when a parameter or a returned column needs one of
+    SQLAlchemy's conversions, or a column left out needs its Python-side default computed at
+    each run. A required parameter left out is a KeyError, as SQLAlchemy would refuse it."""
     compiled = statement.compile(dialect=dialect)
     needs_sqlalchemy = (
         compiled.insert_prefetch
@@ -71,8 +75,12 @@ def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple
     )
     if needs_sqlalchemy or compiled.positiontup is None:
         return dialect, "", []
-    defaults = compiled.params
-    return dialect, str(compiled), [(name, defaults.get(name)) for name in compiled.positiontup]
+    defaults, binds = compiled.params, compiled.binds
+    order = [
+        (name, name in binds and binds[name].required, defaults.get(name))
+        for name in compiled.positiontup
+    ]
+    return dialect, str(compiled), order
 
 
 class RowUpdates:

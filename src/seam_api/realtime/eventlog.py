@@ -125,7 +125,8 @@ class EventLog:
             # One statement takes the next id and writes the row: the sequence row (and the
             # rows the transaction changed before) stay locked one round trip less.
             appended = await _APPEND.row(conn, entry)
-            event_id = int(appended["event_id"])  # type: ignore[index]
+            assert appended is not None  # an INSERT ... RETURNING answers the row it wrote
+            event_id = int(appended["event_id"])
         else:
             event_id = await _next_id(conn)
             await conn.execute(_INSERT, {"event_id": event_id, **entry})
