@@ -426,9 +426,10 @@ async def test_on_a_laptop_a_users_row_keeps_its_actions_on_one_line(
     new_context: ContextFactory, admin_api: Api
 ) -> None:
     # 1,280 px wide: every action of a user another admin may change (five of them) side by
-    # side, however long the address beside them.
+    # side, however long the address or a name in the table.
     email = f"{unique('a-rather-long-address-for-one-person')}@example.com"
     create_user(admin_api, email, "Katherine Johnson-Goble")
+    create_user(admin_api, f"{unique('long')}@example.com", "Unbroken" * 12)
     page = await (await new_context()).new_page()
     await sign_in(page)
     buttons = user_row(page, email).get_by_role("button")
