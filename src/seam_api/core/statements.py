@@ -86,12 +86,21 @@ def _compile(statement: Any, dialect: Dialect) -> tuple[Dialect, str, list[tuple
 class RowUpdates:
     """UPDATEs of one row of `table` by its `key`, one statement per set of columns, built
     once, answering the row's `returned` columns as saved: in the same statement where the
-    database can return them (RETURNING), else read back."""
+    database can return them (RETURNING), else read back. `also` are SET terms every one of
+    them carries (`token_version + 1`, say)."""
 
-    def __init__(self, table: Table, key: Column[Any], returned: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        key: Column[Any],
+        returned: tuple[Any, ...],
+        *,
+        also: Mapping[str, Any] | None = None,
+    ) -> None:
         self.table = table
         self.key = key
         self.returned = returned
+        self.also = dict(also or {})
         self._read = DriverStatement(select(*returned).where(key == bindparam("key")))
         self._built: dict[tuple[frozenset[str], bool], DriverStatement] = {}
 
@@ -106,7 +115,7 @@ class RowUpdates:
             built = (
                 update(self.table)
                 .where(self.key == bindparam("key"))
-                .values({name: bindparam(f"new_{name}") for name in columns})
+                .values({**{name: bindparam(f"new_{name}") for name in columns}, **self.also})
             )
             if returning:
                 built = built.returning(*self.returned)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seam_api.core.db import containing, sorted_by
-from seam_api.core.statements import DriverStatement
+from seam_api.core.statements import DriverStatement, RowUpdates
 from seam_api.models import roles, users
 from seam_api.users.schemas import UserFilters
 
@@ -153,9 +153,10 @@ async def create(
 # Built once per set of columns: building an UPDATE costs more than running it on SQLite.
 # The keys are the services' own column names, so there are only a few of them.
 _UPDATES: dict[tuple[frozenset[str], bool], Any] = {}
-_RETURNING_UPDATES: dict[tuple[frozenset[str], bool], DriverStatement] = {}
 _SAVED_COLUMNS = (users.c.full_name, users.c.email, users.c.role_id, users.c.is_active)
-_SAVED = DriverStatement(select(*_SAVED_COLUMNS).where(users.c.id_user == bindparam("user_id")))
+_REVOKING = {"token_version": users.c.token_version + 1}  # every token issued so far stops
+_SAVING = RowUpdates(users, users.c.id_user, _SAVED_COLUMNS)
+_SAVING_AND_REVOKING = RowUpdates(users, users.c.id_user, _SAVED_COLUMNS, also=_REVOKING)
 
 
 def _update(columns: frozenset[str], *, revoke_sessions: bool) -> Any:
@@ -168,21 +169,10 @@ def _update(columns: frozenset[str], *, revoke_sessions: bool) -> Any:
     return statement
 
 
-def _returning_update(columns: frozenset[str], *, revoke_sessions: bool) -> DriverStatement:
-    key = (columns, revoke_sessions)
-    statement = _RETURNING_UPDATES.get(key)
-    if statement is None:
-        built = _update(columns, revoke_sessions=revoke_sessions).returning(*_SAVED_COLUMNS)
-        statement = _RETURNING_UPDATES[key] = DriverStatement(built)
-    return statement
-
-
 def _new_values(columns: frozenset[str], *, revoke_sessions: bool) -> dict[str, Any]:
     """SET terms, each column bound as `new_<column>`; revoking bumps the token version."""
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
-    if revoke_sessions:
-        values["token_version"] = users.c.token_version + 1
-    return values
+    return {**values, **_REVOKING} if revoke_sessions else values
 
 
 def _update_parameters(user_id: int, values: dict[str, Any]) -> dict[str, Any]:
@@ -204,14 +194,8 @@ async def update_and_get(
 ) -> dict[str, Any] | None:
     """`update_fields`, answering the user's own columns as saved (None when no such user):
     in the same statement where the database can return them (RETURNING), else read back."""
-    columns = frozenset(values)
-    parameters = _update_parameters(user_id, values)
-    if conn.dialect.update_returning:
-        return await _returning_update(columns, revoke_sessions=revoke_sessions).row(
-            conn, parameters
-        )
-    await conn.execute(_update(columns, revoke_sessions=revoke_sessions), parameters)
-    return await _SAVED.row(conn, {"user_id": user_id})
+    updates = _SAVING_AND_REVOKING if revoke_sessions else _SAVING
+    return await updates.apply(conn, user_id, values)
 
 
 _BEFORE = _ONE_LOCKED_QUERY.subquery("before")
